@@ -1,0 +1,37 @@
+# smokeproof: two commands.
+#   make smoke [ENV=name]   install, run the smoke suite (default: the bundled demo), build the report
+#   make test               install, run the project's own tests
+PYTHON ?= python3
+VENV ?= .venv
+ENV ?= demo
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install smoke test report bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+smoke: install
+	$(BIN)/pytest --env=$(ENV); status=$$?; $(BIN)/smokeproof report || true; exit $$status
+
+report: install
+	$(BIN)/smokeproof report
+
+test: install
+	$(BIN)/pytest -c selftests/pytest.ini selftests
+
+lint: install
+	$(BIN)/ruff check smokeproof demo selftests tests bench
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) reports/allure-results reports/allure-report reports/history reports/junit.xml reports/summary.md

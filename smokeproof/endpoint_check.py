@@ -1,0 +1,161 @@
+"""Judging an :class:`~smokeproof.probe.Exchange` against its contract.
+
+Every difference is listed at once (status, content type, body shape, body text, latency), and
+the worst one names the failure's category: an endpoint contracted to reject anonymous callers
+that answers 2xx is an *authorization leak*, not a plain status mismatch.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+
+from smokeproof.contracts import ANONYMOUS_REJECTIONS, EndpointContract
+from smokeproof.probe import Exchange
+from smokeproof.secrets import Redactor
+from smokeproof.verdict import Area, Attachment, Category, Verdict
+
+# When several problems are found, the first of these names the failure's category.
+PRIORITY = (Category.UNREACHABLE, Category.AUTH_LEAK, Category.SERVER_ERROR, Category.CONTRACT, Category.SLOW)
+BODY_LINES = 8
+BODY_CHARS = 600
+
+MEANING = {
+    Category.UNREACHABLE: "the suite could not reach the deployment at all: nothing else about it is known",
+    Category.AUTH_LEAK: "anyone on the internet gets what this route protects: the authorization check is missing or broken",
+    Category.SERVER_ERROR: "the server failed while handling the request; users get an error page "
+    "(in the incident, a missing table made every login answer 500)",
+    Category.SLOW: "the endpoint answers, but slower than its budget: users wait, and timeouts upstream may fire",
+    Category.CONTRACT: "the deployment answers differently from what its clients expect",
+}
+TODO = {
+    Category.UNREACHABLE: "check that the deployment is up and that base_url is right; then rerun",
+    Category.AUTH_LEAK: "block promotion; check the route's authentication dependency",
+    Category.SERVER_ERROR: "read the server log for this request; a schema or migration failure here also fails the schema checks",
+    Category.SLOW: "look at what this endpoint waits on (database, upstream calls), or raise max_ms if the budget is wrong",
+    Category.CONTRACT: "compare the change that was deployed with this contract; fix whichever is wrong",
+}
+
+
+def expected_text(contract: EndpointContract, budget_ms: int) -> str:
+    parts = ["/".join(str(s) for s in contract.status)]
+    if contract.content_type:
+        parts.append(contract.content_type)
+    if contract.json_schema is not None:
+        parts.append("body matches schema")
+    parts.append(f"< {budget_ms} ms")
+    return ", ".join(parts)
+
+
+def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int, redactor: Redactor) -> Verdict:
+    """The verdict for one endpoint contract."""
+    budget = contract.max_ms or default_max_ms
+    url = redactor(exchange.url)
+    problems: list[tuple[Category, str]] = []
+    if exchange.error is not None:
+        category = Category.UNREACHABLE if exchange.unreachable else Category.SERVER_ERROR
+        problems.append((category, exchange.error))
+        actual = "unreachable" if exchange.unreachable else exchange.error
+        headline = f"{exchange.method} {url}: {exchange.error} after {exchange.elapsed_ms:.0f} ms"
+    else:
+        status = exchange.status
+        assert status is not None
+        actual = f"{status} in {exchange.elapsed_ms:.0f} ms"
+        expected = " or ".join(str(s) for s in contract.status)
+        headline = f"{exchange.method} {url}: expected {expected}, got {status} in {exchange.elapsed_ms:.0f} ms"
+        if status not in contract.status:
+            if set(contract.status) <= ANONYMOUS_REJECTIONS and 200 <= status < 300:
+                headline = f"{exchange.method} {url}: authorization leak: expected {expected}, got {status} in {exchange.elapsed_ms:.0f} ms"
+                problems.append((Category.AUTH_LEAK, f"answered {status} where {expected} was contracted"))
+            elif status >= 500:
+                problems.append((Category.SERVER_ERROR, f"status {status}, expected {expected}"))
+            else:
+                problems.append((Category.CONTRACT, f"status {status}, expected {expected}"))
+        if exchange.offsite_redirect:
+            problems.append((Category.CONTRACT, f"redirects to another host: {redactor(exchange.offsite_redirect)} (not followed)"))
+        if not problems:
+            problems.extend(_body_problems(contract, exchange))
+        if exchange.elapsed_ms > budget:
+            problems.append((Category.SLOW, f"took {exchange.elapsed_ms:.0f} ms, budget {budget} ms"))
+        if problems and status in contract.status:
+            headline = f"{exchange.method} {url}: {status} in {exchange.elapsed_ms:.0f} ms, but {problems[0][1]}"
+
+    ok = not problems
+    category = min((c for c, _ in problems), key=PRIORITY.index) if problems else None
+    body = _excerpt(exchange, redactor)
+    sections = [
+        ("request", f"{exchange.method} {url}"),
+        ("expected", expected_text(contract, budget)),
+        ("actual", actual if exchange.error else f"{actual} (budget {budget} ms), content type {exchange.content_type or '(none)'}"),
+        ("problems", "\n".join(f"- {text}" for _, text in problems)),
+        ("body (first lines, redacted)", body),
+    ]
+    if category is not None:
+        sections += [("what it means", MEANING.get(category, "")), ("what to do", TODO.get(category, ""))]
+    return Verdict(
+        check=contract.test_id,
+        area=Area.ENDPOINTS,
+        expected=expected_text(contract, budget),
+        actual=actual,
+        ok=ok,
+        headline=headline,
+        sections=tuple(sections),
+        category=category,
+        severity=contract.severity,
+        feature=contract.feature,
+        story=contract.id,
+        attachments=(Attachment("request and response", render_exchange(exchange, redactor)),),
+    )
+
+
+def _body_problems(contract: EndpointContract, exchange: Exchange) -> list[tuple[Category, str]]:
+    problems: list[tuple[Category, str]] = []
+    if contract.content_type:
+        media = exchange.content_type.split(";")[0].strip().lower()
+        if media != contract.content_type.lower():
+            problems.append((Category.CONTRACT, f"content type {media or '(none)'}, expected {contract.content_type}"))
+    if contract.json_schema is not None:
+        problems.extend((Category.CONTRACT, p) for p in _schema_problems(contract.json_schema, exchange))
+    for needle in contract.body_contains:
+        if needle not in exchange.text:
+            problems.append((Category.CONTRACT, f"body does not contain {needle!r}"))
+    return problems
+
+
+def _schema_problems(schema: dict[str, Any], exchange: Exchange) -> list[str]:
+    if exchange.truncated:
+        return [f"body larger than the {len(exchange.body)} byte cap; not parsed"]
+    try:
+        document = json.loads(exchange.body)
+    except ValueError as exc:
+        return [f"body is not valid JSON ({exc.__class__.__name__}: {str(exc)[:80]})"]
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    return [f"body{_pointer(list(e.absolute_path))}: {e.message[:200]}" for e in errors]
+
+
+def _pointer(path: list[object]) -> str:
+    return "".join(f"[{p!r}]" for p in path) if path else ""
+
+
+def _excerpt(exchange: Exchange, redactor: Redactor) -> str:
+    if not exchange.body:
+        return ""
+    lines = redactor(exchange.text[:BODY_CHARS]).splitlines()[:BODY_LINES]
+    more = " ..." if exchange.truncated or len(exchange.text) > BODY_CHARS else ""
+    return "\n".join(lines) + more
+
+
+def render_exchange(exchange: Exchange, redactor: Redactor) -> str:
+    """The redacted request and response, as attached to the report."""
+    lines = [f"> {exchange.method} {redactor(exchange.url)}"]
+    lines += [f"> {k}: {v}" for k, v in redactor.headers(exchange.request_headers)]
+    if exchange.error:
+        lines.append(f"! {redactor(exchange.error)}")
+    else:
+        lines.append(f"< {exchange.status}  ({exchange.elapsed_ms:.0f} ms)")
+        lines += [f"< {k}: {v}" for k, v in redactor.headers(exchange.response_headers)]
+        lines += ["", redactor(exchange.text[:4000]) + (" ... (truncated)" if exchange.truncated or len(exchange.text) > 4000 else "")]
+    return "\n".join(lines)

@@ -1,0 +1,240 @@
+"""Environment files: which deployment to check, and how.
+
+``pytest --env=NAME`` reads ``environments/NAME.toml``; ``--env-file=PATH`` any file. The file is
+validated whole before anything touches the network: a typo in a key, a wrong type, an unset
+``${VAR}`` or a path that does not exist stops the run with exit status 4 and a message naming
+the file and the key. ``production`` defaults to true: a file must say false to lift the safety
+rules (only GET, HEAD and OPTIONS are sent to production).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from smokeproof.errors import UsageError
+from smokeproof.secrets import Redactor, Secret, mask_url, url_password
+from smokeproof.tomlfile import read_toml, relative_path, substitute, uses_variables, validate
+
+DEFAULT_ENV = "demo"
+ENV_VARIABLE = "SMOKEPROOF_ENV"
+REVISION_VARIABLE = "SMOKEPROOF_EXPECTED_REVISION"
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RevisionTable(_Table):
+    expected: str | None = None
+    migrations: str | None = None
+    url: str | None = None
+    json_pointer: str = "/alembic_revision"
+
+
+class HttpTable(_Table):
+    timeout_s: PositiveFloat = 10.0
+    connect_timeout_s: PositiveFloat = 5.0
+    concurrency: PositiveInt = 16
+    verify_tls: bool = True
+    max_ms: PositiveInt = 3000
+    max_body_bytes: PositiveInt = 1_048_576
+    retries: Annotated[int, Field(ge=0, le=5)] = 1
+    headers: dict[str, str] = {}
+
+
+class AuthTable(_Table):
+    bearer_token: str | None = None
+    tokens: dict[str, str] = {}
+
+
+class DatabaseTable(_Table):
+    schemas: list[str] = ["public"]
+    statement_timeout_ms: PositiveInt = 5000
+    connect_timeout_s: PositiveFloat = 5.0
+
+
+class FuzzTable(_Table):
+    max_examples: Annotated[int, Field(ge=0, le=10_000)] = 25
+    max_rate_per_s: PositiveFloat = 50.0
+
+
+class StartTable(_Table):
+    command: list[str] = Field(min_length=1)
+    cwd: str = "."
+    ready_timeout_s: PositiveFloat = 60.0
+    # token name (as in [auth.tokens]) -> key of the "env" object the command prints
+    tokens: dict[str, str] = {}
+
+
+class EnvironmentFile(_Table):
+    description: str = ""
+    production: bool = True
+    base_url: str | None = None
+    database_url: str | None = None
+    contracts: str | None = None
+    schema_: str | None = Field(default=None, alias="schema")
+    revision: RevisionTable = RevisionTable()
+    http: HttpTable = HttpTable()
+    auth: AuthTable = AuthTable()
+    database: DatabaseTable = DatabaseTable()
+    fuzz: FuzzTable = FuzzTable()
+    start: StartTable | None = None
+
+
+@dataclass(frozen=True)
+class StartCommand:
+    """A command that starts the target and prints its addresses (see :mod:`smokeproof.targets`)."""
+
+    command: tuple[str, ...]
+    cwd: Path
+    ready_timeout_s: float
+    tokens: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A validated environment; secrets are wrapped, paths absolute."""
+
+    name: str
+    file: Path
+    description: str
+    production: bool
+    base_url: str | None
+    database_url: Secret | None
+    contracts: Path
+    schema: Path
+    revision: RevisionTable
+    migrations: Path | None
+    http: HttpTable
+    headers: tuple[tuple[str, str | Secret], ...]
+    bearer_tokens: Mapping[str, Secret]
+    database: DatabaseTable
+    fuzz: FuzzTable
+    start: StartCommand | None
+    redactor: Redactor = field(compare=False)
+
+    @property
+    def kind(self) -> Literal["production", "non-production"]:
+        return "production" if self.production else "non-production"
+
+    def header_line(self) -> str:
+        base = self.redactor(self.base_url) if self.base_url else "(started by the run)" if self.start else "(none)"
+        return f"smokeproof: environment {self.name} ({self.kind}) at {base} [{self.file}]"
+
+    def with_target(self, *, base_url: str | None, database_url: str | None, tokens: Mapping[str, str]) -> Environment:
+        """This environment with the addresses and tokens a started target reported."""
+        self.redactor.add(url_password(database_url or ""), *tokens.values())
+        merged = dict(self.bearer_tokens)
+        merged.update({name: Secret(value) for name, value in tokens.items()})
+        return replace(
+            self,
+            base_url=base_url or self.base_url,
+            database_url=Secret(database_url) if database_url else self.database_url,
+            bearer_tokens=merged,
+        )
+
+    def masked_database_url(self) -> str:
+        return self.redactor(mask_url(self.database_url.reveal())) if self.database_url else "(none)"
+
+
+def environments_dir(rootdir: Path) -> Path:
+    return rootdir / "environments"
+
+
+def available(rootdir: Path) -> list[str]:
+    folder = environments_dir(rootdir)
+    return sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
+
+
+def resolve_file(*, rootdir: Path, name: str | None, file: str | None) -> tuple[str, Path]:
+    """The environment's name and file from ``--env``/``--env-file``/``SMOKEPROOF_ENV``."""
+    if name and file:
+        raise UsageError("give either --env or --env-file, not both")
+    if file:
+        path = Path(file).expanduser().resolve()
+        if not path.is_file():
+            raise UsageError("--env-file: file not found", file=path)
+        return path.stem, path
+    name = name or os.environ.get(ENV_VARIABLE) or DEFAULT_ENV
+    path = environments_dir(rootdir) / f"{name}.toml"
+    if not path.is_file():
+        names = ", ".join(available(rootdir)) or "(none)"
+        raise UsageError(
+            f"unknown environment '{name}'; environments in {environments_dir(rootdir)}: {names}"
+        )
+    return name, path
+
+
+def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | None = None) -> Environment:
+    """Read and validate an environment file."""
+    redactor = Redactor()
+    raw = read_toml(path)
+    data = substitute(raw, file=path, redactor=redactor, environ=environ)
+    parsed = validate(EnvironmentFile, data, file=path)
+    base = path.parent
+
+    def rel(value: str | None, key: str, default: Path) -> Path:
+        if value is None:
+            if not default.exists():
+                raise UsageError(f"'{key}' is not set and the default {default} does not exist", file=path)
+            return default
+        return relative_path(value, base=base, file=path, key=key)
+
+    if parsed.base_url is None and parsed.start is None:
+        raise UsageError("set 'base_url' (or a [start] table that starts the target)", file=path)
+    if parsed.base_url is not None and not parsed.base_url.startswith(("http://", "https://")):
+        raise UsageError(f"'base_url' must start with http:// or https:// (got {redactor(parsed.base_url)!r})", file=path)
+    if parsed.database_url is not None:
+        if not parsed.database_url.startswith(("postgresql://", "postgres://")):
+            raise UsageError("'database_url' must be a postgresql:// URL", file=path)
+        redactor.add(url_password(parsed.database_url))
+
+    headers = tuple(
+        (key, Secret(value) if uses_variables(str(raw.get("http", {}).get("headers", {}).get(key, ""))) else value)
+        for key, value in parsed.http.headers.items()
+    )
+    tokens = {name_: Secret(value) for name_, value in parsed.auth.tokens.items()}
+    if parsed.auth.bearer_token:
+        tokens["bearer"] = Secret(parsed.auth.bearer_token)
+    redactor.add(*tokens.values())
+
+    start = None
+    if parsed.start is not None:
+        start = StartCommand(
+            command=tuple(parsed.start.command),
+            cwd=relative_path(parsed.start.cwd, base=base, file=path, key="start.cwd"),
+            ready_timeout_s=parsed.start.ready_timeout_s,
+            tokens=dict(parsed.start.tokens),
+        )
+    migrations = None
+    if parsed.revision.migrations is not None:
+        migrations = relative_path(parsed.revision.migrations, base=base, file=path, key="revision.migrations")
+
+    return Environment(
+        name=name,
+        file=path,
+        description=parsed.description,
+        production=parsed.production,
+        base_url=parsed.base_url.rstrip("/") if parsed.base_url else None,
+        database_url=Secret(parsed.database_url) if parsed.database_url else None,
+        contracts=rel(parsed.contracts, "contracts", rootdir / "tests" / "contracts" / "endpoints.toml"),
+        schema=rel(parsed.schema_, "schema", rootdir / "tests" / "schema" / "schema.toml"),
+        revision=parsed.revision,
+        migrations=migrations,
+        http=parsed.http,
+        headers=headers,
+        bearer_tokens=tokens,
+        database=parsed.database,
+        fuzz=parsed.fuzz,
+        start=start,
+        redactor=redactor,
+    )

@@ -1,0 +1,70 @@
+"""Fixtures the thin tests use: ``smoke`` (the run) and ``verify`` (assert on a verdict)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import pytest
+
+from smokeproof import targets
+from smokeproof.contracts import EndpointContract
+from smokeproof.environment import Environment
+from smokeproof.run import SmokeRun
+from smokeproof.schema_contract import SchemaContract
+from smokeproof.verdict import Verdict
+
+
+@dataclass
+class SmokeConfig:
+    """What the plugin resolved at configure time."""
+
+    env: Environment
+    contracts: tuple[EndpointContract, ...]
+    schema: SchemaContract
+    expected_override: str | None
+    deadline: float | None
+    selected: tuple[EndpointContract, ...] = ()
+    started: targets.StartedTarget | None = None
+
+
+ENVIRONMENT_KEY = pytest.StashKey[SmokeConfig]()
+VERDICT_KEY = pytest.StashKey[Verdict]()
+
+
+@pytest.fixture(scope="session")
+async def smoke(pytestconfig: pytest.Config) -> AsyncIterator[SmokeRun]:
+    """The run: starts the target first when the environment has a ``[start]`` table."""
+    smoke_config = pytestconfig.stash[ENVIRONMENT_KEY]
+    env = smoke_config.env
+    if env.start is not None:
+        try:
+            started = targets.start(env.start)
+        except targets.TargetStartError as exc:
+            pytest.fail(f"target unreachable: the start command failed: {env.redactor(str(exc))}", pytrace=False)
+        smoke_config.started = started
+        tokens = {name: started.env[key] for name, key in env.start.tokens.items() if key in started.env}
+        env.redactor.add(*started.env.values())
+        env = env.with_target(base_url=started.base_url, database_url=started.database_url, tokens=tokens)
+        smoke_config.env = env
+    run = SmokeRun(env=env, contracts=smoke_config.contracts, expected_override=smoke_config.expected_override)
+    run.select(smoke_config.selected)
+    try:
+        yield run
+    finally:
+        await run.aclose()
+        if smoke_config.started is not None:
+            smoke_config.started.stop()
+
+
+@pytest.fixture
+def verify(request: pytest.FixtureRequest) -> Callable[[Verdict], None]:
+    """Record a verdict for the reports, then fail the test with its message if it failed."""
+
+    def check(verdict: Verdict) -> None:
+        __tracebackhide__ = True
+        request.node.stash[VERDICT_KEY] = verdict
+        if not verdict.ok:
+            raise verdict.failure()
+
+    return check

@@ -1,0 +1,218 @@
+"""Endpoint probing: every selected contract requested concurrently on one shared client.
+
+The first test that needs a result starts the requests of *all* selected contracts (bounded by
+``[http] concurrency``); each test then awaits its own. A run costs about its slowest endpoint,
+not the sum. The module knows nothing of pytest or Allure: it returns :class:`Exchange` records.
+
+An unreachable target fails fast: the first connection failure marks the target down and every
+request not yet sent reports the same failure at once, instead of one timeout per test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from smokeproof.contracts import EndpointContract
+from smokeproof.environment import Environment
+from smokeproof.secrets import reveal
+
+MAX_REDIRECTS = 5
+USER_AGENT = "smokeproof"
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and what came back (or why nothing did)."""
+
+    method: str
+    url: str
+    request_headers: tuple[tuple[str, str], ...]
+    status: int | None = None
+    response_headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    truncated: bool = False
+    elapsed_ms: float = 0.0
+    error: str | None = None
+    unreachable: bool = False
+    offsite_redirect: str | None = None
+    started: float = 0.0
+    finished: float = 0.0
+
+    @property
+    def content_type(self) -> str:
+        for key, value in self.response_headers:
+            if key.lower() == "content-type":
+                return value
+        return ""
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+@dataclass
+class Prober:
+    """Sends the contracts' requests; one instance per run."""
+
+    env: Environment
+    selected: tuple[EndpointContract, ...] = ()
+    _client: httpx.AsyncClient | None = None
+    _tasks: dict[str, asyncio.Task[Exchange]] = field(default_factory=dict)
+    _down: str | None = None
+    _semaphore: asyncio.Semaphore | None = None
+
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            http = self.env.http
+            timeout = httpx.Timeout(http.timeout_s, connect=http.connect_timeout_s)
+            limits = httpx.Limits(max_connections=http.concurrency, max_keepalive_connections=http.concurrency)
+            transport = httpx.AsyncHTTPTransport(retries=http.retries, verify=http.verify_tls, limits=limits)
+            self._client = httpx.AsyncClient(
+                transport=transport, timeout=timeout, follow_redirects=False, trust_env=False,
+                headers={"User-Agent": USER_AGENT},
+            )
+            self._semaphore = asyncio.Semaphore(http.concurrency)
+        return self._client
+
+    def missing_credentials(self, contract: EndpointContract) -> str | None:
+        """Why ``contract`` cannot be sent here (it needs a token the environment lacks), or None."""
+        if contract.auth is not None and contract.auth not in self.env.bearer_tokens:
+            key = "[auth] bearer_token" if contract.auth == "bearer" else f"[auth.tokens] {contract.auth}"
+            return f"{contract.test_id}: needs a bearer token ({key}), which environment {self.env.name} does not set"
+        return None
+
+    async def result(self, contract: EndpointContract) -> Exchange:
+        """The exchange for ``contract``; the first call starts every selected contract's request."""
+        if not self._tasks:
+            for other in (*self.selected, contract):
+                if other.test_id not in self._tasks and self.missing_credentials(other) is None:
+                    self._tasks[other.test_id] = asyncio.ensure_future(self._probe(other))
+        task = self._tasks.get(contract.test_id)
+        if task is None:
+            task = self._tasks[contract.test_id] = asyncio.ensure_future(self._probe(contract))
+        return await task
+
+    def headers_for_env(self) -> dict[str, str]:
+        return {key: reveal(value) for key, value in self.env.headers}
+
+    def headers_for(self, contract: EndpointContract) -> dict[str, str]:
+        headers = self.headers_for_env()
+        headers.update(contract.headers)
+        if contract.auth is not None:
+            headers["Authorization"] = f"Bearer {self.env.bearer_tokens[contract.auth].reveal()}"
+        return headers
+
+    def url_for(self, contract: EndpointContract) -> str:
+        if self.env.base_url is None:
+            raise RuntimeError("the environment has no base_url (was its target started?)")
+        return self.env.base_url + contract.path
+
+    async def _probe(self, contract: EndpointContract) -> Exchange:
+        return await self.send(
+            contract.method,
+            self.url_for(contract),
+            params={k: str(v) for k, v in contract.query.items()},
+            headers=self.headers_for(contract),
+            follow=contract.follow_redirects,
+        )
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        cookies: Mapping[str, str] | None = None,
+        follow: bool = False,
+    ) -> Exchange:
+        """One bounded request (connect, read and total timeouts; body read with a cap)."""
+        client = self.client()
+        assert self._semaphore is not None
+        request = client.build_request(method, url, params=params, headers=headers, cookies=cookies)
+        sent = tuple(request.headers.multi_items())
+        async with self._semaphore:
+            started = time.perf_counter()
+            if self._down is not None:
+                return Exchange(method, str(request.url), sent, error=self._down, unreachable=True, started=started, finished=started)
+            try:
+                async with asyncio.timeout(self.env.http.timeout_s):
+                    return await self._follow(client, request, sent, started, follow)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                self._down = f"target unreachable: {_reason(exc)} ({urlsplit(url).netloc})"
+                return self._failed(request, sent, started, self._down, unreachable=True)
+            except (TimeoutError, httpx.TimeoutException):
+                return self._failed(request, sent, started, f"no complete answer within {self.env.http.timeout_s:g} s")
+            except httpx.HTTPError as exc:
+                return self._failed(request, sent, started, f"{exc.__class__.__name__}: {_reason(exc)}")
+
+    async def _follow(
+        self, client: httpx.AsyncClient, request: httpx.Request, sent: tuple[tuple[str, str], ...],
+        started: float, follow: bool,
+    ) -> Exchange:
+        origin = request.url.netloc
+        for _ in range(MAX_REDIRECTS + 1):
+            response = await client.send(request, stream=True)
+            try:
+                body, truncated = await _read_capped(response, self.env.http.max_body_bytes)
+            finally:
+                await response.aclose()
+            location = response.headers.get("location")
+            offsite = None
+            if response.is_redirect and location:
+                target = httpx.URL(urljoin(str(request.url), location))
+                if target.netloc != origin:
+                    offsite = str(target)
+                elif follow:
+                    request = client.build_request("GET" if response.status_code == 303 else request.method, target, headers=request.headers)
+                    continue
+            finished = time.perf_counter()
+            return Exchange(
+                method=request.method, url=str(request.url), request_headers=sent,
+                status=response.status_code, response_headers=tuple(response.headers.multi_items()),
+                body=body, truncated=truncated, elapsed_ms=(finished - started) * 1000,
+                offsite_redirect=offsite, started=started, finished=finished,
+            )
+        return self._failed(request, sent, started, f"more than {MAX_REDIRECTS} redirects")
+
+    @staticmethod
+    def _failed(request: httpx.Request, sent: tuple[tuple[str, str], ...], started: float, error: str, *, unreachable: bool = False) -> Exchange:
+        finished = time.perf_counter()
+        return Exchange(
+            request.method, str(request.url), sent, error=error, unreachable=unreachable,
+            elapsed_ms=(finished - started) * 1000, started=started, finished=finished,
+        )
+
+    async def aclose(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        if self._client is not None:
+            await self._client.aclose()
+
+
+async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > cap:
+            return b"".join(chunks)[:cap], True
+    return b"".join(chunks), False
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or exc.__class__.__name__
+    return text.splitlines()[0][:200]
+
+
+def overlapped(exchanges: Iterable[Exchange]) -> bool:
+    """True when at least two requests were in flight at once."""
+    spans = sorted((e.started, e.finished) for e in exchanges)
+    return any(b[0] < a[1] for a, b in zip(spans, spans[1:], strict=False))

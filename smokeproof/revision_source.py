@@ -1,0 +1,84 @@
+"""Where the code's expected Alembic head(s) come from.
+
+First that is set wins: ``--expected-revision`` / ``SMOKEPROOF_EXPECTED_REVISION``, then the
+environment's ``[revision] expected``, ``[revision] migrations`` (a versions folder read
+statically), ``[revision] url`` + ``json_pointer`` (the deployed app reports its head). The
+source travels with the answer: the report header says which one was used.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from smokeproof.environment import Environment
+from smokeproof.migrations import MigrationHistory, read_history
+
+
+@dataclass(frozen=True)
+class ExpectedRevision:
+    heads: tuple[str, ...]
+    source: str
+    history: MigrationHistory | None
+    error: str | None = None
+
+
+def describe_source(env: Environment, override: str | None) -> str:
+    """The source that will be used, without touching the network (for the report header)."""
+    if override:
+        return "--expected-revision / SMOKEPROOF_EXPECTED_REVISION"
+    if env.revision.expected:
+        return f"[revision] expected in {env.file.name}"
+    if env.migrations is not None:
+        return f"versions folder {env.migrations}"
+    if env.revision.url:
+        return f"{env.revision.url} at {env.revision.json_pointer}"
+    return "none configured"
+
+
+def split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.replace(",", " ").split() if part.strip())
+
+
+async def resolve(
+    env: Environment, override: str | None, fetch_json: Callable[[str], Awaitable[object]]
+) -> ExpectedRevision | None:
+    """The expected head(s), or None when the environment configures no source."""
+    history = read_history(env.migrations) if env.migrations is not None else None
+    source = describe_source(env, override)
+    if override:
+        return ExpectedRevision(split(override), source, history)
+    if env.revision.expected:
+        return ExpectedRevision(split(env.revision.expected), source, history)
+    if history is not None:
+        return ExpectedRevision(history.heads, source, history)
+    if env.revision.url:
+        try:
+            document = await fetch_json(env.revision.url)
+            value = json_pointer(document, env.revision.json_pointer)
+        except (LookupError, ValueError) as exc:
+            return ExpectedRevision((), source, None, error=str(exc))
+        heads = split(value) if isinstance(value, str) else tuple(str(v) for v in value) if isinstance(value, list) else ()
+        if not heads:
+            return ExpectedRevision((), source, None, error=f"{env.revision.json_pointer} holds {json.dumps(value)[:80]}, not a revision")
+        return ExpectedRevision(heads, source, None)
+    return None
+
+
+def json_pointer(document: object, pointer: str) -> object:
+    """Resolve an RFC 6901 pointer (``/alembic_revision``, ``/build/heads/0``)."""
+    if pointer == "":
+        return document
+    if not pointer.startswith("/"):
+        raise ValueError(f"JSON pointer {pointer!r} must start with '/'")
+    node = document
+    for token in pointer[1:].split("/"):
+        key = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            raise LookupError(f"JSON pointer {pointer} not found in the answer")
+    return node

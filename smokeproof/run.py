@@ -1,0 +1,140 @@
+"""One smoke run: the environment, its contracts, and the checks' shared state.
+
+The run hands each thin test what it needs (an endpoint's exchange, the catalog snapshot, the
+Alembic alignment) and memoises the expensive parts: all endpoints are probed at once, the
+database is read once. A database that cannot be reached is tried once; every schema check then
+reports the same "target unreachable" failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from smokeproof import endpoint_check, migrations, revision_source, schema_contract
+from smokeproof.catalog import CatalogSnapshot, connect_readonly, snapshot
+from smokeproof.contracts import EndpointContract
+from smokeproof.environment import Environment
+from smokeproof.probe import Exchange, Prober
+from smokeproof.schema_contract import SchemaEntry
+from smokeproof.verdict import Area, Category, Verdict
+
+
+class Unavailable(Exception):
+    """A check cannot run here (no database configured, no token): the test is skipped."""
+
+
+@dataclass
+class SmokeRun:
+    env: Environment
+    contracts: tuple[EndpointContract, ...]
+    expected_override: str | None = None
+    prober: Prober = field(init=False)
+    _catalog: asyncio.Task[CatalogSnapshot | str] | None = None
+    exchanges: dict[str, Exchange] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.prober = Prober(self.env)
+
+    def select(self, contracts: tuple[EndpointContract, ...]) -> None:
+        """The contracts left after -k/-m deselection: the first probe sends all of them."""
+        self.prober.selected = contracts
+
+    # Endpoints ---------------------------------------------------------------------------------
+
+    async def endpoint(self, contract: EndpointContract) -> Verdict:
+        missing = self.prober.missing_credentials(contract)
+        if missing:
+            raise Unavailable(missing)
+        exchange = await self.prober.result(contract)
+        self.exchanges[contract.test_id] = exchange
+        return endpoint_check.judge(contract, exchange, default_max_ms=self.env.http.max_ms, redactor=self.env.redactor)
+
+    # Database ----------------------------------------------------------------------------------
+
+    async def catalog(self) -> CatalogSnapshot | str:
+        """The catalog snapshot, or why the database could not be read."""
+        if self.env.database_url is None:
+            raise Unavailable(f"environment {self.env.name} has no database_url: schema checks need one")
+        if self._catalog is None:
+            self._catalog = asyncio.ensure_future(self._read_catalog())
+        return await self._catalog
+
+    async def _read_catalog(self) -> CatalogSnapshot | str:
+        assert self.env.database_url is not None
+        db = self.env.database
+        where = self.env.masked_database_url()
+        try:
+            conn = await connect_readonly(
+                self.env.database_url.reveal(),
+                connect_timeout_s=db.connect_timeout_s,
+                statement_timeout_ms=db.statement_timeout_ms,
+            )
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            return self.env.redactor(f"target unreachable: database {where}: {_reason(exc)}")
+        try:
+            return await snapshot(conn, schemas=db.schemas)
+        except asyncpg.QueryCanceledError:
+            return f"database {where}: the catalog read exceeded statement_timeout_ms = {db.statement_timeout_ms}"
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            return self.env.redactor(f"database {where}: catalog read failed: {_reason(exc)}")
+        finally:
+            await conn.close(timeout=2)
+
+    def database_failure(self, check: str, area: Area, reason: str) -> Verdict:
+        unreachable = reason.startswith("target unreachable")
+        return Verdict(
+            check=check, area=area, expected="database readable", actual="unreachable" if unreachable else "error",
+            ok=False, headline=f"{check}: {reason}", category=Category.UNREACHABLE,
+            sections=(("what it means", "the database could not be read, so nothing about its schema is known"),
+                      ("what to do", "check database_url, the network path and the database's health; then rerun")),
+            severity="blocker",
+        )
+
+    async def schema_object(self, entry: SchemaEntry) -> Verdict:
+        catalog = await self.catalog()
+        if isinstance(catalog, str):
+            return self.database_failure(entry.id, Area.SCHEMA, catalog)
+        return schema_contract.check(entry, catalog)
+
+    # Alembic -----------------------------------------------------------------------------------
+
+    async def alignment(self) -> Verdict:
+        check = "alembic revision"
+        expected = await revision_source.resolve(self.env, self.expected_override, self._fetch_json)
+        if expected is None:
+            raise Unavailable(
+                f"environment {self.env.name} says nowhere where the code's Alembic head comes from: set "
+                "[revision] expected, migrations or url, or pass --expected-revision"
+            )
+        if expected.error:
+            return Verdict(check=check, area=Area.MIGRATIONS, expected="a code revision", actual="unknown", ok=False,
+                           headline=f"{check}: cannot learn the code's revision from {expected.source}: {expected.error}",
+                           category=Category.MIGRATION_DRIFT, severity="blocker")
+        catalog = await self.catalog()
+        if isinstance(catalog, str):
+            return self.database_failure(check, Area.MIGRATIONS, catalog)
+        result = migrations.align(
+            expected=expected.heads, source=expected.source, database=catalog.alembic_revisions, history=expected.history
+        )
+        return result.verdict(check)
+
+    async def _fetch_json(self, path: str) -> Any:
+        assert self.env.base_url is not None
+        exchange = await self.prober.send("GET", self.env.base_url + path, headers=self.prober.headers_for_env())
+        if exchange.error or exchange.status != 200:
+            raise ValueError(f"GET {path} answered {exchange.error or exchange.status}")
+        return json.loads(exchange.body)
+
+    async def aclose(self) -> None:
+        await self.prober.aclose()
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
+

@@ -1,0 +1,115 @@
+"""Reading the suite's TOML files: parse errors, ``${VAR}`` substitution, validation errors.
+
+Every problem becomes a :class:`~smokeproof.errors.UsageError` that names the file and the key,
+so a typo in ``prod.toml`` reads as one line, not a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pydantic
+
+from smokeproof.errors import UsageError
+from smokeproof.secrets import Redactor
+
+VAR = re.compile(r"\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)\}")
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse ``path``; unreadable or invalid files are usage errors naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError("file not found", file=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the file ({exc.__class__.__name__}: {exc})", file=path) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"invalid TOML: {exc}", file=path) from None
+
+
+def substitute(
+    data: Any,
+    *,
+    file: Path,
+    redactor: Redactor,
+    environ: Mapping[str, str] | None = None,
+    where: str = "",
+) -> Any:
+    """Replace ``${VAR}`` in every string of ``data`` from the process environment.
+
+    Each substituted value is handed to ``redactor``: it came from the environment, so it is
+    treated as a secret everywhere. ``$${VAR}`` is a literal ``${VAR}``. An unset variable is a
+    usage error naming the variable, the file and the key.
+    """
+    env = os.environ if environ is None else environ
+    if isinstance(data, dict):
+        return {
+            k: substitute(v, file=file, redactor=redactor, environ=env, where=f"{where}.{k}" if where else k)
+            for k, v in data.items()
+        }
+    if isinstance(data, list):
+        return [
+            substitute(v, file=file, redactor=redactor, environ=env, where=f"{where}[{i}]")
+            for i, v in enumerate(data)
+        ]
+    if not isinstance(data, str) or "${" not in data:
+        return data
+
+    def replace(match: re.Match[str]) -> str:
+        escaped, name = match.group(1), match.group(2)
+        if escaped:
+            return "${" + name + "}"
+        if name not in env:
+            raise UsageError(f"environment variable ${{{name}}} is not set", file=file, where=where)
+        redactor.add(env[name])
+        return env[name]
+
+    return VAR.sub(replace, data)
+
+
+def uses_variables(value: str) -> bool:
+    return any(m.group(1) is None for m in VAR.finditer(value))
+
+
+def validate(model: type[M], data: Any, *, file: Path, where: str | None = None) -> M:
+    """``model.model_validate(data)`` with pydantic's errors rewritten as one usage error."""
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise UsageError(describe(exc), file=file, where=where) from None
+
+
+def describe(exc: pydantic.ValidationError) -> str:
+    problems = []
+    for error in exc.errors(include_url=False):
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        if error["type"] == "extra_forbidden":
+            problems.append(f"unknown key '{key}'")
+        elif error["type"] == "missing":
+            problems.append(f"missing key '{key}'")
+        else:
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"key '{key}': {message} (got {_short(error.get('input'))})")
+    return "; ".join(problems)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def relative_path(value: str | Path, *, base: Path, file: Path, key: str, must_exist: bool = True) -> Path:
+    """A path from a file, relative to that file's folder; checked to exist."""
+    path = (base / Path(value).expanduser()).resolve()
+    if must_exist and not path.exists():
+        raise UsageError(f"'{key}' points at {path}, which does not exist", file=file)
+    return path

@@ -1,0 +1,69 @@
+"""Plain result objects shared by the checks, the tests and the reports.
+
+A check (endpoint probe, schema comparison, Alembic alignment) ends in one :class:`Verdict`. The
+thin test records it and raises :class:`~smokeproof.errors.SmokeFailure` when it failed; the
+reporting modules (Allure labels and categories, the verification table, JUnit) read the same
+object, so what QA reads is exactly what the test asserted.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from smokeproof.errors import SmokeFailure
+
+
+class Area(enum.StrEnum):
+    """The Allure epic a check belongs to."""
+
+    ENDPOINTS = "Endpoint contracts"
+    SCHEMA = "Schema"
+    MIGRATIONS = "Migrations"
+    PROBES = "Probes"
+
+
+class Category(enum.StrEnum):
+    """Why a check failed; each is an Allure category and a line in the summary."""
+
+    MIGRATION_DRIFT = "Migration drift"
+    MISSING_SCHEMA = "Missing schema objects"
+    SERVER_ERROR = "Server errors (5xx)"
+    AUTH_LEAK = "Authorization leaks"
+    SLOW = "Slow endpoints"
+    UNREACHABLE = "Target unreachable"
+    CONTRACT = "Contract mismatch"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A text attachment for the report (already redacted by whoever built it)."""
+
+    name: str
+    body: str
+    mime: str = "text/plain"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one check.
+
+    ``expected`` and ``actual`` are short strings for the verification table (``401``, ``500 in
+    84 ms``); ``headline`` and ``sections`` make the failure message.
+    """
+
+    check: str
+    area: Area
+    expected: str
+    actual: str
+    ok: bool
+    headline: str = ""
+    sections: tuple[tuple[str, str], ...] = ()
+    category: Category | None = None
+    severity: str = "normal"
+    feature: str = ""
+    story: str = ""
+    attachments: tuple[Attachment, ...] = field(default=())
+
+    def failure(self) -> SmokeFailure:
+        return SmokeFailure(self.headline or f"{self.check}: expected {self.expected}, got {self.actual}", self.sections)
