@@ -80,9 +80,7 @@ class Cluster:
         return f"postgresql://postgres@{self.host}:{self.port}/{database}"
 
     def _run(self, *args: str) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(
-            args, check=True, capture_output=True, timeout=120, **self._as_user()
-        )
+        return subprocess.run(args, check=True, capture_output=True, timeout=120, **self._as_user())
 
     def _as_user(self) -> dict[str, object]:
         if self._user is None:
@@ -97,19 +95,41 @@ class Cluster:
             os.chown(self.root, self._user.pw_uid, self._user.pw_gid)
         initdb = self.bin_dir / "initdb"
         self._run(
-            str(initdb), "-D", str(data), "-U", "postgres", "--auth=trust",
-            "--encoding=UTF8", "--no-sync", "--no-instructions",
+            str(initdb),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-sync",
+            "--no-instructions",
         )
         self.version = (data / "PG_VERSION").read_text().strip()
         log = open(self.root / "server.log", "wb")  # noqa: SIM115 - handed to the server
         self.process = subprocess.Popen(
             [
-                str(self.bin_dir / "postgres"), "-D", str(data),
-                "-h", self.host, "-p", str(self.port), "-k", str(self.root),
-                "-c", "fsync=off", "-c", "synchronous_commit=off",
-                "-c", "full_page_writes=off", "-c", "max_connections=200",
+                str(self.bin_dir / "postgres"),
+                "-D",
+                str(data),
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-k",
+                str(self.root),
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=200",
             ],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
             **self._as_user(),  # type: ignore[arg-type]
         )
         log.close()
@@ -123,9 +143,7 @@ class Cluster:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise RuntimeError(f"PostgreSQL exited at start:\n{self.log_tail()}")
-            ok = subprocess.run(
-                [str(isready), "-q", "-h", self.host, "-p", str(self.port)], check=False, timeout=10
-            )
+            ok = subprocess.run([str(isready), "-q", "-h", self.host, "-p", str(self.port)], check=False, timeout=10)
             if ok.returncode == 0:
                 return
             time.sleep(0.05)

@@ -129,7 +129,11 @@ def load_contracts(path: Path, *, env_name: str, production: bool, redactor: Red
         raw = substitute(raw, file=path, redactor=redactor, where=where)
         entry = validate(EndpointContract, raw, file=path, where=where)
         if entry.test_id in seen:
-            raise UsageError(f"duplicate id '{entry.test_id}' (also entry #{seen[entry.test_id]}); give one an 'id'", file=path, where=where)
+            raise UsageError(
+                f"duplicate id '{entry.test_id}' (also entry #{seen[entry.test_id]}); give one an 'id'",
+                file=path,
+                where=where,
+            )
         seen[entry.test_id] = number
         if not entry.applies_to(env_name):
             continue

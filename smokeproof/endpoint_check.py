@@ -33,7 +33,7 @@ MEANING = {
 TODO = {
     Category.UNREACHABLE: "check that the deployment is up and that base_url is right; then rerun",
     Category.AUTH_LEAK: "block promotion; check the route's authentication dependency",
-    Category.SERVER_ERROR: "read the server log for this request; a schema or migration failure here also fails the schema checks",
+    Category.SERVER_ERROR: "read the server log for this request; a missing table or column also fails the schema checks",
     Category.SLOW: "look at what this endpoint waits on (database, upstream calls), or raise max_ms if the budget is wrong",
     Category.CONTRACT: "compare the change that was deployed with this contract; fix whichever is wrong",
 }
@@ -64,17 +64,20 @@ def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int
         assert status is not None
         actual = f"{status} in {exchange.elapsed_ms:.0f} ms"
         expected = " or ".join(str(s) for s in contract.status)
-        headline = f"{exchange.method} {url}: expected {expected}, got {status} in {exchange.elapsed_ms:.0f} ms"
+        elapsed = f"{exchange.elapsed_ms:.0f} ms"
+        headline = f"{exchange.method} {url}: expected {expected}, got {status} in {elapsed}"
         if status not in contract.status:
             if set(contract.status) <= ANONYMOUS_REJECTIONS and 200 <= status < 300:
-                headline = f"{exchange.method} {url}: authorization leak: expected {expected}, got {status} in {exchange.elapsed_ms:.0f} ms"
+                headline = f"{exchange.method} {url}: authorization leak: expected {expected}, got {status} in {elapsed}"
                 problems.append((Category.AUTH_LEAK, f"answered {status} where {expected} was contracted"))
             elif status >= 500:
                 problems.append((Category.SERVER_ERROR, f"status {status}, expected {expected}"))
             else:
                 problems.append((Category.CONTRACT, f"status {status}, expected {expected}"))
         if exchange.offsite_redirect:
-            problems.append((Category.CONTRACT, f"redirects to another host: {redactor(exchange.offsite_redirect)} (not followed)"))
+            problems.append(
+                (Category.CONTRACT, f"redirects to another host: {redactor(exchange.offsite_redirect)} (not followed)")
+            )
         if not problems:
             problems.extend(_body_problems(contract, exchange))
         if exchange.elapsed_ms > budget:
@@ -88,7 +91,12 @@ def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int
     sections = [
         ("request", f"{exchange.method} {url}"),
         ("expected", expected_text(contract, budget)),
-        ("actual", actual if exchange.error else f"{actual} (budget {budget} ms), content type {exchange.content_type or '(none)'}"),
+        (
+            "actual",
+            actual
+            if exchange.error
+            else f"{actual} (budget {budget} ms), content type {exchange.content_type or '(none)'}",
+        ),
         ("problems", "\n".join(f"- {text}" for _, text in problems)),
         ("body (first lines, redacted)", body),
     ]
@@ -157,5 +165,9 @@ def render_exchange(exchange: Exchange, redactor: Redactor) -> str:
     else:
         lines.append(f"< {exchange.status}  ({exchange.elapsed_ms:.0f} ms)")
         lines += [f"< {k}: {v}" for k, v in redactor.headers(exchange.response_headers)]
-        lines += ["", redactor(exchange.text[:4000]) + (" ... (truncated)" if exchange.truncated or len(exchange.text) > 4000 else "")]
+        lines += [
+            "",
+            redactor(exchange.text[:4000])
+            + (" ... (truncated)" if exchange.truncated or len(exchange.text) > 4000 else ""),
+        ]
     return "\n".join(lines)

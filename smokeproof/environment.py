@@ -168,9 +168,7 @@ def resolve_file(*, rootdir: Path, name: str | None, file: str | None) -> tuple[
     path = environments_dir(rootdir) / f"{name}.toml"
     if not path.is_file():
         names = ", ".join(available(rootdir)) or "(none)"
-        raise UsageError(
-            f"unknown environment '{name}'; environments in {environments_dir(rootdir)}: {names}"
-        )
+        raise UsageError(f"unknown environment '{name}'; environments in {environments_dir(rootdir)}: {names}")
     return name, path
 
 
@@ -192,7 +190,9 @@ def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | N
     if parsed.base_url is None and parsed.start is None:
         raise UsageError("set 'base_url' (or a [start] table that starts the target)", file=path)
     if parsed.base_url is not None and not parsed.base_url.startswith(("http://", "https://")):
-        raise UsageError(f"'base_url' must start with http:// or https:// (got {redactor(parsed.base_url)!r})", file=path)
+        raise UsageError(
+            f"'base_url' must start with http:// or https:// (got {redactor(parsed.base_url)!r})", file=path
+        )
     if parsed.database_url is not None:
         if not parsed.database_url.startswith(("postgresql://", "postgres://")):
             raise UsageError("'database_url' must be a postgresql:// URL", file=path)

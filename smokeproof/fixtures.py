@@ -10,6 +10,7 @@ import pytest
 from smokeproof import targets
 from smokeproof.contracts import EndpointContract
 from smokeproof.environment import Environment
+from smokeproof.reporting import allure_labels
 from smokeproof.run import SmokeRun
 from smokeproof.schema_contract import SchemaContract
 from smokeproof.verdict import Verdict
@@ -64,6 +65,7 @@ def verify(request: pytest.FixtureRequest) -> Callable[[Verdict], None]:
     def check(verdict: Verdict) -> None:
         __tracebackhide__ = True
         request.node.stash[VERDICT_KEY] = verdict
+        allure_labels.record(verdict)
         if not verdict.ok:
             raise verdict.failure()
 

@@ -29,16 +29,32 @@ RAN_KEY = pytest.StashKey[list[str]]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("smokeproof", "smokeproof: post-deploy contract checks")
-    group.addoption("--env", dest="smoke_env", metavar="NAME",
-                    help=f"environment to check: environments/NAME.toml (default: ${ENV_VARIABLE} or demo)")
+    group.addoption(
+        "--env",
+        dest="smoke_env",
+        metavar="NAME",
+        help=f"environment to check: environments/NAME.toml (default: ${ENV_VARIABLE} or demo)",
+    )
     group.addoption("--env-file", dest="smoke_env_file", metavar="PATH", help="environment file to check (any path)")
-    group.addoption("--expected-revision", dest="smoke_expected_revision", metavar="REV",
-                    help=f"the code's Alembic head(s), comma-separated (also ${REVISION_VARIABLE}); "
-                    "overrides the environment's [revision]")
-    group.addoption("--smoke-timeout", dest="smoke_timeout", type=float, metavar="SECONDS",
-                    help="session-wide deadline: checks not finished by then fail as timed out")
-    group.addoption("--allow-empty", dest="smoke_allow_empty", action="store_true",
-                    help="do not fail a run in which no check ran (all skipped or deselected)")
+    group.addoption(
+        "--expected-revision",
+        dest="smoke_expected_revision",
+        metavar="REV",
+        help=f"the code's Alembic head(s), comma-separated (also ${REVISION_VARIABLE}); overrides the environment's [revision]",
+    )
+    group.addoption(
+        "--smoke-timeout",
+        dest="smoke_timeout",
+        type=float,
+        metavar="SECONDS",
+        help="session-wide deadline: checks not finished by then fail as timed out",
+    )
+    group.addoption(
+        "--allow-empty",
+        dest="smoke_allow_empty",
+        action="store_true",
+        help="do not fail a run in which no check ran (all skipped or deselected)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -65,7 +81,10 @@ def _setup(config: pytest.Config) -> SmokeConfig:
     override = config.getoption("smoke_expected_revision") or os.environ.get(REVISION_VARIABLE)
     timeout = config.getoption("smoke_timeout")
     return SmokeConfig(
-        env=env, contracts=contracts, schema=schema, expected_override=override,
+        env=env,
+        contracts=contracts,
+        schema=schema,
+        expected_override=override,
         deadline=time.monotonic() + timeout if timeout else None,
     )
 
@@ -80,8 +99,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     lines = [env.header_line()]
     if env.production:
         lines.append("smokeproof: PRODUCTION: only GET, HEAD and OPTIONS are sent; database sessions are read-only")
-    lines.append(f"smokeproof: database {env.masked_database_url() if env.database_url else '(started by the run)' if env.start else '(none)'}")
-    lines.append(f"smokeproof: expected Alembic revision from {revision_source.describe_source(env, smoke_config.expected_override)}")
+    database = env.masked_database_url() if env.database_url else "(started by the run)" if env.start else "(none)"
+    lines.append(f"smokeproof: database {database}")
+    lines.append(
+        f"smokeproof: expected Alembic revision from {revision_source.describe_source(env, smoke_config.expected_override)}"
+    )
     return lines
 
 
@@ -119,7 +141,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     redact = _config(item.config).env.redactor
     if report.longrepr is not None:
@@ -127,9 +151,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if redact(text) != text:
             report.longrepr = redact(text)
     report.sections = [(title, redact(body)) for title, body in report.sections]
-    if report.when == "call" and report.outcome in ("passed", "failed"):
-        item.config.stash[RAN_KEY].append(item.nodeid)
-    elif report.when == "setup" and report.outcome == "failed":
+    if (report.when == "call" and report.outcome in ("passed", "failed")) or (
+        report.when == "setup" and report.outcome == "failed"
+    ):
         item.config.stash[RAN_KEY].append(item.nodeid)
     return report
 
@@ -147,6 +171,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
         return
     if not config.stash[RAN_KEY] and not config.getoption("smoke_allow_empty"):
         terminalreporter.write_sep(
-            "!", "smokeproof: NO CHECK RAN (all skipped or deselected): this run proves nothing; "
-            "failing it (--allow-empty to accept)", red=True, bold=True,
+            "!",
+            "smokeproof: NO CHECK RAN (all skipped or deselected): this run proves nothing; failing it (--allow-empty to accept)",
+            red=True,
+            bold=True,
         )

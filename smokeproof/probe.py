@@ -11,6 +11,7 @@ request not yet sent reports the same failure at once, instead of one timeout pe
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -74,7 +75,10 @@ class Prober:
             limits = httpx.Limits(max_connections=http.concurrency, max_keepalive_connections=http.concurrency)
             transport = httpx.AsyncHTTPTransport(retries=http.retries, verify=http.verify_tls, limits=limits)
             self._client = httpx.AsyncClient(
-                transport=transport, timeout=timeout, follow_redirects=False, trust_env=False,
+                transport=transport,
+                timeout=timeout,
+                follow_redirects=False,
+                trust_env=False,
                 headers={"User-Agent": USER_AGENT},
             )
             self._semaphore = asyncio.Semaphore(http.concurrency)
@@ -140,7 +144,15 @@ class Prober:
         async with self._semaphore:
             started = time.perf_counter()
             if self._down is not None:
-                return Exchange(method, str(request.url), sent, error=self._down, unreachable=True, started=started, finished=started)
+                return Exchange(
+                    method,
+                    str(request.url),
+                    sent,
+                    error=self._down,
+                    unreachable=True,
+                    started=started,
+                    finished=started,
+                )
             try:
                 async with asyncio.timeout(self.env.http.timeout_s):
                     return await self._follow(client, request, sent, started, follow)
@@ -153,8 +165,12 @@ class Prober:
                 return self._failed(request, sent, started, f"{exc.__class__.__name__}: {_reason(exc)}")
 
     async def _follow(
-        self, client: httpx.AsyncClient, request: httpx.Request, sent: tuple[tuple[str, str], ...],
-        started: float, follow: bool,
+        self,
+        client: httpx.AsyncClient,
+        request: httpx.Request,
+        sent: tuple[tuple[str, str], ...],
+        started: float,
+        follow: bool,
     ) -> Exchange:
         origin = request.url.netloc
         for _ in range(MAX_REDIRECTS + 1):
@@ -170,23 +186,45 @@ class Prober:
                 if target.netloc != origin:
                     offsite = str(target)
                 elif follow:
-                    request = client.build_request("GET" if response.status_code == 303 else request.method, target, headers=request.headers)
+                    request = client.build_request(
+                        "GET" if response.status_code == 303 else request.method, target, headers=request.headers
+                    )
                     continue
             finished = time.perf_counter()
             return Exchange(
-                method=request.method, url=str(request.url), request_headers=sent,
-                status=response.status_code, response_headers=tuple(response.headers.multi_items()),
-                body=body, truncated=truncated, elapsed_ms=(finished - started) * 1000,
-                offsite_redirect=offsite, started=started, finished=finished,
+                method=request.method,
+                url=str(request.url),
+                request_headers=sent,
+                status=response.status_code,
+                response_headers=tuple(response.headers.multi_items()),
+                body=body,
+                truncated=truncated,
+                elapsed_ms=(finished - started) * 1000,
+                offsite_redirect=offsite,
+                started=started,
+                finished=finished,
             )
         return self._failed(request, sent, started, f"more than {MAX_REDIRECTS} redirects")
 
     @staticmethod
-    def _failed(request: httpx.Request, sent: tuple[tuple[str, str], ...], started: float, error: str, *, unreachable: bool = False) -> Exchange:
+    def _failed(
+        request: httpx.Request,
+        sent: tuple[tuple[str, str], ...],
+        started: float,
+        error: str,
+        *,
+        unreachable: bool = False,
+    ) -> Exchange:
         finished = time.perf_counter()
         return Exchange(
-            request.method, str(request.url), sent, error=error, unreachable=unreachable,
-            elapsed_ms=(finished - started) * 1000, started=started, finished=finished,
+            request.method,
+            str(request.url),
+            sent,
+            error=error,
+            unreachable=unreachable,
+            elapsed_ms=(finished - started) * 1000,
+            started=started,
+            finished=finished,
         )
 
     async def aclose(self) -> None:
@@ -215,4 +253,4 @@ def _reason(exc: BaseException) -> str:
 def overlapped(exchanges: Iterable[Exchange]) -> bool:
     """True when at least two requests were in flight at once."""
     spans = sorted((e.started, e.finished) for e in exchanges)
-    return any(b[0] < a[1] for a, b in zip(spans, spans[1:], strict=False))
+    return any(b[0] < a[1] for a, b in itertools.pairwise(spans))

@@ -88,10 +88,17 @@ class SmokeRun:
     def database_failure(self, check: str, area: Area, reason: str) -> Verdict:
         unreachable = reason.startswith("target unreachable")
         return Verdict(
-            check=check, area=area, expected="database readable", actual="unreachable" if unreachable else "error",
-            ok=False, headline=f"{check}: {reason}", category=Category.UNREACHABLE,
-            sections=(("what it means", "the database could not be read, so nothing about its schema is known"),
-                      ("what to do", "check database_url, the network path and the database's health; then rerun")),
+            check=check,
+            area=area,
+            expected="database readable",
+            actual="unreachable" if unreachable else "error",
+            ok=False,
+            headline=f"{check}: {reason}",
+            category=Category.UNREACHABLE,
+            sections=(
+                ("what it means", "the database could not be read, so nothing about its schema is known"),
+                ("what to do", "check database_url, the network path and the database's health; then rerun"),
+            ),
             severity="blocker",
         )
 
@@ -112,14 +119,24 @@ class SmokeRun:
                 "[revision] expected, migrations or url, or pass --expected-revision"
             )
         if expected.error:
-            return Verdict(check=check, area=Area.MIGRATIONS, expected="a code revision", actual="unknown", ok=False,
-                           headline=f"{check}: cannot learn the code's revision from {expected.source}: {expected.error}",
-                           category=Category.MIGRATION_DRIFT, severity="blocker")
+            return Verdict(
+                check=check,
+                area=Area.MIGRATIONS,
+                expected="a code revision",
+                actual="unknown",
+                ok=False,
+                headline=f"{check}: cannot learn the code's revision from {expected.source}: {expected.error}",
+                category=Category.MIGRATION_DRIFT,
+                severity="blocker",
+            )
         catalog = await self.catalog()
         if isinstance(catalog, str):
             return self.database_failure(check, Area.MIGRATIONS, catalog)
         result = migrations.align(
-            expected=expected.heads, source=expected.source, database=catalog.alembic_revisions, history=expected.history
+            expected=expected.heads,
+            source=expected.source,
+            database=catalog.alembic_revisions,
+            history=expected.history,
         )
         return result.verdict(check)
 
@@ -137,4 +154,3 @@ class SmokeRun:
 def _reason(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
-

@@ -58,8 +58,7 @@ def substitute(
         }
     if isinstance(data, list):
         return [
-            substitute(v, file=file, redactor=redactor, environ=env, where=f"{where}[{i}]")
-            for i, v in enumerate(data)
+            substitute(v, file=file, redactor=redactor, environ=env, where=f"{where}[{i}]") for i, v in enumerate(data)
         ]
     if not isinstance(data, str) or "${" not in data:
         return data

@@ -1,0 +1,110 @@
+"""Running the smoke suite itself, as a user would, inside a pytester directory.
+
+``SuiteDir`` lays out a copy of the repository's suite (pytest.ini, conftest.py, tests/,
+environments/, a link to demo/) and runs ``pytest`` on it in a subprocess: the exit status, the
+terminal output and the files under ``reports/`` are exactly what a user would get.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def lay_out(root: Path) -> Path:
+    """Copy the suite into ``root`` (tests and environments are copied, demo/ is linked)."""
+    for name in ("pytest.ini", "conftest.py"):
+        shutil.copy(REPO / name, root / name)
+    for name in ("tests", "environments"):
+        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "demo").symlink_to(REPO / "demo")
+    return root
+
+
+def outcomes(result: pytest.RunResult) -> dict[str, str]:
+    """``{test id: outcome}`` from ``-rA``-style lines (``PASSED path::test[id]``)."""
+    found: dict[str, str] = {}
+    for line in result.outlines:
+        for word in ("PASSED", "FAILED", "SKIPPED", "ERROR", "XFAIL"):
+            if line.startswith(word + " ") and "[" in line:
+                test_id = line.split("[", 1)[1].rsplit("]", 1)[0]
+                found[test_id] = word.lower()
+            elif line.startswith(word + " ") and "::" in line:
+                found[line.split("::")[-1].split(" ")[0]] = word.lower()
+    return found
+
+
+def run_suite(pytester: pytest.Pytester, *args: str, timeout: float = 120) -> pytest.RunResult:
+    """``pytest -rA ARGS`` in the laid-out suite, in a subprocess."""
+    return pytester.runpytest_subprocess("-rA", "-p", "no:cacheprovider", *args, timeout=timeout)
+
+
+@dataclass
+class DemoTarget:
+    """A demo target started once and shared by several suite runs."""
+
+    base_url: str
+    database_url: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+
+    def env_file(self, root: Path, *, name: str = "target", extra: str = "", migrations: bool = True) -> Path:
+        """An environment file for this target (tokens come in through ${VAR})."""
+        revision = f'[revision]\nmigrations = "{REPO / "demo/migrations/versions"}"\n' if migrations else ""
+        text = textwrap.dedent(
+            f"""\
+            description = "self-test target"
+            production = false
+            base_url = "{self.base_url}"
+            database_url = "{self.database_url}"
+            {revision}
+            [auth]
+            bearer_token = "${{DEMO_USER_TOKEN}}"
+            tokens = {{ super_admin = "${{DEMO_ADMIN_TOKEN}}" }}
+            """
+        )
+        path = root / f"{name}.toml"
+        path.write_text(text + textwrap.dedent(extra))
+        return path
+
+
+@contextmanager
+def demo_target(*args: str) -> Iterator[DemoTarget]:
+    """Start ``python -m demo ARGS`` and yield its addresses; stopped on exit."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "demo", *args],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line:
+        process.wait(timeout=10)
+        raise RuntimeError(f"demo target {args} exited with {process.returncode} before reporting its addresses")
+    info = json.loads(line)
+    try:
+        yield DemoTarget(info["base_url"], info["database_url"], info.get("env", {}), process)
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)
+            process.wait(timeout=5)
+        process.stdout.close()
