@@ -29,15 +29,44 @@ TABLES = {
     "fuzz": ["max_examples", "max_rate_per_s"],
     "start": ["command", "cwd", "ready_timeout_s", "tokens"],
 }
-ENDPOINT_KEYS = ["path", "status", "method", "id", "severity", "query", "headers", "max_ms", "content_type",
-                 "json_schema", "body_contains", "auth", "only", "fuzz", "allow_in_production", "nope"]
+ENDPOINT_KEYS = [
+    "path",
+    "status",
+    "method",
+    "id",
+    "severity",
+    "query",
+    "headers",
+    "max_ms",
+    "content_type",
+    "json_schema",
+    "body_contains",
+    "auth",
+    "only",
+    "fuzz",
+    "allow_in_production",
+    "nope",
+]
 
 scalars = st.one_of(
     st.booleans(),
     st.integers(min_value=-(2**40), max_value=2**40),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.sampled_from(["", "/api/v1/x", "http://127.0.0.1:1", "postgresql://u:p@127.0.0.1/db", "${UNSET_VAR}",
-                     "GET", "POST", "critical", "..", "object", "200"]),
+    st.sampled_from(
+        [
+            "",
+            "/api/v1/x",
+            "http://127.0.0.1:1",
+            "postgresql://u:p@127.0.0.1/db",
+            "${UNSET_VAR}",
+            "GET",
+            "POST",
+            "critical",
+            "..",
+            "object",
+            "200",
+        ]
+    ),
     st.text(max_size=12),
 )
 values = st.recursive(
@@ -81,8 +110,9 @@ def contract_documents(draw: st.DrawFn) -> str:
     return "\n".join(out) + "\n"
 
 
-SETTINGS = settings(max_examples=150, deadline=None, database=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=150, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @SETTINGS

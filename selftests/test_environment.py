@@ -120,9 +120,17 @@ def test_unknown_environment_lists_the_ones_that_exist() -> None:
 def test_real_deployments_parse(name: str) -> None:
     """Parsed only: these describe the team's real deployments and are never run here."""
     path = REPO / "environments" / f"{name}.toml"
-    env = load(path, name=name, rootdir=REPO, environ={"PROD_DATABASE_URL": "postgresql://u:p-canary@h/db",
-                                                       "SMOKE_TOKEN": "t", "STAGING_DATABASE_URL": "postgresql://h/db",
-                                                       "STAGING_SMOKE_TOKEN": "t"})
+    env = load(
+        path,
+        name=name,
+        rootdir=REPO,
+        environ={
+            "PROD_DATABASE_URL": "postgresql://u:p-canary@h/db",
+            "SMOKE_TOKEN": "t",
+            "STAGING_DATABASE_URL": "postgresql://h/db",
+            "STAGING_SMOKE_TOKEN": "t",
+        },
+    )
     assert env.production is True
     assert env.base_url is not None and env.base_url.startswith("https://")
 

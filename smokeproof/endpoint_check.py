@@ -88,16 +88,11 @@ def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int
     ok = not problems
     category = min((c for c, _ in problems), key=PRIORITY.index) if problems else None
     body = _excerpt(exchange, redactor)
+    listed = problems[1:] if exchange.error is None and problems and status_problem(problems[0][1]) else problems
     sections = [
-        ("request", f"{exchange.method} {url}"),
         ("expected", expected_text(contract, budget)),
-        (
-            "actual",
-            actual
-            if exchange.error
-            else f"{actual} (budget {budget} ms), content type {exchange.content_type or '(none)'}",
-        ),
-        ("problems", "\n".join(f"- {text}" for _, text in problems)),
+        ("actual", actual if exchange.error else f"{actual}, content type {exchange.content_type or '(none)'}"),
+        ("also" if listed is not problems else "problems", "\n".join(f"- {text}" for _, text in listed)),
         ("body (first lines, redacted)", body),
     ]
     if category is not None:
@@ -116,6 +111,10 @@ def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int
         story=contract.id,
         attachments=(Attachment("request and response", render_exchange(exchange, redactor)),),
     )
+
+
+def status_problem(text: str) -> bool:
+    return text.startswith("status ") or text.startswith("answered ")
 
 
 def _body_problems(contract: EndpointContract, exchange: Exchange) -> list[tuple[Category, str]]:
@@ -167,7 +166,6 @@ def render_exchange(exchange: Exchange, redactor: Redactor) -> str:
         lines += [f"< {k}: {v}" for k, v in redactor.headers(exchange.response_headers)]
         lines += [
             "",
-            redactor(exchange.text[:4000])
-            + (" ... (truncated)" if exchange.truncated or len(exchange.text) > 4000 else ""),
+            redactor(exchange.text[:4000]) + (" ... (truncated)" if exchange.truncated or len(exchange.text) > 4000 else ""),
         ]
     return "\n".join(lines)

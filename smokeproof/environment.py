@@ -190,9 +190,7 @@ def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | N
     if parsed.base_url is None and parsed.start is None:
         raise UsageError("set 'base_url' (or a [start] table that starts the target)", file=path)
     if parsed.base_url is not None and not parsed.base_url.startswith(("http://", "https://")):
-        raise UsageError(
-            f"'base_url' must start with http:// or https:// (got {redactor(parsed.base_url)!r})", file=path
-        )
+        raise UsageError(f"'base_url' must start with http:// or https:// (got {redactor(parsed.base_url)!r})", file=path)
     if parsed.database_url is not None:
         if not parsed.database_url.startswith(("postgresql://", "postgres://")):
             raise UsageError("'database_url' must be a postgresql:// URL", file=path)

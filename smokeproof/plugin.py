@@ -17,7 +17,7 @@ import pytest
 from smokeproof import revision_source
 from smokeproof.contracts import EndpointContract, load_contracts
 from smokeproof.environment import ENV_VARIABLE, REVISION_VARIABLE, Environment, load, resolve_file
-from smokeproof.errors import UsageError
+from smokeproof.errors import SmokeFailure, UsageError
 from smokeproof.fixtures import ENVIRONMENT_KEY, VERDICT_KEY, SmokeConfig, smoke, verify  # noqa: F401
 from smokeproof.run import Unavailable
 from smokeproof.schema_contract import load_schema_contract
@@ -146,6 +146,9 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     redact = _config(item.config).env.redactor
+    if call.excinfo is not None and isinstance(call.excinfo.value, SmokeFailure) and report.failed:
+        # The failure carries its own context: no traceback, no fixture reprs, no second look.
+        report.longrepr = str(call.excinfo.value)
     if report.longrepr is not None:
         text = str(report.longrepr)
         if redact(text) != text:

@@ -59,9 +59,7 @@ async def resolve(
             value = json_pointer(document, env.revision.json_pointer)
         except (LookupError, ValueError) as exc:
             return ExpectedRevision((), source, None, error=str(exc))
-        heads = (
-            split(value) if isinstance(value, str) else tuple(str(v) for v in value) if isinstance(value, list) else ()
-        )
+        heads = split(value) if isinstance(value, str) else tuple(str(v) for v in value) if isinstance(value, list) else ()
         if not heads:
             return ExpectedRevision(
                 (), source, None, error=f"{env.revision.json_pointer} holds {json.dumps(value)[:80]}, not a revision"

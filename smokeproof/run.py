@@ -15,7 +15,8 @@ from typing import Any
 
 import asyncpg
 
-from smokeproof import endpoint_check, migrations, revision_source, schema_contract
+from smokeproof import endpoint_check, revision_source, schema_contract
+from smokeproof.alignment import align
 from smokeproof.catalog import CatalogSnapshot, connect_readonly, snapshot
 from smokeproof.contracts import EndpointContract
 from smokeproof.environment import Environment
@@ -106,6 +107,9 @@ class SmokeRun:
         catalog = await self.catalog()
         if isinstance(catalog, str):
             return self.database_failure(entry.id, Area.SCHEMA, catalog)
+        root = schema_contract.missing_table(entry, catalog)
+        if root is not None:
+            raise Unavailable(f"{entry.id}: its table is missing; reported once, by '{root}'")
         return schema_contract.check(entry, catalog)
 
     # Alembic -----------------------------------------------------------------------------------
@@ -132,7 +136,7 @@ class SmokeRun:
         catalog = await self.catalog()
         if isinstance(catalog, str):
             return self.database_failure(check, Area.MIGRATIONS, catalog)
-        result = migrations.align(
+        result = align(
             expected=expected.heads,
             source=expected.source,
             database=catalog.alembic_revisions,

@@ -57,9 +57,7 @@ def substitute(
             for k, v in data.items()
         }
     if isinstance(data, list):
-        return [
-            substitute(v, file=file, redactor=redactor, environ=env, where=f"{where}[{i}]") for i, v in enumerate(data)
-        ]
+        return [substitute(v, file=file, redactor=redactor, environ=env, where=f"{where}[{i}]") for i, v in enumerate(data)]
     if not isinstance(data, str) or "${" not in data:
         return data
 

@@ -66,6 +66,4 @@ class Verdict:
     attachments: tuple[Attachment, ...] = field(default=())
 
     def failure(self) -> SmokeFailure:
-        return SmokeFailure(
-            self.headline or f"{self.check}: expected {self.expected}, got {self.actual}", self.sections
-        )
+        return SmokeFailure(self.headline or f"{self.check}: expected {self.expected}, got {self.actual}", self.sections)
