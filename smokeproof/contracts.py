@@ -27,7 +27,7 @@ Status = Annotated[int, Field(ge=100, le=599)]
 class EndpointContract(BaseModel):
     """One request and what it must get back."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     path: str
     status: tuple[Status, ...]
@@ -50,12 +50,17 @@ class EndpointContract(BaseModel):
     @field_validator("status", mode="before")
     @classmethod
     def _one_or_many(cls, value: object) -> object:
-        return (value,) if isinstance(value, int) else value
+        return (value,) if isinstance(value, int) and not isinstance(value, bool) else _tuple(value)
+
+    @field_validator("only", mode="before")
+    @classmethod
+    def _only(cls, value: object) -> object:
+        return _tuple(value)
 
     @field_validator("body_contains", mode="before")
     @classmethod
     def _str_or_list(cls, value: object) -> object:
-        return (value,) if isinstance(value, str) else value
+        return (value,) if isinstance(value, str) else _tuple(value)
 
     @field_validator("method")
     @classmethod
@@ -107,6 +112,10 @@ class EndpointContract(BaseModel):
 
     def applies_to(self, env_name: str) -> bool:
         return self.only is None or env_name in self.only
+
+
+def _tuple(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
 
 
 class ContractFile(BaseModel):

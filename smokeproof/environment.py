@@ -30,7 +30,8 @@ PositiveInt = Annotated[int, Field(gt=0)]
 
 
 class _Table(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a TOML string "no" is not a boolean, "10" is not a number
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class RevisionTable(_Table):
