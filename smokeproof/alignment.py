@@ -86,7 +86,7 @@ class Alignment:
             AlignmentState.PENDING: f"alembic: database is at {db}, the code expects {code} ({len(self.pending)} {plural} pending)",
             AlignmentState.UNKNOWN: f"alembic: database is at {db}, a revision the code does not know (code expects {code})",
             AlignmentState.NO_VERSION_TABLE: f"alembic: no alembic_version table in the database (code expects {code})",
-            AlignmentState.MULTIPLE_CODE_HEADS: f"alembic: the code has {len(self.expected)} heads ({code}); database at {db}",
+            AlignmentState.MULTIPLE_CODE_HEADS: f"alembic: the code has {len(self.expected)} heads ({code}); db at {db}",
             AlignmentState.BRANCH_MISMATCH: f"alembic: branch mismatch: database at {db}, code heads {code}",
             AlignmentState.DIFFERENT: f"alembic: database is at {db}, the code expects {code}",
         }[self.state]

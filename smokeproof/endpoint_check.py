@@ -55,8 +55,7 @@ def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int
     url = redactor(exchange.url)
     problems: list[tuple[Category, str]] = []
     if exchange.error is not None:
-        category = Category.UNREACHABLE if exchange.unreachable else Category.SERVER_ERROR
-        problems.append((category, exchange.error))
+        problems.append((Category.UNREACHABLE if exchange.unreachable else Category.SERVER_ERROR, exchange.error))
         actual = "unreachable" if exchange.unreachable else exchange.error
         headline = f"{exchange.method} {url}: {exchange.error} after {exchange.elapsed_ms:.0f} ms"
     else:
@@ -86,7 +85,7 @@ def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int
             headline = f"{exchange.method} {url}: {status} in {exchange.elapsed_ms:.0f} ms, but {problems[0][1]}"
 
     ok = not problems
-    category = min((c for c, _ in problems), key=PRIORITY.index) if problems else None
+    category: Category | None = min((c for c, _ in problems), key=PRIORITY.index) if problems else None
     body = _excerpt(exchange, redactor)
     listed = problems[1:] if exchange.error is None and problems and status_problem(problems[0][1]) else problems
     sections = [

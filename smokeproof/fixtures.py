@@ -27,6 +27,17 @@ class SmokeConfig:
     deadline: float | None
     selected: tuple[EndpointContract, ...] = ()
     started: targets.StartedTarget | None = None
+    run: SmokeRun | None = None
+
+    @property
+    def database_revision(self) -> str | None:
+        revisions = self.run.database_revisions if self.run is not None else None
+        return ", ".join(revisions) if revisions else None
+
+    @property
+    def expected_revision(self) -> str | None:
+        expected = self.run.expected if self.run is not None else None
+        return ", ".join(expected.heads) if expected is not None and expected.heads else None
 
 
 ENVIRONMENT_KEY = pytest.StashKey[SmokeConfig]()
@@ -50,6 +61,7 @@ async def smoke(pytestconfig: pytest.Config) -> AsyncIterator[SmokeRun]:
         smoke_config.env = env
     run = SmokeRun(env=env, contracts=smoke_config.contracts, expected_override=smoke_config.expected_override)
     run.select(smoke_config.selected)
+    smoke_config.run = run
     try:
         yield run
     finally:

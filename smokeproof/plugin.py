@@ -18,7 +18,8 @@ from smokeproof import revision_source
 from smokeproof.contracts import EndpointContract, load_contracts
 from smokeproof.environment import ENV_VARIABLE, REVISION_VARIABLE, Environment, load, resolve_file
 from smokeproof.errors import SmokeFailure, UsageError
-from smokeproof.fixtures import ENVIRONMENT_KEY, VERDICT_KEY, SmokeConfig, smoke, verify  # noqa: F401
+from smokeproof.fixtures import ENVIRONMENT_KEY, VERDICT_KEY, SmokeConfig, smoke, verify
+from smokeproof.reporting.plugin import ReportingPlugin
 from smokeproof.run import Unavailable
 from smokeproof.schema_contract import load_schema_contract
 
@@ -63,6 +64,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except UsageError as exc:
         raise pytest.UsageError(exc.render()) from None
     config.stash[RAN_KEY] = []
+    config.pluginmanager.register(ReportingPlugin(config, VERDICT_KEY), "smokeproof.reporting")
 
 
 def _setup(config: pytest.Config) -> SmokeConfig:

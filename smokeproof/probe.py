@@ -139,7 +139,7 @@ class Prober:
         """One bounded request (connect, read and total timeouts; body read with a cap)."""
         client = self.client()
         assert self._semaphore is not None
-        request = client.build_request(method, url, params=params, headers=headers, cookies=cookies)
+        request = client.build_request(method, url, params=params, headers=headers, cookies=dict(cookies or {}))
         sent = tuple(request.headers.multi_items())
         async with self._semaphore:
             started = time.perf_counter()

@@ -21,6 +21,7 @@ from smokeproof.catalog import CatalogSnapshot, connect_readonly, snapshot
 from smokeproof.contracts import EndpointContract
 from smokeproof.environment import Environment
 from smokeproof.probe import Exchange, Prober
+from smokeproof.revision_source import ExpectedRevision
 from smokeproof.schema_contract import SchemaEntry
 from smokeproof.verdict import Area, Category, Verdict
 
@@ -37,6 +38,15 @@ class SmokeRun:
     prober: Prober = field(init=False)
     _catalog: asyncio.Task[CatalogSnapshot | str] | None = None
     exchanges: dict[str, Exchange] = field(default_factory=dict)
+    expected: ExpectedRevision | None = None
+
+    @property
+    def database_revisions(self) -> tuple[str, ...] | None:
+        """The alembic_version rows, once the catalog has been read."""
+        if self._catalog is None or not self._catalog.done() or self._catalog.cancelled():
+            return None
+        catalog = self._catalog.result()
+        return None if isinstance(catalog, str) else catalog.alembic_revisions
 
     def __post_init__(self) -> None:
         self.prober = Prober(self.env)
@@ -116,7 +126,7 @@ class SmokeRun:
 
     async def alignment(self) -> Verdict:
         check = "alembic revision"
-        expected = await revision_source.resolve(self.env, self.expected_override, self._fetch_json)
+        expected = self.expected = await revision_source.resolve(self.env, self.expected_override, self._fetch_json)
         if expected is None:
             raise Unavailable(
                 f"environment {self.env.name} says nowhere where the code's Alembic head comes from: set "

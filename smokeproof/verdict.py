@@ -66,4 +66,7 @@ class Verdict:
     attachments: tuple[Attachment, ...] = field(default=())
 
     def failure(self) -> SmokeFailure:
-        return SmokeFailure(self.headline or f"{self.check}: expected {self.expected}, got {self.actual}", self.sections)
+        """The test failure; its last section names the category (the report's categories match it)."""
+        headline = self.headline or f"{self.check}: expected {self.expected}, got {self.actual}"
+        category = (("category", self.category.value),) if self.category else ()
+        return SmokeFailure(headline, self.sections + category)

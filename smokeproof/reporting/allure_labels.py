@@ -1,13 +1,32 @@
-"""Allure labels and attachments for one verdict (stub: the reporting work fills this in)."""
+"""Allure labels and attachments for one verdict.
+
+Called from the test body once the result is in (never inside the concurrent probe tasks, where
+Allure's thread-local step stack would nest steps under the wrong test).
+"""
 
 from __future__ import annotations
 
+import allure
+
 from smokeproof.verdict import Verdict
+
+CATEGORY_LABEL = "smokeproof_category"
+SEVERITIES = {level.value: level for level in allure.severity_level}
 
 
 def record(verdict: Verdict) -> None:
-    """Label the running test (epic, feature, story, severity) and attach the verdict's texts.
-
-    Called from the test body after the result is in, never inside concurrent tasks.
-    """
-    del verdict
+    """Label the running test (epic, feature, story, severity, category) and attach the verdict's texts."""
+    allure.dynamic.title(verdict.check)
+    allure.dynamic.epic(verdict.area.value)
+    if verdict.feature:
+        allure.dynamic.feature(verdict.feature)
+    if verdict.story:
+        allure.dynamic.story(verdict.story)
+    allure.dynamic.severity(SEVERITIES.get(verdict.severity, allure.severity_level.NORMAL))
+    allure.dynamic.parameter("expected", verdict.expected)
+    allure.dynamic.parameter("actual", verdict.actual)
+    if verdict.category is not None and not verdict.ok:
+        allure.dynamic.label(CATEGORY_LABEL, verdict.category.value)
+        allure.dynamic.tag(verdict.category.value)
+    for attachment in verdict.attachments:
+        allure.attach(attachment.body, name=attachment.name, attachment_type=allure.attachment_type.TEXT)

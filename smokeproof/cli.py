@@ -1,0 +1,170 @@
+"""``smokeproof report`` (the single-file HTML report) and ``smokeproof snapshot`` (the catalog).
+
+``report`` runs Allure 3 (npm package ``allure``, pinned by package.json and its lockfile) over
+``reports/allure-results`` and writes ``reports/allure-report/index.html``: one file that opens
+from disk, with history kept in ``reports/history`` so the next report shows the trend. Allure 3
+embeds a Google Tag Manager snippet it cannot be told to leave out; it is removed, and the file
+checked, so the report QA opens calls no third party.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from smokeproof.reporting.allure_files import CATEGORY_ORDER
+from smokeproof.reporting.allure_labels import CATEGORY_LABEL
+
+TRACKERS = re.compile(
+    r"<script[^>]*googletagmanager[^>]*>\s*</script>\s*|<script>(?:(?!</script>).)*gtag\((?:(?!</script>).)*</script>\s*",
+    re.DOTALL,
+)
+THIRD_PARTY = ("googletagmanager", "google-analytics", "gtag(")
+NPM_HINT = "install Node.js 18+ and npm (Debian: apt-get install nodejs npm; or https://nodejs.org)"
+
+
+class ReportError(Exception):
+    pass
+
+
+def project_root(start: Path) -> Path:
+    """The nearest folder with the package.json that pins Allure (the repo root)."""
+    for folder in (start, *start.parents):
+        if (folder / "package.json").is_file() and "allure" in (folder / "package.json").read_text():
+            return folder
+    raise ReportError(f"no package.json pinning Allure found from {start} upwards")
+
+
+def allure_binary(root: Path) -> Path:
+    binary = root / "node_modules" / ".bin" / "allure"
+    if binary.exists():
+        return binary
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        raise ReportError(f"Node.js is needed for the HTML report: {NPM_HINT}")
+    command = [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"]
+    print(f"smokeproof: installing the pinned Allure 3 ({' '.join(command)})", file=sys.stderr)
+    done = subprocess.run(command, cwd=root, check=False, timeout=600)
+    if done.returncode != 0 or not binary.exists():
+        raise ReportError("npm ci failed: the pinned Allure 3 could not be installed")
+    return binary
+
+
+def allure_config(reports: Path, name: str) -> dict[str, object]:
+    return {
+        "name": name,
+        "output": str(reports / "allure-report"),
+        "historyPath": str(reports / "history" / "allure-history.jsonl"),
+        "plugins": {"awesome": {"options": {"singleFile": True, "reportName": name, "groupBy": ["epic", "feature"]}}},
+        "categories": {
+            "rules": [
+                {"name": c.value, "matchers": {"statuses": ["failed"], "labels": {CATEGORY_LABEL: f"^{re.escape(c.value)}$"}}}
+                for c in CATEGORY_ORDER
+            ]
+        },
+    }
+
+
+def strip_trackers(html: str) -> str:
+    """The report without Allure 3's Google Tag Manager snippet."""
+    return TRACKERS.sub("", html)
+
+
+def report(reports: Path, *, name: str = "smokeproof") -> Path:
+    results = reports / "allure-results"
+    if not results.is_dir() or not any(results.glob("*-result.json")):
+        raise ReportError(f"no Allure results in {results}: run the suite first (pytest --env=NAME)")
+    root = project_root(Path.cwd().resolve())
+    binary = allure_binary(root)
+    (reports / "history").mkdir(parents=True, exist_ok=True)
+    config = reports / "allurerc.json"
+    config.write_text(json.dumps(allure_config(reports, name), indent=1))
+    output = reports / "allure-report"
+    shutil.rmtree(output, ignore_errors=True)
+    done = subprocess.run(
+        [str(binary), "generate", str(results), "--config", str(config), "--output", str(output)],
+        cwd=root,
+        check=False,
+        timeout=600,
+        capture_output=True,
+        text=True,
+    )
+    index = output / "index.html"
+    if done.returncode != 0 or not index.exists():
+        raise ReportError(f"allure generate failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    html = strip_trackers(index.read_text(encoding="utf-8"))
+    left = [marker for marker in THIRD_PARTY if marker in html]
+    if left:
+        raise ReportError(f"the report still references a third party ({', '.join(left)}); not publishing it")
+    index.write_text(html, encoding="utf-8")
+    return index
+
+
+def snapshot_command(args: argparse.Namespace) -> int:
+    from smokeproof.catalog import connect_readonly, snapshot
+    from smokeproof.environment import load, resolve_file
+
+    name, path = resolve_file(rootdir=Path.cwd(), name=args.env, file=args.env_file)
+    env = load(path, name=name, rootdir=Path.cwd())
+    if env.database_url is None:
+        print(f"smokeproof: environment {name} has no database_url", file=sys.stderr)
+        return 4
+
+    async def read() -> None:
+        assert env.database_url is not None
+        conn = await connect_readonly(
+            env.database_url.reveal(),
+            connect_timeout_s=env.database.connect_timeout_s,
+            statement_timeout_ms=env.database.statement_timeout_ms,
+        )
+        try:
+            snap = await snapshot(conn, schemas=env.database.schemas)
+        finally:
+            await conn.close()
+        print(f"PostgreSQL {snap.server_version}; alembic_version: {snap.alembic_revisions}; {snap.round_trips} statements")
+        for (schema, table), info in sorted(snap.tables.items()):
+            print(f"table {schema}.{table}: " + ", ".join(f"{c.name} {c.type}" for c in info.columns.values()))
+        for (schema, enum), enum_type in sorted(snap.enums.items()):
+            print(f"enum {schema}.{enum}: {', '.join(enum_type.labels)}")
+        for (schema, index), idx in sorted(snap.indexes.items()):
+            print(f"index {schema}.{index} on {idx.table} ({', '.join(idx.columns)}){' unique' if idx.unique else ''}")
+
+    asyncio.run(read())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="smokeproof", description="post-deploy contract checks: reports and catalog")
+    commands = parser.add_subparsers(dest="command", required=True)
+    rep = commands.add_parser("report", help="build the single-file HTML report from reports/allure-results")
+    rep.add_argument("--reports", type=Path, default=Path("reports"), help="the reports folder (default: reports)")
+    rep.add_argument("--name", default="smokeproof", help="report name")
+    snap = commands.add_parser("snapshot", help="print the database catalog an environment points at (read-only)")
+    snap.add_argument("--env", help="environment name (environments/NAME.toml)")
+    snap.add_argument("--env-file", help="environment file")
+    args = parser.parse_args(argv)
+    from smokeproof.errors import UsageError
+
+    try:
+        if args.command == "snapshot":
+            return snapshot_command(args)
+        index = report(args.reports.resolve(), name=args.name)
+    except ReportError as exc:
+        print(f"smokeproof report: {exc}", file=sys.stderr)
+        print("smokeproof report: the results (reports/allure-results) and reports/summary.md are unchanged", file=sys.stderr)
+        return 2
+    except UsageError as exc:
+        print(exc.render(), file=sys.stderr)
+        return 4
+    print(f"smokeproof: report written to {index} (open it from disk)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""The verification table: check, expected, actual, status, and what changed since the last run.
+
+Like the incident report's table ("/api/v1/auth/me | 500 | 401 | FIXED"), written to
+``reports/summary.md``, printed at the end of the run, appended to ``$GITHUB_STEP_SUMMARY`` when
+set. The previous run's rows are kept in ``reports/history/last-run.json`` so the next run can
+say ``500 -> 401 fixed`` or ``new failure``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+STATUS_ICON = {"passed": "✅ pass", "failed": "❌ FAIL", "skipped": "⏭ skip", "error": "💥 ERROR"}
+
+
+@dataclass(frozen=True)
+class Row:
+    check: str
+    expected: str
+    actual: str
+    outcome: str  # passed | failed | skipped | error
+    category: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("passed", "skipped")
+
+
+def short_actual(actual: str) -> str:
+    """``500 in 84 ms`` -> ``500``: the part worth comparing across runs."""
+    return actual.split(" in ")[0].strip()
+
+
+def change(row: Row, before: Mapping[str, Row]) -> str:
+    """What changed for ``row`` since the previous run (blank when nothing did)."""
+    old = before.get(row.check)
+    if old is None:
+        return "new check" if before else ""
+    was, now = short_actual(old.actual), short_actual(row.actual)
+    if old.outcome == "failed" and row.outcome == "passed":
+        return f"{was} -> {now} fixed" if was != now else "fixed"
+    if old.outcome == "passed" and row.outcome == "failed":
+        return f"{was} -> {now} new failure" if was != now else "new failure"
+    if old.outcome == "failed" and row.outcome == "failed":
+        return f"still failing ({was} -> {now})" if was != now else "still failing"
+    return ""
+
+
+def load_previous(path: Path) -> dict[str, Row]:
+    try:
+        data = json.loads(path.read_text())
+        return {item["check"]: Row(**item) for item in data["rows"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def save(path: Path, rows: Iterable[Row], header: Mapping[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"header": dict(header), "rows": [asdict(r) for r in rows]}, indent=1))
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(rows: list[Row], before: Mapping[str, Row], header: Mapping[str, str]) -> str:
+    failed = sum(1 for r in rows if not r.ok)
+    verdict = "❌ **not healthy**" if failed else "✅ **healthy**"
+    lines = [f"## smokeproof: {header.get('environment', '?')} {verdict}", ""]
+    lines += [f"- **{k}**: {_cell(v)}" for k, v in header.items()]
+    lines += ["", f"{len(rows)} checks, {failed} failing.", ""]
+    lines += ["| check | expected | actual | status | change |", "| --- | --- | --- | --- | --- |"]
+    for r in rows:
+        lines.append(
+            f"| {_cell(r.check)} | {_cell(r.expected)} | {_cell(r.actual)} | {STATUS_ICON.get(r.outcome, r.outcome)} "
+            f"| {_cell(change(r, before))} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def terminal(rows: list[Row], before: Mapping[str, Row]) -> list[str]:
+    """The table as plain, aligned text for the end of the terminal run."""
+    table = [("check", "expected", "actual", "status", "change")]
+    table += [(r.check, r.expected, r.actual, r.outcome.upper(), change(r, before)) for r in rows]
+    widths = [min(max(len(row[i]) for row in table), 60) for i in range(5)]
+
+    def fit(text: str, width: int) -> str:
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+    return ["  ".join(fit(cell, w).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table]
