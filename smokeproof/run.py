@@ -15,11 +15,12 @@ from typing import Any
 
 import asyncpg
 
-from smokeproof import endpoint_check, revision_source, schema_contract
+from smokeproof import endpoint_check, fuzz, revision_source, schema_contract
 from smokeproof.alignment import align
 from smokeproof.catalog import CatalogSnapshot, connect_readonly, snapshot
 from smokeproof.contracts import EndpointContract
 from smokeproof.environment import Environment
+from smokeproof.fuzz import Credential, RateLimit
 from smokeproof.probe import Exchange, Prober
 from smokeproof.revision_source import ExpectedRevision
 from smokeproof.schema_contract import SchemaEntry
@@ -39,6 +40,7 @@ class SmokeRun:
     _catalog: asyncio.Task[CatalogSnapshot | str] | None = None
     exchanges: dict[str, Exchange] = field(default_factory=dict)
     expected: ExpectedRevision | None = None
+    _rate: RateLimit | None = None
 
     @property
     def database_revisions(self) -> tuple[str, ...] | None:
@@ -64,6 +66,23 @@ class SmokeRun:
         exchange = await self.prober.result(contract)
         self.exchanges[contract.test_id] = exchange
         return endpoint_check.judge(contract, exchange, default_max_ms=self.env.http.max_ms, redactor=self.env.redactor)
+
+    async def fuzz(self, contract: EndpointContract) -> Verdict:
+        """The property-based probe of ``contract`` (malformed credentials)."""
+        if self._rate is None:
+            self._rate = RateLimit(self.env.fuzz.max_rate_per_s)
+        rate = self._rate
+        url = self.prober.url_for(contract)
+        base_headers = {k: v for k, v in self.prober.headers_for(contract).items() if k.lower() != "authorization"}
+        params = {k: str(v) for k, v in contract.query.items()}
+
+        async def send(credential: Credential) -> Exchange:
+            await rate.wait()
+            return await self.prober.send(
+                contract.method, url, params=params, headers={**base_headers, **credential.wire_headers()}
+            )
+
+        return await fuzz.probe(contract, send, max_examples=self.env.fuzz.max_examples, redactor=self.env.redactor)
 
     # Database ----------------------------------------------------------------------------------
 

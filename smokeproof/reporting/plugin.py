@@ -88,7 +88,8 @@ class ReportingPlugin:
             with open(step_summary, "a", encoding="utf-8") as handle:
                 handle.write(text + "\n")
         self.table = [redact(line) for line in summary.terminal(rows, before)]
-        summary.save(self.reports / HISTORY, rows, header)
+        # Checks not run this time (-m, -k) keep their last known state for the next comparison.
+        summary.save(self.reports / HISTORY, [*{**before, **{r.check: r for r in rows}}.values()], header)
         results = getattr(self.config.option, "allure_report_dir", None)
         if results:
             allure_files.write(Path(results), header, redact)

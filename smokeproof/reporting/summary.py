@@ -31,7 +31,8 @@ class Row:
 
 def short_actual(actual: str) -> str:
     """``500 in 84 ms`` -> ``500``: the part worth comparing across runs."""
-    return actual.split(" in ")[0].strip()
+    text = actual.split(" in ")[0].strip()
+    return text if len(text) <= 30 else text[:29] + "…"
 
 
 def change(row: Row, before: Mapping[str, Row]) -> str:
