@@ -83,7 +83,8 @@ class Alignment:
             )
         plural = "migration" if len(self.pending) == 1 else "migrations"
         headline = {
-            AlignmentState.PENDING: f"alembic: database is at {db}, the code expects {code} ({len(self.pending)} {plural} pending)",
+            AlignmentState.PENDING: f"alembic: database is at {db}, the code expects {code} "
+            f"({len(self.pending)} {plural} pending)",
             AlignmentState.UNKNOWN: f"alembic: database is at {db}, a revision the code does not know (code expects {code})",
             AlignmentState.NO_VERSION_TABLE: f"alembic: no alembic_version table in the database (code expects {code})",
             AlignmentState.MULTIPLE_CODE_HEADS: f"alembic: the code has {len(self.expected)} heads ({code}); db at {db}",

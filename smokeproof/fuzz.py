@@ -15,7 +15,8 @@ import asyncio
 import base64
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
 from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, given, settings
@@ -39,11 +40,11 @@ class Credential:
     headers: Mapping[str, str] = field(default_factory=dict)
     cookies: Mapping[str, str] = field(default_factory=dict)
 
-    def wire_headers(self) -> dict[str, bytes]:
+    def wire_headers(self) -> dict[bytes, bytes]:
         """Headers as latin-1 bytes (legal on the wire, though not ASCII), cookies included."""
-        headers = {k: v.strip(" \t").encode("latin-1") for k, v in self.headers.items()}
+        headers = {k.encode(): v.strip(" \t").encode("latin-1") for k, v in self.headers.items()}
         if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items()).strip(" \t").encode("latin-1")
+            headers[b"Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items()).strip(" \t").encode("latin-1")
         return headers
 
     def __repr__(self) -> str:
@@ -121,7 +122,7 @@ def bad_outcome(exchange: Exchange) -> bool:
 
 async def probe(
     contract: EndpointContract,
-    send: Callable[[Credential], Awaitable[Exchange]],
+    send: Callable[[Credential], Coroutine[Any, Any, Exchange]],
     *,
     max_examples: int,
     redactor: Redactor,

@@ -132,7 +132,7 @@ class Prober:
         url: str,
         *,
         params: Mapping[str, str] | None = None,
-        headers: Mapping[str, str | bytes] | None = None,
+        headers: Mapping[str, str] | Mapping[bytes, bytes] | None = None,
         cookies: Mapping[str, str] | None = None,
         follow: bool = False,
     ) -> Exchange:

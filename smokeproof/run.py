@@ -73,7 +73,9 @@ class SmokeRun:
             self._rate = RateLimit(self.env.fuzz.max_rate_per_s)
         rate = self._rate
         url = self.prober.url_for(contract)
-        base_headers = {k: v for k, v in self.prober.headers_for(contract).items() if k.lower() != "authorization"}
+        base_headers = {
+            k.encode(): v.encode("latin-1") for k, v in self.prober.headers_for(contract).items() if k.lower() != "authorization"
+        }
         params = {k: str(v) for k, v in contract.query.items()}
 
         async def send(credential: Credential) -> Exchange:
