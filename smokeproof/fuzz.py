@@ -16,8 +16,8 @@ import base64
 import json
 import time
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

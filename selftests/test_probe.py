@@ -1,0 +1,200 @@
+"""Endpoint contracts against real loopback servers: every key, every failure kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from smokeproof.probe import overlapped
+from smokeproof.run import SmokeRun, Unavailable
+from smokeproof.verdict import Category
+
+from .probing import contracts, environment, judge_all
+from .servers import Route, Server, serve
+
+
+@pytest.fixture
+def server() -> Server:
+    app = Server(
+        routes={
+            "/me": Route(status=401, body='{"detail": "Not authenticated"}'),
+            "/boom": Route(status=500, body='{"detail": "relation \\"user_hierarchy_assignments\\" does not exist"}'),
+            "/open": Route(status=200, body='{"flags": []}'),
+            "/login": Route(body='{"auth_url": "https://tenant.example/authorize?client_id=x&state=y"}'),
+            "/bad-login": Route(body='{"auth_url": "http://evil.example/login"}'),
+            "/not-json": Route(body="<html>oops</html>", content_type="application/json"),
+            "/html": Route(body="<html>hi</html>", content_type="text/html"),
+            "/slow": Route(delay_s=0.3),
+            "/redirect": Route(status=302, body="", headers={"Location": "/open"}),
+            "/big": Route(body=b"x" * 3_000_000, content_type="application/octet-stream"),
+            "/echo": Route(),
+        }
+    )
+    with serve(app):
+        yield app
+
+
+async def verdicts(tmp_path: Path, server: Server, text: str, extra: str = ""):
+    env = environment(tmp_path, server.url, extra)
+    return await judge_all(env, contracts(tmp_path, text, env))
+
+
+async def test_status_contract_passes_and_fails_with_a_readable_message(tmp_path: Path, server: Server) -> None:
+    result = await verdicts(tmp_path, server, """
+        [[endpoint]]
+        path = "/me"
+        status = 401
+        [[endpoint]]
+        path = "/boom"
+        status = [401, 403]
+    """)
+    assert result["GET /me -> 401"].ok
+    boom = result["GET /boom -> 401/403"]
+    assert not boom.ok and boom.category is Category.SERVER_ERROR
+    assert boom.headline.startswith(f"GET {server.url}/boom: expected 401 or 403, got 500 in ")
+    assert "user_hierarchy_assignments" in str(boom.failure())  # the body's first lines
+
+
+async def test_authorization_leak_is_its_own_failure(tmp_path: Path, server: Server) -> None:
+    leak = (await verdicts(tmp_path, server, '[[endpoint]]\npath = "/open"\nstatus = 401\n'))["GET /open -> 401"]
+    assert not leak.ok and leak.category is Category.AUTH_LEAK
+    assert "authorization leak" in leak.headline
+
+
+async def test_json_schema_content_type_and_body(tmp_path: Path, server: Server) -> None:
+    schema = 'json_schema = { type = "object", required = ["auth_url"], properties = { auth_url = { type = "string", pattern = "^https://[^/]+/authorize\\\\?" } } }'
+    result = await verdicts(tmp_path, server, f"""
+        [[endpoint]]
+        path = "/login"
+        status = 200
+        content_type = "application/json"
+        body_contains = "client_id="
+        {schema}
+        [[endpoint]]
+        path = "/bad-login"
+        status = 200
+        body_contains = ["client_id=", "state="]
+        {schema}
+        [[endpoint]]
+        path = "/not-json"
+        status = 200
+        json_schema = {{ type = "object" }}
+        [[endpoint]]
+        path = "/html"
+        status = 200
+        content_type = "application/json"
+    """)
+    assert result["GET /login -> 200"].ok
+    bad = str(result["GET /bad-login -> 200"].failure())
+    assert "does not match" in bad and "body does not contain 'client_id='" in bad and "'state='" in bad  # all listed
+    assert "not valid JSON" in str(result["GET /not-json -> 200"].failure())
+    assert "content type text/html, expected application/json" in str(result["GET /html -> 200"].failure())
+
+
+async def test_latency_budget_per_entry_and_default(tmp_path: Path, server: Server) -> None:
+    result = await verdicts(tmp_path, server, """
+        [[endpoint]]
+        path = "/slow"
+        status = 200
+        max_ms = 100
+        [[endpoint]]
+        id = "slow with default budget"
+        path = "/slow"
+        status = 200
+    """, "[http]\nmax_ms = 5000\n")
+    slow = result["GET /slow -> 200"]
+    assert not slow.ok and slow.category is Category.SLOW and "budget 100 ms" in str(slow.failure())
+    assert result["slow with default budget -> 200"].ok
+
+
+async def test_requests_overlap(tmp_path: Path, server: Server) -> None:
+    text = "".join(f'[[endpoint]]\nid = "slow {i}"\npath = "/slow"\nstatus = 200\n' for i in range(12))
+    env = environment(tmp_path, server.url, "[http]\nconcurrency = 8\n")
+    entries = contracts(tmp_path, text, env)
+    run = SmokeRun(env=env, contracts=entries)
+    run.select(entries)
+    await run.endpoint(entries[0])  # the first request starts all of them
+    for entry in entries:
+        await run.endpoint(entry)
+    await run.aclose()
+    assert server.max_in_flight > 1 and server.max_in_flight <= 8
+    assert overlapped(run.exchanges.values())
+
+
+async def test_headers_query_method_and_secret_headers(tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CANARY_KEY", "canary-key-7731")
+    result = await verdicts(tmp_path, server, """
+        [[endpoint]]
+        path = "/echo"
+        method = "HEAD"
+        status = 200
+        query = { q = "x y" }
+        headers = { "X-Api-Key" = "${CANARY_KEY}", "X-Plain" = "plain" }
+    """)
+    verdict = result["HEAD /echo -> 200"]
+    assert verdict.ok
+    assert server.seen_headers["/echo"]["x-api-key"] == "canary-key-7731"
+    assert server.seen_headers["/echo"]["x-plain"] == "plain"
+    text = str(verdict.failure()) + "".join(a.body for a in verdict.attachments)
+    assert "canary-key-7731" not in text and "x-api-key: ***" in text.lower()
+
+
+async def test_bearer_tokens(tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CANARY_TOKEN", "canary-token-5512")
+    env = environment(tmp_path, server.url, '[auth]\nbearer_token = "${CANARY_TOKEN}"\n')
+    entries = contracts(tmp_path, """
+        [[endpoint]]
+        path = "/echo"
+        status = 200
+        auth = "bearer"
+        [[endpoint]]
+        id = "as admin"
+        path = "/echo"
+        status = 200
+        auth = "super_admin"
+    """, env)
+    run = SmokeRun(env=env, contracts=entries)
+    run.select(entries)
+    verdict = await run.endpoint(entries[0])
+    assert verdict.ok and server.seen_headers["/echo"]["authorization"] == "Bearer canary-token-5512"
+    assert "canary-token-5512" not in "".join(a.body for a in verdict.attachments)
+    with pytest.raises(Unavailable, match=r"needs a bearer token \(\[auth.tokens\] super_admin\)"):
+        await run.endpoint(entries[1])
+    await run.aclose()
+
+
+async def test_redirects_are_not_followed_unless_asked(tmp_path: Path, server: Server) -> None:
+    result = await verdicts(tmp_path, server, """
+        [[endpoint]]
+        path = "/redirect"
+        status = 200
+        [[endpoint]]
+        id = "followed"
+        path = "/redirect"
+        status = 200
+        follow_redirects = true
+    """)
+    assert not result["GET /redirect -> 200"].ok and "302" in result["GET /redirect -> 200"].actual
+    assert result["followed -> 200"].ok and server.hits["/open"] == 1
+
+
+async def test_offsite_redirect_is_reported_never_followed(tmp_path: Path, server: Server) -> None:
+    other = Server(routes={"/landing": Route()})
+    with serve(other):
+        server.routes["/away"] = Route(status=302, body="", headers={"Location": f"http://localhost:{other.port}/landing"})
+        result = await verdicts(tmp_path, server, '[[endpoint]]\npath = "/away"\nstatus = [200, 302]\nfollow_redirects = true\n')
+    verdict = result["GET /away -> 200/302"]
+    assert not verdict.ok and "redirects to another host" in verdict.headline
+    assert other.hits["/landing"] == 0
+
+
+async def test_body_is_read_with_a_cap(tmp_path: Path, server: Server) -> None:
+    env = environment(tmp_path, server.url, "[http]\nmax_body_bytes = 65536\n")
+    entries = contracts(tmp_path, '[[endpoint]]\npath = "/big"\nstatus = 200\n', env)
+    run = SmokeRun(env=env, contracts=entries)
+    run.select(entries)
+    assert (await run.endpoint(entries[0])).ok
+    exchange = run.exchanges["GET /big -> 200"]
+    assert exchange.truncated and len(exchange.body) == 65536
+    await run.aclose()
