@@ -72,8 +72,14 @@ class Server:
 def serve(server: Server) -> Iterator[Server]:
     """Run ``server`` on a free loopback port for the duration of the block."""
     config = uvicorn.Config(
-        server, host="127.0.0.1", port=0, log_level="error", access_log=False, lifespan="off",
-        ssl_certfile=server.ssl_certfile, ssl_keyfile=server.ssl_keyfile,
+        server,
+        host="127.0.0.1",
+        port=0,
+        log_level="error",
+        access_log=False,
+        lifespan="off",
+        ssl_certfile=server.ssl_certfile,
+        ssl_keyfile=server.ssl_keyfile,
     )
     runner = uvicorn.Server(config)
     thread = threading.Thread(target=runner.run, daemon=True)
@@ -112,7 +118,7 @@ def raw_server(behaviour: str) -> Iterator[str]:
                 return
             if behaviour == "reset":
                 conn.recv(65536)
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"partial\":")
+                conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"partial":')
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                 conn.close()
             else:

@@ -26,7 +26,9 @@ def error(tmp_path: Path, text: str, **kwargs: object) -> str:
 
 
 def test_ids_read_as_the_contract(tmp_path: Path) -> None:
-    entries = load(tmp_path, """
+    entries = load(
+        tmp_path,
+        """
 [[endpoint]]
 path = "/api/v1/auth/me"
 status = 401
@@ -35,7 +37,8 @@ id = "GET /api/v1/admin/feature-flags as analyst"
 path = "/api/v1/admin/feature-flags"
 status = [401, 403]
 severity = "blocker"
-""")
+""",
+    )
     assert [e.test_id for e in entries] == ["GET /api/v1/auth/me -> 401", "GET /api/v1/admin/feature-flags as analyst -> 401/403"]
     assert entries[1].severity == "blocker" and entries[0].severity == "normal"
     assert entries[0].feature == "auth" and entries[1].feature == "admin"
@@ -48,7 +51,9 @@ def test_only_selects_environments(tmp_path: Path) -> None:
 
 
 def test_fuzzable_means_rejects_anonymous_callers(tmp_path: Path) -> None:
-    entries = load(tmp_path, """
+    entries = load(
+        tmp_path,
+        """
 [[endpoint]]
 path = "/me"
 status = 401
@@ -63,7 +68,8 @@ status = 200
 path = "/with-token"
 status = 403
 auth = "bearer"
-""")
+""",
+    )
     assert [e.path for e in entries if e.fuzzable] == ["/me"]
 
 
@@ -86,14 +92,21 @@ def test_production_refuses_unsafe_methods_at_load_time(tmp_path: Path) -> None:
         pytest.param('[[endpoint]]\npath = "a"\nstatus = 200\n', "must start with '/'", id="relative-path"),
         pytest.param('[[endpoint]]\npath = "/a"\nstatus = 200\nmethod = "FETCH"\n', "unknown method", id="bad-method"),
         pytest.param('[[endpoint]]\npath = "/a"\nstatus = 200\nseverity = "huge"\n', "key 'severity'", id="bad-severity"),
-        pytest.param('[[endpoint]]\npath = "/a"\nstatus = 200\njson_schema = { type = "objekt" }\n', "invalid JSON Schema",
-                     id="invalid-json-schema"),
-        pytest.param('[[endpoint]]\npath = "/a"\nstatus = 200\n[[endpoint]]\npath = "/a"\nstatus = 200\n', "duplicate id",
-                     id="duplicate"),
-        pytest.param('[[endpoint]]\npath = "/a"\nstatus = 200\nheaders = { X = "${UNSET_CANARY_VAR}" }\n',
-                     "${UNSET_CANARY_VAR} is not set", id="unset-variable"),
+        pytest.param(
+            '[[endpoint]]\npath = "/a"\nstatus = 200\njson_schema = { type = "objekt" }\n',
+            "invalid JSON Schema",
+            id="invalid-json-schema",
+        ),
+        pytest.param(
+            '[[endpoint]]\npath = "/a"\nstatus = 200\n[[endpoint]]\npath = "/a"\nstatus = 200\n', "duplicate id", id="duplicate"
+        ),
+        pytest.param(
+            '[[endpoint]]\npath = "/a"\nstatus = 200\nheaders = { X = "${UNSET_CANARY_VAR}" }\n',
+            "${UNSET_CANARY_VAR} is not set",
+            id="unset-variable",
+        ),
         pytest.param("[[endpoint]\n", "invalid TOML", id="invalid-toml"),
-        pytest.param('endpoints = 1\n', "unknown key 'endpoints'", id="unknown-top-level"),
+        pytest.param("endpoints = 1\n", "unknown key 'endpoints'", id="unknown-top-level"),
     ],
 )
 def test_bad_entries_name_the_file_and_the_entry(tmp_path: Path, text: str, expected: str) -> None:

@@ -41,14 +41,18 @@ async def verdicts(tmp_path: Path, server: Server, text: str, extra: str = ""):
 
 
 async def test_status_contract_passes_and_fails_with_a_readable_message(tmp_path: Path, server: Server) -> None:
-    result = await verdicts(tmp_path, server, """
+    result = await verdicts(
+        tmp_path,
+        server,
+        """
         [[endpoint]]
         path = "/me"
         status = 401
         [[endpoint]]
         path = "/boom"
         status = [401, 403]
-    """)
+    """,
+    )
     assert result["GET /me -> 401"].ok
     boom = result["GET /boom -> 401/403"]
     assert not boom.ok and boom.category is Category.SERVER_ERROR
@@ -64,7 +68,10 @@ async def test_authorization_leak_is_its_own_failure(tmp_path: Path, server: Ser
 
 async def test_json_schema_content_type_and_body(tmp_path: Path, server: Server) -> None:
     schema = 'json_schema = { type = "object", required = ["auth_url"], properties = { auth_url = { type = "string", pattern = "^https://[^/]+/authorize\\\\?" } } }'
-    result = await verdicts(tmp_path, server, f"""
+    result = await verdicts(
+        tmp_path,
+        server,
+        f"""
         [[endpoint]]
         path = "/login"
         status = 200
@@ -84,7 +91,8 @@ async def test_json_schema_content_type_and_body(tmp_path: Path, server: Server)
         path = "/html"
         status = 200
         content_type = "application/json"
-    """)
+    """,
+    )
     assert result["GET /login -> 200"].ok
     bad = str(result["GET /bad-login -> 200"].failure())
     assert "does not match" in bad and "body does not contain 'client_id='" in bad and "'state='" in bad  # all listed
@@ -93,7 +101,10 @@ async def test_json_schema_content_type_and_body(tmp_path: Path, server: Server)
 
 
 async def test_latency_budget_per_entry_and_default(tmp_path: Path, server: Server) -> None:
-    result = await verdicts(tmp_path, server, """
+    result = await verdicts(
+        tmp_path,
+        server,
+        """
         [[endpoint]]
         path = "/slow"
         status = 200
@@ -102,7 +113,9 @@ async def test_latency_budget_per_entry_and_default(tmp_path: Path, server: Serv
         id = "slow with default budget"
         path = "/slow"
         status = 200
-    """, "[http]\nmax_ms = 5000\n")
+    """,
+        "[http]\nmax_ms = 5000\n",
+    )
     slow = result["GET /slow -> 200"]
     assert not slow.ok and slow.category is Category.SLOW and "budget 100 ms" in str(slow.failure())
     assert result["slow with default budget -> 200"].ok
@@ -124,14 +137,18 @@ async def test_requests_overlap(tmp_path: Path, server: Server) -> None:
 
 async def test_headers_query_method_and_secret_headers(tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CANARY_KEY", "canary-key-7731")
-    result = await verdicts(tmp_path, server, """
+    result = await verdicts(
+        tmp_path,
+        server,
+        """
         [[endpoint]]
         path = "/echo"
         method = "HEAD"
         status = 200
         query = { q = "x y" }
         headers = { "X-Api-Key" = "${CANARY_KEY}", "X-Plain" = "plain" }
-    """)
+    """,
+    )
     verdict = result["HEAD /echo -> 200"]
     assert verdict.ok
     assert server.seen_headers["/echo"]["x-api-key"] == "canary-key-7731"
@@ -143,7 +160,9 @@ async def test_headers_query_method_and_secret_headers(tmp_path: Path, server: S
 async def test_bearer_tokens(tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CANARY_TOKEN", "canary-token-5512")
     env = environment(tmp_path, server.url, '[auth]\nbearer_token = "${CANARY_TOKEN}"\n')
-    entries = contracts(tmp_path, """
+    entries = contracts(
+        tmp_path,
+        """
         [[endpoint]]
         path = "/echo"
         status = 200
@@ -153,7 +172,9 @@ async def test_bearer_tokens(tmp_path: Path, server: Server, monkeypatch: pytest
         path = "/echo"
         status = 200
         auth = "super_admin"
-    """, env)
+    """,
+        env,
+    )
     run = SmokeRun(env=env, contracts=entries)
     run.select(entries)
     verdict = await run.endpoint(entries[0])
@@ -165,7 +186,10 @@ async def test_bearer_tokens(tmp_path: Path, server: Server, monkeypatch: pytest
 
 
 async def test_redirects_are_not_followed_unless_asked(tmp_path: Path, server: Server) -> None:
-    result = await verdicts(tmp_path, server, """
+    result = await verdicts(
+        tmp_path,
+        server,
+        """
         [[endpoint]]
         path = "/redirect"
         status = 200
@@ -174,7 +198,8 @@ async def test_redirects_are_not_followed_unless_asked(tmp_path: Path, server: S
         path = "/redirect"
         status = 200
         follow_redirects = true
-    """)
+    """,
+    )
     assert not result["GET /redirect -> 200"].ok and "302" in result["GET /redirect -> 200"].actual
     assert result["followed -> 200"].ok and server.hits["/open"] == 1
 

@@ -69,6 +69,10 @@ class SmokeRun:
 
     async def fuzz(self, contract: EndpointContract) -> Verdict:
         """The property-based probe of ``contract`` (malformed credentials)."""
+        if not (await self.endpoint(contract)).ok:
+            raise Unavailable(
+                f"{contract.test_id} already fails for anonymous callers; probing it with malformed credentials adds nothing"
+            )
         if self._rate is None:
             self._rate = RateLimit(self.env.fuzz.max_rate_per_s)
         rate = self._rate

@@ -71,7 +71,7 @@ def executor(environ: Mapping[str, str] | None = None) -> dict[str, str] | None:
 def write(results: Path, properties: Mapping[str, str], scrub: Callable[[str], str]) -> None:
     """environment.properties, executor.json and categories.json into the results folder."""
     results.mkdir(parents=True, exist_ok=True)
-    lines = [f"{key}={scrub(_property(value))}" for key, value in properties.items()]
+    lines = [f"{key.replace(' ', '_')}={scrub(_property(value))}" for key, value in properties.items()]
     (results / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (results / "categories.json").write_text(json.dumps(categories(), indent=1))
     build = executor()
