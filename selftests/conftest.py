@@ -15,6 +15,8 @@ import pytest
 
 from demo.pgcluster import DEBIAN_PG15_BIN, Cluster, start_cluster
 
+from .suite import DemoTarget, demo_target
+
 PG_VERSIONS = [
     pytest.param(None, id="pg-embedded"),
     pytest.param(
@@ -50,3 +52,17 @@ async def pg_url(pg: Cluster) -> AsyncIterator[str]:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture(scope="session")
+def healthy_target() -> Iterator[DemoTarget]:
+    """The demo target at head, shared by the suite runs that only read it."""
+    with demo_target("--revision", "head", "--build", "healthy") as target:
+        yield target
+
+
+@pytest.fixture(scope="session")
+def incident_target() -> Iterator[DemoTarget]:
+    """The demo target as deployed in the incident (database at 010, emergency route present)."""
+    with demo_target("--revision", "010", "--build", "incident") as target:
+        yield target

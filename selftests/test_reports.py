@@ -1,0 +1,147 @@
+"""Reports as QA and the CI stage read them, after the incident and then the fix."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from smokeproof.cli import THIRD_PARTY, strip_trackers
+from smokeproof.reporting import allure_files, summary
+from smokeproof.verdict import Category
+
+from .suite import REPO, DemoTarget, lay_out, run_suite
+
+AUTH_ENDPOINTS = ["GET /api/v1/auth/session/check -> 401", "GET /api/v1/auth/auth0-url -> 200", "GET /api/v1/auth/me -> 401"]
+
+
+def results(root: Path) -> list[dict[str, object]]:
+    return [json.loads(p.read_text()) for p in (root / "reports" / "allure-results").glob("*-result.json")]
+
+
+def labels(result: dict[str, object]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for label in result["labels"]:  # type: ignore[attr-defined]
+        found.setdefault(label["name"], []).append(label["value"])
+    return found
+
+
+@pytest.mark.slow
+def test_incident_then_fix_in_the_same_reports_folder(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, incident_target: DemoTarget, healthy_target: DemoTarget
+) -> None:
+    lay_out(pytester.path)
+    for name, target in (("incident", incident_target), ("healthy", healthy_target)):
+        for key, value in target.env.items():
+            monkeypatch.setenv(key, value)
+        target.env_file(pytester.path, name=name)
+
+    incident = run_suite(pytester, "--env-file=incident.toml")
+    assert incident.ret == 1
+    failed = [r for r in results(pytester.path) if r["status"] == "failed"]
+    by_check = {r["name"]: labels(r) for r in failed}
+    assert by_check["GET /api/v1/auth/me -> 401"]["smokeproof_category"] == [Category.SERVER_ERROR.value]
+    assert by_check["GET /api/v1/auth/me -> 401"]["epic"] == ["Endpoint contracts"]
+    assert by_check["GET /api/v1/auth/me -> 401"]["severity"] == ["critical"]
+    assert by_check["alembic revision"]["smokeproof_category"] == [Category.MIGRATION_DRIFT.value]
+    assert by_check["table public.user_hierarchy_assignments"]["smokeproof_category"] == [Category.MISSING_SCHEMA.value]
+    assert by_check["table public.user_hierarchy_assignments"]["severity"] == ["blocker"]
+    alembic = next(r for r in failed if r["name"] == "alembic revision")
+    attachments = {a["name"] for a in alembic["attachments"]}  # type: ignore[index]
+    assert "pending migrations" in attachments
+
+    healthy = run_suite(pytester, "--env-file=healthy.toml")
+    assert healthy.ret == 0
+    outcomes = results(pytester.path)
+    assert len(outcomes) == len({r["name"] for r in outcomes})  # one result per test (the folder was cleaned)
+    out = healthy.stdout.str()
+    for check in AUTH_ENDPOINTS:
+        line = next(line for line in out.splitlines() if line.startswith(check[:40]))
+        assert "fixed" in line, line
+    table = (pytester.path / "reports" / "summary.md").read_text()
+    assert "| GET /api/v1/auth/me -> 401 | 401, < 3000 ms | 401 in" in table and "500 -> 401 fixed" in table
+    assert "010 (1 pending) -> 80105006e3d3 fixed" in table
+    properties = (pytester.path / "reports" / "allure-results" / "environment.properties").read_text()
+    assert "environment=healthy" in properties and "database_revision=80105006e3d3" in properties
+    assert json.loads((pytester.path / "reports/allure-results/categories.json").read_text())[0]["name"] == "Migration drift"
+    assert (pytester.path / "reports" / "junit.xml").read_text().count("<testcase") == len(outcomes)
+
+    if shutil.which("node") is None or not (REPO / "node_modules" / ".bin" / "allure").exists():
+        pytest.skip("Node.js or the pinned Allure 3 (npm ci) is missing: HTML report not generated")
+    (pytester.path / "package.json").write_text((REPO / "package.json").read_text())
+    (pytester.path / "node_modules").symlink_to(REPO / "node_modules")
+    done = subprocess.run(
+        [sys.executable, "-m", "smokeproof.cli", "report"],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    html = (pytester.path / "reports" / "allure-report" / "index.html").read_text()
+    assert "GET /api/v1/auth/me" in html or "auth/me" in html
+    assert not [marker for marker in THIRD_PARTY if marker in html]
+    assert (pytester.path / "reports" / "history" / "allure-history.jsonl").stat().st_size > 0
+
+
+def test_change_column() -> None:
+    before = {
+        r.check: r
+        for r in [
+            summary.Row("GET /me -> 401", "401", "500 in 80 ms", "failed"),
+            summary.Row("GET /ok -> 200", "200", "200 in 5 ms", "passed"),
+            summary.Row("GET /bad -> 200", "200", "500 in 5 ms", "failed"),
+        ]
+    }
+    assert summary.change(summary.Row("GET /me -> 401", "401", "401 in 9 ms", "passed"), before) == "500 -> 401 fixed"
+    assert summary.change(summary.Row("GET /ok -> 200", "200", "503 in 9 ms", "failed"), before) == "200 -> 503 new failure"
+    assert summary.change(summary.Row("GET /bad -> 200", "200", "500 in 7 ms", "failed"), before) == "still failing"
+    assert summary.change(summary.Row("GET /new -> 200", "200", "200 in 7 ms", "passed"), before) == "new check"
+    assert summary.change(summary.Row("GET /ok -> 200", "200", "200 in 7 ms", "passed"), before) == ""
+
+
+def test_executor_from_github_and_gitlab_variables() -> None:
+    github = allure_files.executor(
+        {
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_SERVER_URL": "https://github.com",
+            "GITHUB_REPOSITORY": "team/app",
+            "GITHUB_RUN_ID": "42",
+            "GITHUB_RUN_NUMBER": "7",
+            "GITHUB_WORKFLOW": "deploy",
+        }
+    )
+    assert github is not None and github["buildUrl"] == "https://github.com/team/app/actions/runs/42"
+    assert github["buildName"] == "deploy #7"
+    gitlab = allure_files.executor(
+        {
+            "GITLAB_CI": "true",
+            "CI_PIPELINE_URL": "https://gitlab.example/p/1",
+            "CI_PIPELINE_IID": "3",
+            "CI_PROJECT_PATH": "team/app",
+        }
+    )
+    assert gitlab is not None and gitlab["buildUrl"] == "https://gitlab.example/p/1"
+    assert allure_files.executor({}) is None
+
+
+def test_categories_cover_every_failure_kind() -> None:
+    names = {rule["name"] for rule in allure_files.categories()}
+    assert {c.value for c in Category} <= names
+
+
+def test_tracker_snippet_is_stripped() -> None:
+    html = (
+        "<html><body><div id=app></div>\n"
+        '<script async src="https://www.googletagmanager.com/gtag/js?id=G-X"></script>\n'
+        "<script>\n window.dataLayer = window.dataLayer || [];\n function gtag(){dataLayer.push(arguments);}\n"
+        " gtag('js', new Date());\n</script>\n<script>window.allure = {};</script></body></html>"
+    )
+    cleaned = strip_trackers(html)
+    assert not [marker for marker in THIRD_PARTY if marker in cleaned]
+    assert "window.allure = {}" in cleaned and "<div id=app>" in cleaned

@@ -1,0 +1,73 @@
+"""No secret in any output: canary secrets through a passing and a failing run.
+
+Every value that came from ``${VAR}`` (a database password, a header, the bearer tokens) is
+planted, the suite runs against the healthy demo and the incident, and then every file under
+reports/ and everything printed is searched for them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .suite import DemoTarget, lay_out, run_suite
+
+pytestmark = pytest.mark.slow
+
+CANARY_PASSWORD = "canary-db-pw-8841"
+CANARY_HEADER = "canary-header-5309"
+
+
+def canary_env(root: Path, target: DemoTarget, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, list[str]]:
+    # The demo database trusts loopback, so any password connects: the canary rides along for real.
+    url = target.database_url.replace("postgres@", "postgres:${CANARY_DB_PASSWORD}@")
+    monkeypatch.setenv("CANARY_DB_PASSWORD", CANARY_PASSWORD)
+    monkeypatch.setenv("CANARY_HEADER", CANARY_HEADER)
+    monkeypatch.setenv("DEMO_USER_TOKEN", target.env["DEMO_USER_TOKEN"])
+    monkeypatch.setenv("DEMO_ADMIN_TOKEN", target.env["DEMO_ADMIN_TOKEN"])
+    path = root / "canary.toml"
+    path.write_text(
+        f"""production = false
+base_url = "{target.base_url}"
+database_url = "{url}"
+[revision]
+migrations = "demo/migrations/versions"
+[http]
+headers = {{ "X-Canary" = "${{CANARY_HEADER}}" }}
+[auth]
+bearer_token = "${{DEMO_USER_TOKEN}}"
+tokens = {{ super_admin = "${{DEMO_ADMIN_TOKEN}}" }}
+[fuzz]
+max_examples = 5
+max_rate_per_s = 500
+"""
+    )
+    return path, [CANARY_PASSWORD, CANARY_HEADER, target.env["DEMO_USER_TOKEN"], target.env["DEMO_ADMIN_TOKEN"]]
+
+
+def leaks(root: Path, result: pytest.RunResult, secrets: list[str]) -> list[str]:
+    found = []
+    texts = {"stdout": result.stdout.str(), "stderr": result.stderr.str()}
+    for file in (root / "reports").rglob("*"):
+        if file.is_file():
+            texts[str(file.relative_to(root))] = file.read_text(errors="replace")
+    for name, text in texts.items():
+        found += [f"{name}: {secret[:12]}..." for secret in secrets if secret in text]
+    return found
+
+
+@pytest.mark.parametrize("state", ["healthy", "incident"])
+def test_no_canary_in_any_output(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, state: str, request: pytest.FixtureRequest
+) -> None:
+    target: DemoTarget = request.getfixturevalue(f"{state}_target")
+    lay_out(pytester.path)
+    env_file, secrets = canary_env(pytester.path, target, monkeypatch)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(pytester.path / "reports" / "step-summary.md"))
+    result = run_suite(pytester, f"--env-file={env_file}", "--tb=long", "-l")
+    assert result.ret == (0 if state == "healthy" else 1), result.stdout.str()[-3000:]
+    assert (pytester.path / "reports" / "junit.xml").exists() and (pytester.path / "reports" / "summary.md").exists()
+    assert any((pytester.path / "reports" / "allure-results").glob("*-attachment*"))
+    assert leaks(pytester.path, result, secrets) == []
+    assert "***" in (pytester.path / "reports/allure-results/environment.properties").read_text()
