@@ -1,8 +1,8 @@
-"""Fixtures the thin tests use: ``smoke`` (the run) and ``verify`` (assert on a verdict)."""
+"""The fixture the thin tests use: ``smoke``, the run (its checks, and ``smoke.verify`` to assert on a verdict)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
@@ -27,7 +27,7 @@ class SmokeConfig:
     deadline: float | None
     selected: tuple[EndpointContract, ...] = ()
     started: targets.StartedTarget | None = None
-    run: SmokeRun | None = None
+    run: PytestRun | None = None
 
     @property
     def database_revision(self) -> str | None:
@@ -45,7 +45,7 @@ VERDICT_KEY = pytest.StashKey[Verdict]()
 
 
 @pytest.fixture(scope="session")
-async def smoke(pytestconfig: pytest.Config) -> AsyncIterator[SmokeRun]:
+async def smoke(pytestconfig: pytest.Config) -> AsyncIterator[PytestRun]:
     """The run: starts the target first when the environment has a ``[start]`` table."""
     smoke_config = pytestconfig.stash[ENVIRONMENT_KEY]
     env = smoke_config.env
@@ -59,7 +59,7 @@ async def smoke(pytestconfig: pytest.Config) -> AsyncIterator[SmokeRun]:
         env.redactor.add(*started.env.values())
         env = env.with_target(base_url=started.base_url, database_url=started.database_url, tokens=tokens)
         smoke_config.env = env
-    run = SmokeRun(env=env, contracts=smoke_config.contracts, expected_override=smoke_config.expected_override)
+    run = PytestRun(env=env, contracts=smoke_config.contracts, expected_override=smoke_config.expected_override)
     run.select(smoke_config.selected)
     smoke_config.run = run
     try:
@@ -70,15 +70,16 @@ async def smoke(pytestconfig: pytest.Config) -> AsyncIterator[SmokeRun]:
             smoke_config.started.stop()
 
 
-@pytest.fixture
-def verify(request: pytest.FixtureRequest) -> Callable[[Verdict], None]:
-    """Record a verdict for the reports, then fail the test with its message if it failed."""
+class PytestRun(SmokeRun):
+    """The run as tests see it: the checks, plus ``verify`` to assert on a verdict."""
 
-    def check(verdict: Verdict) -> None:
+    item: pytest.Item | None = None
+
+    def verify(self, verdict: Verdict) -> None:
+        """Record a verdict for the reports, then fail the test with its message if it failed."""
         __tracebackhide__ = True
-        request.node.stash[VERDICT_KEY] = verdict
+        if self.item is not None:
+            self.item.stash[VERDICT_KEY] = verdict
         allure_labels.record(verdict)
         if not verdict.ok:
             raise verdict.failure()
-
-    return check

@@ -18,12 +18,12 @@ from smokeproof import revision_source
 from smokeproof.contracts import EndpointContract, load_contracts
 from smokeproof.environment import ENV_VARIABLE, REVISION_VARIABLE, Environment, load, resolve_file
 from smokeproof.errors import SmokeFailure, UsageError
-from smokeproof.fixtures import ENVIRONMENT_KEY, VERDICT_KEY, SmokeConfig, smoke, verify
+from smokeproof.fixtures import ENVIRONMENT_KEY, VERDICT_KEY, SmokeConfig, smoke
 from smokeproof.reporting.plugin import ReportingPlugin
 from smokeproof.run import Unavailable
 from smokeproof.schema_contract import load_schema_contract
 
-__all__ = ["smoke", "verify"]
+__all__ = ["smoke"]
 
 RAN_KEY = pytest.StashKey[list[str]]()
 
@@ -133,7 +133,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
-    deadline = _config(item.config).deadline
+    smoke_config = _config(item.config)
+    deadline = smoke_config.deadline
+    if smoke_config.run is not None:
+        smoke_config.run.item = item
     if deadline is not None and time.monotonic() > deadline:
         pytest.fail(f"--smoke-timeout: the session deadline passed before {item.name} ran", pytrace=False)
     try:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from smokeproof.environment import Environment
-from smokeproof.migrations import MigrationHistory, read_history
+
+if TYPE_CHECKING:  # alembic (and SQLAlchemy under it) load only when a revision is resolved
+    from smokeproof.migrations import MigrationHistory
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ async def resolve(
     env: Environment, override: str | None, fetch_json: Callable[[str], Awaitable[object]]
 ) -> ExpectedRevision | None:
     """The expected head(s), or None when the environment configures no source."""
+    from smokeproof.migrations import read_history
+
     history = read_history(env.migrations) if env.migrations is not None else None
     source = describe_source(env, override)
     if override:

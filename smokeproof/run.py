@@ -15,12 +15,10 @@ from typing import Any
 
 import asyncpg
 
-from smokeproof import endpoint_check, fuzz, revision_source, schema_contract
-from smokeproof.alignment import align
+from smokeproof import endpoint_check, revision_source, schema_contract
 from smokeproof.catalog import CatalogSnapshot, connect_readonly, snapshot
 from smokeproof.contracts import EndpointContract
 from smokeproof.environment import Environment
-from smokeproof.fuzz import Credential, RateLimit
 from smokeproof.probe import Exchange, Prober
 from smokeproof.revision_source import ExpectedRevision
 from smokeproof.schema_contract import SchemaEntry
@@ -40,7 +38,7 @@ class SmokeRun:
     _catalog: asyncio.Task[CatalogSnapshot | str] | None = None
     exchanges: dict[str, Exchange] = field(default_factory=dict)
     expected: ExpectedRevision | None = None
-    _rate: RateLimit | None = None
+    _rate: Any = None  # fuzz.RateLimit, created on first use
 
     @property
     def database_revisions(self) -> tuple[str, ...] | None:
@@ -73,8 +71,10 @@ class SmokeRun:
             raise Unavailable(
                 f"{contract.test_id} already fails for anonymous callers; probing it with malformed credentials adds nothing"
             )
+        from smokeproof import fuzz  # hypothesis is heavy to import: only runs that probe pay for it
+
         if self._rate is None:
-            self._rate = RateLimit(self.env.fuzz.max_rate_per_s)
+            self._rate = fuzz.RateLimit(self.env.fuzz.max_rate_per_s)
         rate = self._rate
         url = self.prober.url_for(contract)
         base_headers = {
@@ -82,7 +82,7 @@ class SmokeRun:
         }
         params = {k: str(v) for k, v in contract.query.items()}
 
-        async def send(credential: Credential) -> Exchange:
+        async def send(credential: fuzz.Credential) -> Exchange:
             await rate.wait()
             return await self.prober.send(
                 contract.method, url, params=params, headers={**base_headers, **credential.wire_headers()}
@@ -171,6 +171,8 @@ class SmokeRun:
         catalog = await self.catalog()
         if isinstance(catalog, str):
             return self.database_failure(check, Area.MIGRATIONS, catalog)
+        from smokeproof.alignment import align  # loads alembic: only runs that check it pay
+
         result = align(
             expected=expected.heads,
             source=expected.source,

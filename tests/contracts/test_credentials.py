@@ -8,5 +8,5 @@ import pytest
 pytestmark = [pytest.mark.contracts, pytest.mark.fuzz]
 
 
-async def test_malformed_credentials(fuzz_endpoint, smoke, verify):
-    verify(await smoke.fuzz(fuzz_endpoint))
+async def test_malformed_credentials(fuzz_endpoint, smoke):
+    smoke.verify(await smoke.fuzz(fuzz_endpoint))

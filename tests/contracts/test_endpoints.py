@@ -9,5 +9,5 @@ import pytest
 pytestmark = pytest.mark.contracts
 
 
-async def test_endpoint(endpoint, smoke, verify):
-    verify(await smoke.endpoint(endpoint))
+async def test_endpoint(endpoint, smoke):
+    smoke.verify(await smoke.endpoint(endpoint))

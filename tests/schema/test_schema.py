@@ -8,5 +8,5 @@ import pytest
 pytestmark = pytest.mark.schema
 
 
-async def test_schema_object(schema_object, smoke, verify):
-    verify(await smoke.schema_object(schema_object))
+async def test_schema_object(schema_object, smoke):
+    smoke.verify(await smoke.schema_object(schema_object))

@@ -1,0 +1,87 @@
+"""Endpoint phase: N contracts against a loopback server answering each after L = 50 ms.
+
+smokeproof (all contracts probed concurrently) vs the plain sequential pytest + httpx suite a
+team writes by hand (one test per endpoint), and the floor: ``pytest --collect-only`` of the
+same smokeproof suite plus L.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import uvicorn
+
+from bench.common import PYTEST, suite_copy, table, timed
+
+LATENCY_S = 0.05
+CONCURRENCY = 16  # the product default; on this loopback server 64 is slower (connection bursts)
+
+
+async def app(scope: dict[str, object], receive: object, send: object) -> None:
+    if scope["type"] != "http":
+        return
+    await asyncio.sleep(LATENCY_S)
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})  # type: ignore[operator]
+    await send({"type": "http.response.body", "body": b'{"ok": true}'})  # type: ignore[operator]
+
+
+def start_server() -> tuple[uvicorn.Server, str]:
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="error",
+            access_log=False,
+            lifespan="off",
+            backlog=4096,
+            limit_concurrency=None,
+        )
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.01)
+    return server, f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+
+
+def sequential_suite(root: Path, url: str, n: int) -> Path:
+    lines = ["import httpx", "", f'URL = "{url}"', ""]
+    for i in range(n):
+        lines += [f"def test_endpoint_{i}():", f'    assert httpx.get(URL + "/e{i}", timeout=10).status_code == 200', ""]
+    (root / "test_plain.py").write_text("\n".join(lines))
+    return root
+
+
+def run(sizes: tuple[int, ...] = (20, 200, 1000)) -> tuple[str, dict[int, dict[str, float]]]:
+    server, url = start_server()
+    rows, numbers = [], {}
+    try:
+        for n in sizes:
+            with tempfile.TemporaryDirectory() as smoke_dir, tempfile.TemporaryDirectory() as plain_dir:
+                contracts = "".join(f'[[endpoint]]\npath = "/e{i}"\nstatus = 200\n' for i in range(n))
+                env = f'production = false\nbase_url = "{url}"\n[http]\nconcurrency = {CONCURRENCY}\n'
+                root = suite_copy(Path(smoke_dir), contracts=contracts, env=env)
+                args = [*PYTEST, "--env-file=env.toml", "-m", "contracts", "-q"]
+                timed([*args, "--collect-only"], root)  # warm the bytecode caches once
+                smoke, status = timed(args, root)
+                assert status == 0, f"smokeproof run failed at N={n}"
+                collect, _ = timed([*PYTEST, "--env-file=env.toml", "-m", "contracts", "--collect-only", "-q"], root)
+                floor = collect + LATENCY_S
+                plain, status = timed(
+                    [*PYTEST, "-q", "-p", "no:smokeproof.plugin", "test_plain.py"], sequential_suite(Path(plain_dir), url, n)
+                )
+                assert status == 0, f"sequential run failed at N={n}"
+            numbers[n] = {"smokeproof": smoke, "sequential": plain, "floor": floor}
+            rows.append([str(n), f"{smoke:.2f}", f"{plain:.2f}", f"{floor:.2f}", f"{smoke / plain:.0%}", f"{smoke - floor:+.2f}"])
+    finally:
+        server.should_exit = True
+    text = table(
+        f"Endpoint phase (L = {LATENCY_S * 1000:.0f} ms per answer, [http] concurrency = {CONCURRENCY})",
+        ["N", "smokeproof s", "sequential s", "floor s", "smokeproof / sequential", "smokeproof - floor s"],
+        rows,
+    )
+    return text, numbers
