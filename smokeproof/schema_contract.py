@@ -82,7 +82,7 @@ TODO = "apply the migration that creates it (see the Alembic alignment check), t
 
 
 class _Entry(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
     schema_: str = Field(default="", alias="schema")
     severity: Severity = "critical"
 

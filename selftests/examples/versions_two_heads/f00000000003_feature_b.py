@@ -1,0 +1,20 @@
+"""Feature B
+
+Revision ID: f00000000003
+Revises: f00000000001
+"""
+
+from alembic import op
+
+revision = "f00000000003"
+down_revision = "f00000000001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute("SELECT 1")
+
+
+def downgrade() -> None:
+    op.execute("SELECT 1")
