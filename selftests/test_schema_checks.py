@@ -23,6 +23,9 @@ CREATE TABLE audit.events (id bigint PRIMARY KEY);
 """
 
 
+STATEMENTS: list[str] = []
+
+
 async def prepared(url: str, sql: str = SCHEMA, schemas: tuple[str, ...] = ("public",)) -> CatalogSnapshot:
     admin = await asyncpg.connect(url)
     try:
@@ -30,6 +33,8 @@ async def prepared(url: str, sql: str = SCHEMA, schemas: tuple[str, ...] = ("pub
     finally:
         await admin.close()
     conn = await connect_readonly(url, connect_timeout_s=5, statement_timeout_ms=5000)
+    STATEMENTS.clear()
+    conn.add_query_logger(lambda record: STATEMENTS.append(record.query))  # counted by the driver, not by us
     try:
         return await snapshot(conn, schemas=list(schemas))
     finally:
@@ -80,10 +85,12 @@ async def test_invalid_index_is_reported(pg_url: str, tmp_path: Path) -> None:
 
 async def test_round_trips_do_not_grow_with_the_schema(pg: object, pg_url: str) -> None:
     small = await prepared(pg_url, "".join(f"CREATE TABLE s{i} (id int);" for i in range(5)))
+    small_statements = len(STATEMENTS)
     big_sql = "".join(f"CREATE TYPE e{i} AS ENUM ('a');" for i in range(50))
     big_sql += "".join(f"CREATE TABLE b{i} (id int PRIMARY KEY, v text);" for i in range(200))
     big = await prepared(pg_url, big_sql)
     assert len(big.tables) == 205 and len(big.enums) == 50
+    assert len(STATEMENTS) == small_statements  # as issued on the wire
     assert big.round_trips == small.round_trips
 
 

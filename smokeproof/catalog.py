@@ -67,9 +67,6 @@ JOIN pg_catalog.pg_class rc ON rc.oid = con.confrelid
 JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
 WHERE con.contype = 'f' AND n.nspname = ANY($1::text[])
 """
-# Statements per snapshot, whatever the number of objects: BEGIN, five catalog queries, COMMIT
-# (reading alembic_version adds one when the table exists).
-FIXED_STATEMENTS = 7
 
 
 @dataclass(frozen=True)
@@ -146,20 +143,33 @@ async def connect_readonly(dsn: str, *, connect_timeout_s: float, statement_time
 async def snapshot(conn: asyncpg.Connection, *, schemas: Sequence[str]) -> CatalogSnapshot:
     """Read the catalog in one read-only, repeatable-read transaction."""
     names = list(schemas)
+    issued: list[str] = []
+
+    def count(record: object) -> None:
+        issued.append(str(getattr(record, "query", "")))
+
+    # Counted by the driver: BEGIN, five catalog queries, COMMIT, asyncpg's one-time type
+    # introspection on a fresh connection, and alembic_version when it exists. None per object.
+    conn.add_query_logger(count)
+    try:
+        return await _read(conn, names, issued)
+    finally:
+        conn.remove_query_logger(count)
+
+
+async def _read(conn: asyncpg.Connection, names: list[str], issued: list[str]) -> CatalogSnapshot:
     async with conn.transaction(readonly=True, isolation="repeatable_read"):
         table_rows = await conn.fetch(TABLES, names)
         column_rows = await conn.fetch(COLUMNS, names)
         enum_rows = await conn.fetch(ENUMS, names)
         index_rows = await conn.fetch(INDEXES, names)
         fk_rows = await conn.fetch(FOREIGN_KEYS, names)
-        trips = FIXED_STATEMENTS
         versions: tuple[str, ...] | None = None
         version_table = next((r for r in table_rows if r["name"] == "alembic_version"), None)
         if version_table is not None:
             ident = f'"{version_table["schema"]}"."alembic_version"'
             rows = await conn.fetch(f"SELECT version_num FROM {ident} ORDER BY version_num")
             versions = tuple(r["version_num"] for r in rows)
-            trips += 1
     columns: dict[tuple[str, str], dict[str, Column]] = {}
     for r in column_rows:
         columns.setdefault((r["schema"], r["table"]), {})[r["name"]] = Column(r["name"], r["type"], r["not_null"], r["default"])
@@ -183,5 +193,5 @@ async def snapshot(conn: asyncpg.Connection, *, schemas: Sequence[str]) -> Catal
         ),
         alembic_revisions=versions,
         server_version=f"{version.major}.{version.minor}",
-        round_trips=trips,
+        round_trips=len(issued),
     )
