@@ -37,3 +37,15 @@ def test_everything_deselected_fails(pytester: pytest.Pytester) -> None:
     env.write_text(NO_DATABASE)
     result = run_suite(pytester, f"--env-file={env}", "-k", "no-such-check")
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_session_deadline_fails_what_it_cuts_off(pytester: pytest.Pytester) -> None:
+    from .servers import Route, Server, serve
+
+    lay_out(pytester.path)
+    with serve(Server(routes={"/api/v1/auth/me": Route(status=401)})) as server:
+        env = pytester.path / "deadline.toml"
+        env.write_text(f'production = false\nbase_url = "{server.url}"\n')
+        result = run_suite(pytester, f"--env-file={env}", "-m", "contracts", "--smoke-timeout=0.001")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert "--smoke-timeout: the session deadline passed before" in result.stdout.str()

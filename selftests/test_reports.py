@@ -146,3 +146,29 @@ def test_tracker_snippet_is_stripped() -> None:
     cleaned = strip_trackers(html)
     assert not [marker for marker in THIRD_PARTY if marker in cleaned]
     assert "window.allure = {}" in cleaned and "<div id=app>" in cleaned
+
+
+@pytest.mark.parametrize("name", ["github-actions.yml", "gitlab-ci.yml"])
+def test_ci_examples_are_valid_and_use_only_documented_commands(name: str) -> None:
+    yaml = pytest.importorskip("yaml")
+    document = yaml.safe_load((REPO / "examples" / name).read_text())
+    commands: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("run", "script", "before_script", "after_script"):
+                    commands.extend([value] if isinstance(value, str) else value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(document)
+    readme = (REPO / "README.md").read_text()
+    smoke_commands = [c for c in commands if "pytest" in c or "smokeproof" in c or c.startswith("make")]
+    assert any("pytest --env=prod" in c for c in smoke_commands)
+    for command in smoke_commands:
+        head = command.split(" --expected-revision")[0].replace(" || true", "").strip()
+        assert head in readme, f"{name}: {head!r} is not documented in README.md"
