@@ -177,7 +177,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
     if ENVIRONMENT_KEY not in config.stash or config.getoption("collectonly"):
         return
-    if not config.stash[RAN_KEY] and not config.getoption("smoke_allow_empty"):
+    interrupted = exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED)
+    if not config.stash[RAN_KEY] and not config.getoption("smoke_allow_empty") and not interrupted:
         terminalreporter.write_sep(
             "!",
             "smokeproof: NO CHECK RAN (all skipped or deselected): this run proves nothing; failing it (--allow-empty to accept)",
