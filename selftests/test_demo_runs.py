@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from .suite import lay_out, outcomes, run_suite
+from demo.pgcluster import DEBIAN_PG15_BIN
+
+from .suite import demo_target, lay_out, outcomes, run_suite
 
 pytestmark = pytest.mark.slow
 
@@ -66,3 +68,28 @@ def test_incident_fails_exactly_where_the_incident_report_says(pytester: pytest.
     assert "80105006e3d3_epic_1_module_system_and_hierarchy_.py" in out
     assert "alembic upgrade 80105006e3d3" in out
     assert "got 405" in out  # the emergency route exists
+
+
+@pytest.mark.skipif(
+    not (DEBIAN_PG15_BIN / "postgres").exists(), reason=f"Debian's PostgreSQL 15 is not installed ({DEBIAN_PG15_BIN})"
+)
+@pytest.mark.parametrize(
+    ("revision", "build", "expected_failures"),
+    [
+        ("head", "healthy", set()),
+        ("010", "incident", INCIDENT_TABLES | INCIDENT_ENUMS | {"test_alembic_revision"}),
+    ],
+)
+def test_schema_checks_on_debian_postgres_15(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, revision: str, build: str, expected_failures: set[str]
+) -> None:
+    lay_out(pytester.path)
+    with demo_target("--revision", revision, "--build", build, "--pg-bin", str(DEBIAN_PG15_BIN)) as target:
+        for key, value in target.env.items():
+            monkeypatch.setenv(key, value)
+        env = target.env_file(pytester.path)
+        result = run_suite(pytester, f"--env-file={env}", "-m", "schema")
+    seen = outcomes(result)
+    assert {k for k, v in seen.items() if v == "failed"} == expected_failures
+    assert any(k.startswith("table ") for k in seen)
+    assert "- **database server**: PostgreSQL 15." in (pytester.path / "reports" / "summary.md").read_text()

@@ -41,12 +41,17 @@ class SmokeRun:
     _rate: Any = None  # fuzz.RateLimit, created on first use
 
     @property
-    def database_revisions(self) -> tuple[str, ...] | None:
-        """The alembic_version rows, once the catalog has been read."""
+    def snapshot(self) -> CatalogSnapshot | None:
+        """The catalog, once it has been read (None before, or when it could not be)."""
         if self._catalog is None or not self._catalog.done() or self._catalog.cancelled():
             return None
         catalog = self._catalog.result()
-        return None if isinstance(catalog, str) else catalog.alembic_revisions
+        return None if isinstance(catalog, str) else catalog
+
+    @property
+    def database_revisions(self) -> tuple[str, ...] | None:
+        """The alembic_version rows, once the catalog has been read."""
+        return self.snapshot.alembic_revisions if self.snapshot is not None else None
 
     def __post_init__(self) -> None:
         self.prober = Prober(self.env)

@@ -65,6 +65,8 @@ class ReportingPlugin:
             "database": env.masked_database_url(),
             "run at": self.started,
         }
+        if smoke.run is not None and smoke.run.snapshot is not None:
+            header["database server"] = f"PostgreSQL {smoke.run.snapshot.server_version}"
         if smoke.database_revision is not None:
             header["database revision"] = smoke.database_revision
         if smoke.expected_revision is not None:
