@@ -33,6 +33,7 @@ test: install node_modules/.package-lock.json
 
 lint: install
 	$(BIN)/ruff check smokeproof demo selftests tests bench
+	$(BIN)/ruff format --check smokeproof demo selftests tests bench
 	$(BIN)/mypy
 
 bench: install

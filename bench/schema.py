@@ -66,7 +66,8 @@ async def per_check_phase(url: str, tables: int) -> tuple[float, int]:
             assert rows
         for i in range(ENUMS):
             labels = await conn.fetch(
-                "SELECT e.enumlabel FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid WHERE t.typname = $1 ORDER BY e.enumsortorder",
+                "SELECT e.enumlabel FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid "
+                "WHERE t.typname = $1 ORDER BY e.enumsortorder",
                 f"e{i}",
             )
             queries += 1

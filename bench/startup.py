@@ -19,7 +19,8 @@ def demo_cold_start() -> float:
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
-    assert process.stdout is not None and process.stdin is not None
+    assert process.stdout is not None
+    assert process.stdin is not None
     json.loads(process.stdout.readline())
     elapsed = time.perf_counter() - began
     process.stdin.close()

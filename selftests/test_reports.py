@@ -172,3 +172,24 @@ def test_ci_examples_are_valid_and_use_only_documented_commands(name: str) -> No
     for command in smoke_commands:
         head = command.split(" --expected-revision")[0].replace(" || true", "").strip()
         assert head in readme, f"{name}: {head!r} is not documented in README.md"
+
+
+@pytest.mark.slow
+def test_snapshot_command_prints_the_catalog(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, incident_target: DemoTarget
+) -> None:
+    for key, value in incident_target.env.items():
+        monkeypatch.setenv(key, value)
+    env = incident_target.env_file(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "smokeproof.cli", "snapshot", f"--env-file={env}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "alembic_version: ('010',)" in done.stdout
+    assert "enum public.userrole: admin, analyst, viewer" in done.stdout
+    assert "user_hierarchy_assignments" not in done.stdout
