@@ -12,30 +12,28 @@ base_url = "http://127.0.0.1:9"
 """
 
 
-def test_nothing_ran_fails_loudly(pytester: pytest.Pytester) -> None:
+def run_without_database(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     lay_out(pytester.path)
     env = pytester.path / "nodb.toml"
     env.write_text(NO_DATABASE)
-    result = run_suite(pytester, f"--env-file={env}", "-m", "schema")
+    return run_suite(pytester, f"--env-file={env}", *args)
+
+
+def test_nothing_ran_fails_loudly(pytester: pytest.Pytester) -> None:
+    result = run_without_database(pytester, "-m", "schema")
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
     result.stdout.fnmatch_lines(["*NO CHECK RAN*this run proves nothing*"])
     assert "has no database_url" in result.stdout.str()  # the skip reason says why
 
 
 def test_allow_empty_accepts_it(pytester: pytest.Pytester) -> None:
-    lay_out(pytester.path)
-    env = pytester.path / "nodb.toml"
-    env.write_text(NO_DATABASE)
-    result = run_suite(pytester, f"--env-file={env}", "-m", "schema", "--allow-empty")
+    result = run_without_database(pytester, "-m", "schema", "--allow-empty")
     assert result.ret == pytest.ExitCode.OK
     assert "NO CHECK RAN" not in result.stdout.str()
 
 
 def test_everything_deselected_fails(pytester: pytest.Pytester) -> None:
-    lay_out(pytester.path)
-    env = pytester.path / "nodb.toml"
-    env.write_text(NO_DATABASE)
-    result = run_suite(pytester, f"--env-file={env}", "-k", "no-such-check")
+    result = run_without_database(pytester, "-k", "no-such-check")
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
 
 
