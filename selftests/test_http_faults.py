@@ -76,3 +76,35 @@ async def test_verify_tls_false_accepts_it(tmp_path: Path, tls_server: Server) -
     env = environment(tmp_path, tls_server.url, "[http]\nverify_tls = false\n")
     verdict = (await judge_all(env, contracts(tmp_path, '[[endpoint]]\npath = "/ok"\nstatus = 200\n', env)))["GET /ok -> 200"]
     assert verdict.ok
+
+
+async def test_connect_timeout_marks_the_target_down_once(tmp_path: Path) -> None:
+    """A loopback listener whose accept queue is full drops SYNs: connecting hangs until the timeout.
+
+    The first wave of requests times out together; every request after it is failed at once as
+    unreachable instead of waiting out its own timeout.
+    """
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):  # fill the accept queue; nobody ever accepts
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+        fillers.append(filler)
+    try:
+        env = environment(tmp_path, f"http://127.0.0.1:{port}", "[http]\nconnect_timeout_s = 0.5\nretries = 0\nconcurrency = 4\n")
+        result = await judge_all(env, contracts(tmp_path, TWENTY, env))
+    finally:
+        for sock in fillers:
+            sock.close()
+        listener.close()
+    assert all(not v.ok and v.category is Category.UNREACHABLE for v in result.values())
+    assert all("target unreachable: ConnectTimeout" in v.headline for v in result.values())
+    # Requests failed without being sent report exactly 0 ms; only the first wave (concurrency 4) waited.
+    waited = [v for v in result.values() if not v.headline.endswith("after 0 ms")]
+    assert 1 <= len(waited) <= 4
