@@ -70,4 +70,6 @@ def test_no_canary_in_any_output(
     assert (pytester.path / "reports" / "junit.xml").exists() and (pytester.path / "reports" / "summary.md").exists()
     assert any((pytester.path / "reports" / "allure-results").glob("*-attachment*"))
     assert leaks(pytester.path, result, secrets) == []
+    step_summary = (pytester.path / "reports" / "step-summary.md").read_text()
+    assert "| check | expected | actual | status | change |" in step_summary  # appended for the CI page
     assert "***" in (pytester.path / "reports/allure-results/environment.properties").read_text()
