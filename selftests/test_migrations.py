@@ -1,0 +1,353 @@
+"""Reading Alembic versions folders without importing them, and every alignment state with its ids."""
+
+from __future__ import annotations
+
+import runpy
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+from alembic.script.revision import Revision, RevisionError, RevisionMap
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from smokeproof.alignment import Alignment, AlignmentState, align
+from smokeproof.errors import UsageError
+from smokeproof.migrations import MigrationFile, MigrationHistory, read_history
+from smokeproof.verdict import Category
+
+from .suite import REPO
+
+EXAMPLES = Path(__file__).parent / "examples"
+LINEAR = EXAMPLES / "versions_linear"
+BRANCHED = EXAMPLES / "versions_branched"
+TWO_HEADS = EXAMPLES / "versions_two_heads"
+DEMO = REPO / "demo" / "migrations" / "versions"
+DEMO_HEAD = "80105006e3d3"
+INCIDENT_FILE = "80105006e3d3_epic_1_module_system_and_hierarchy_.py"
+DEMO_ORDER = ["001", "002", "003", "004", "005", "006", "007", "008", "009", "010", DEMO_HEAD]
+
+
+def aligned(database: tuple[str, ...] | None, folder: Path = DEMO) -> Alignment:
+    history = read_history(folder)
+    return align(expected=history.heads, source=f"{folder.name} folder", database=database, history=history)
+
+
+def revisions(history_or_files: Iterable[MigrationFile]) -> list[str]:
+    return [m.revision for m in history_or_files]
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def test_linear_messages_files_and_head() -> None:
+    history = read_history(LINEAR)
+    assert history.heads == ("3c4d5e6f7a8b",)
+    assert {r: (m.message, m.path.name, m.down_revisions) for r, m in history.files.items()} == {
+        "1a2b3c4d5e6f": ("Create accounts", "1a2b3c4d5e6f_create_accounts.py", ()),
+        "2b3c4d5e6f7a": ("Add account email", "2b3c4d5e6f7a_add_account_email.py", ("1a2b3c4d5e6f",)),
+        "3c4d5e6f7a8b": ("Index account email", "3c4d5e6f7a8b_index_account_email.py", ("2b3c4d5e6f7a",)),
+    }
+
+
+def test_files_are_read_not_imported() -> None:
+    booby_trapped = LINEAR / "1a2b3c4d5e6f_create_accounts.py"
+    with pytest.raises(RuntimeError, match="must never be imported"):  # the trap is live ...
+        runpy.run_path(str(booby_trapped))
+    history = read_history(LINEAR)  # ... and reading the folder never springs it
+    assert history.files["1a2b3c4d5e6f"].path == booby_trapped
+
+
+def test_branches_merge_and_depends_on() -> None:
+    history = read_history(BRANCHED)
+    assert history.heads == ("eee000000005",)
+    merge = history.files["eee000000005"]
+    assert merge.down_revisions == ("ddd000000004", "ccc000000003") and merge.message == "Merge billing and auth"
+    assert history.files["bbb000000002"].branch_labels == ("billing",)
+    assert history.files["ccc000000003"].branch_labels == ("auth",)
+    assert history.files["ddd000000004"].depends_on == ("ccc000000003",)
+    # depends_on is an ancestor for ordering: billing's ddd needs auth's ccc first.
+    assert "ccc000000003" in history.lineage(("ddd000000004",))
+    order = revisions(history.pending(("bbb000000002",)))
+    assert order == ["ccc000000003", "ddd000000004", "eee000000005"]
+
+
+def test_two_heads_are_both_reported() -> None:
+    history = read_history(TWO_HEADS)
+    assert history.heads == ("f00000000002", "f00000000003")
+    assert history.files["f00000000003"].message == "Feature B"
+
+
+def test_the_demo_chain() -> None:
+    history = read_history(DEMO)
+    assert history.heads == (DEMO_HEAD,)
+    assert revisions(history.pending(())) == DEMO_ORDER
+
+
+# --- alignment states ----------------------------------------------------------------------------
+
+
+def test_at_head() -> None:
+    result = aligned((DEMO_HEAD,))
+    assert result.state is AlignmentState.AT_HEAD and result.ok
+    assert result.pending == () and result.unknown == ()
+    assert result.verdict().ok
+
+
+def test_pending_is_the_incident() -> None:
+    result = aligned(("010",))
+    assert result.state is AlignmentState.PENDING and not result.ok
+    assert [m.path.name for m in result.pending] == [INCIDENT_FILE]
+    assert result.pending[0].message == "Epic 1 module system and hierarchy"
+    assert result.upgrade_command == f"alembic upgrade {DEMO_HEAD}"
+    verdict = result.verdict()
+    assert not verdict.ok and verdict.category is Category.MIGRATION_DRIFT
+    text = str(verdict.failure())
+    assert "database is at 010, the code expects 80105006e3d3 (1 migration pending)" in text
+    assert f"80105006e3d3  Epic 1 module system and hierarchy  ({INCIDENT_FILE})" in text
+    assert f"alembic upgrade {DEMO_HEAD}" in text
+
+
+def test_pending_is_oldest_first_from_the_first_revision() -> None:
+    result = aligned(("1a2b3c4d5e6f",), LINEAR)
+    assert result.state is AlignmentState.PENDING
+    assert revisions(result.pending) == ["2b3c4d5e6f7a", "3c4d5e6f7a8b"]
+    text = str(result.verdict().failure())
+    assert "(2 migrations pending)" in text
+    assert text.index("2b3c4d5e6f7a  Add account email") < text.index("3c4d5e6f7a8b  Index account email")
+
+
+def test_pending_on_a_merge() -> None:
+    result = aligned(("ddd000000004",), BRANCHED)  # ddd depends on ccc: both applied, the merge is not
+    assert result.state is AlignmentState.PENDING and revisions(result.pending) == ["eee000000005"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=RevisionError,
+    reason="smokeproof bug: MigrationHistory.lineage passes overlapping revisions to RevisionMap.iterate_revisions, "
+    "which raises RevisionError ('overlaps with other requested revisions') instead of giving a verdict",
+)
+@pytest.mark.parametrize(
+    ("folder", "database", "pending"),
+    [
+        pytest.param(DEMO, ("009", "010"), [DEMO_HEAD], id="ancestor-and-descendant-rows"),
+        pytest.param(BRANCHED, ("ccc000000003", "ddd000000004"), ["eee000000005"], id="dependency-and-dependent-rows"),
+    ],
+)
+def test_overlapping_version_rows_still_give_a_state(folder: Path, database: tuple[str, ...], pending: list[str]) -> None:
+    result = aligned(database, folder)
+    assert result.state is AlignmentState.PENDING and revisions(result.pending) == pending
+
+
+def test_unknown_revision() -> None:
+    result = aligned(("deadbeef0000",))
+    assert result.state is AlignmentState.UNKNOWN
+    assert result.unknown == ("deadbeef0000",) and result.pending == ()
+    text = str(result.verdict().failure())
+    assert "database is at deadbeef0000, a revision the code does not know (code expects 80105006e3d3)" in text
+
+
+def test_a_prefix_is_not_the_revision() -> None:
+    history = read_history(DEMO)
+    resolved = history.revision_map.get_revision("8010")
+    assert resolved is not None and resolved.revision == DEMO_HEAD  # Alembic itself resolves it
+    result = align(expected=history.heads, source="versions folder", database=("8010",), history=history)
+    assert result.state is AlignmentState.UNKNOWN and not result.ok
+    assert result.unknown == ("8010",)
+    assert not history.knows("8010") and history.knows(DEMO_HEAD)
+
+
+def test_no_version_table() -> None:
+    result = aligned(None)
+    assert result.state is AlignmentState.NO_VERSION_TABLE and not result.ok
+    assert revisions(result.pending) == DEMO_ORDER
+    assert "no alembic_version table in the database (code expects 80105006e3d3)" in result.verdict().headline
+
+
+def test_empty_version_table_means_everything_pending() -> None:
+    result = aligned(())
+    assert result.state is AlignmentState.PENDING
+    assert revisions(result.pending) == DEMO_ORDER
+    assert "database is at (empty)" in result.verdict().headline
+    assert revisions(aligned((), LINEAR).pending) == ["1a2b3c4d5e6f", "2b3c4d5e6f7a", "3c4d5e6f7a8b"]
+
+
+def test_multiple_code_heads() -> None:
+    result = aligned(("f00000000001",), TWO_HEADS)
+    assert result.state is AlignmentState.MULTIPLE_CODE_HEADS
+    assert result.expected == ("f00000000002", "f00000000003")
+    assert sorted(revisions(result.pending)) == ["f00000000002", "f00000000003"]
+    assert result.upgrade_command == "alembic upgrade heads"
+    assert "the code has 2 heads (f00000000002, f00000000003)" in result.verdict().headline
+
+
+def test_branch_mismatch() -> None:
+    result = aligned(("f00000000002",), TWO_HEADS)
+    assert result.state is AlignmentState.BRANCH_MISMATCH
+    assert revisions(result.pending) == ["f00000000003"]
+    assert "branch mismatch: database at f00000000002, code heads f00000000002, f00000000003" in result.verdict().headline
+
+
+def test_both_heads_applied_is_at_head() -> None:
+    assert aligned(("f00000000003", "f00000000002"), TWO_HEADS).state is AlignmentState.AT_HEAD
+
+
+def test_without_history_the_ids_compare_exactly() -> None:
+    different = align(expected=(DEMO_HEAD,), source="pin", database=("8010",), history=None)
+    assert different.state is AlignmentState.DIFFERENT and different.pending == ()
+    assert "database is at 8010, the code expects 80105006e3d3" in different.verdict().headline
+    assert align(expected=(DEMO_HEAD,), source="pin", database=(DEMO_HEAD,), history=None).ok
+
+
+# --- bad input -----------------------------------------------------------------------------------
+
+
+def folder_with(tmp_path: Path, files: dict[str, str]) -> Path:
+    folder = tmp_path / "versions"
+    folder.mkdir()
+    for name, body in files.items():
+        (folder / name).write_text(body)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("files", "culprit", "problem"),
+    [
+        pytest.param({}, None, "no migration files", id="empty-folder"),
+        pytest.param({"notes.py": "X = 1\n"}, None, "no migration files", id="no-revision-declared"),
+        pytest.param(
+            {"a1.py": '"""A"""\nrevision = "a1"\ndown_revision = None\n\ndef upgrade(:\n'},
+            "a1.py",
+            "syntax error at line 5",
+            id="syntax-error",
+        ),
+        pytest.param(
+            {"a1.py": 'revision = "a1"\ndown_revision = None\n', "b2.py": 'revision = "b2"\ndown_revision = "zz9"\n'},
+            "b2.py",
+            "revision b2 points at unknown revision zz9",
+            id="unknown-down-revision",
+        ),
+        pytest.param(
+            {"a1.py": 'revision = "a1"\ndown_revision = None\n', "b2.py": 'revision = "b2"\ndepends_on = "zz9"\n'},
+            "b2.py",
+            "revision b2 points at unknown revision zz9",
+            id="unknown-depends-on",
+        ),
+        pytest.param(
+            {
+                "a1.py": 'revision = "a1"\ndown_revision = None\n',
+                "b2.py": 'revision = "b2"\ndown_revision = "c3"\n',
+                "c3.py": 'revision = "c3"\ndown_revision = "b2"\n',
+            },
+            None,
+            "the revision graph is broken",
+            id="cycle",
+        ),
+        pytest.param(
+            {"a1.py": 'revision = "a1"\ndown_revision = None\n', "b2.py": 'revision = "a1"\ndown_revision = None\n'},
+            "b2.py",
+            "revision a1 is declared twice (also in a1.py)",
+            id="duplicate-id",
+        ),
+        pytest.param(
+            {"a1.py": "import uuid\nrevision = uuid.uuid4().hex[:12]\ndown_revision = None\n"},
+            "a1.py",
+            "'revision' is not a literal (line 2)",
+            id="non-literal-revision",
+        ),
+        pytest.param(
+            {"a1.py": 'revision = "a1"\ndown_revision = 7\n'},
+            "a1.py",
+            "'down_revision' must be a string, a tuple of strings or None (line 2)",
+            id="wrong-literal-type",
+        ),
+    ],
+)
+def test_broken_folders_name_the_file_and_the_problem(
+    tmp_path: Path, files: dict[str, str], culprit: str | None, problem: str
+) -> None:
+    folder = folder_with(tmp_path, files)
+    with pytest.raises(UsageError) as caught:
+        read_history(folder)
+    assert problem in caught.value.problem
+    assert caught.value.file == (folder / culprit if culprit else folder)
+    assert str(caught.value).startswith(str(caught.value.file) + ": ")
+
+
+def test_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(UsageError) as caught:
+        read_history(tmp_path / "nope")
+    assert caught.value.file == tmp_path / "nope"
+    assert "versions folder does not exist" in caught.value.problem
+
+
+def test_a_file_instead_of_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "versions").write_text("")
+    with pytest.raises(UsageError, match="does not exist \\(or is not a folder\\)"):
+        read_history(tmp_path / "versions")
+
+
+# --- property: any valid DAG ---------------------------------------------------------------------
+
+HEX_ID = st.text("0123456789abcdef", min_size=12, max_size=12)
+
+
+@st.composite
+def dags(draw: st.DrawFn) -> list[tuple[str, tuple[str, ...]]]:
+    """[(revision, parents)] in creation order; every parent is an earlier revision."""
+    ids = draw(st.lists(HEX_ID, min_size=1, max_size=12, unique=True))
+    graph: list[tuple[str, tuple[str, ...]]] = []
+    for position, rev in enumerate(ids):
+        earlier = ids[:position]
+        parents = draw(st.lists(st.sampled_from(earlier), max_size=2, unique=True)) if earlier else []
+        graph.append((rev, tuple(parents)))
+    return graph
+
+
+def write_dag(folder: Path, graph: list[tuple[str, tuple[str, ...]]]) -> None:
+    for number, (rev, parents) in enumerate(graph):
+        down = "None" if not parents else repr(parents[0]) if len(parents) == 1 else repr(parents)
+        body = (
+            f'"""Step {number}\n\nRevision ID: {rev}\n"""\n\nfrom alembic import op\n\n'
+            f"revision = {rev!r}\ndown_revision = {down}\nbranch_labels = None\ndepends_on = None\n\n"
+            'raise RuntimeError("imported!")\n'
+        )
+        (folder / f"{rev}_step_{number}.py").write_text(body)
+
+
+def ancestors(graph: dict[str, tuple[str, ...]], revs: set[str]) -> set[str]:
+    closed, todo = set(), list(revs)
+    while todo:
+        rev = todo.pop()
+        if rev not in closed:
+            closed.add(rev)
+            todo.extend(graph[rev])
+    return closed
+
+
+@settings(max_examples=40, deadline=None, database=None, derandomize=True)
+@given(dags(), st.data())
+def test_any_valid_dag_matches_alembic(graph: list[tuple[str, tuple[str, ...]]], data: st.DataObject) -> None:
+    parents = dict(graph)
+    with tempfile.TemporaryDirectory() as tmp:
+        write_dag(Path(tmp), graph)
+        history: MigrationHistory = read_history(Path(tmp))
+        reference = RevisionMap(lambda: [Revision(rev, ps or None) for rev, ps in graph])
+        assert history.heads == tuple(sorted(reference.heads))
+        assert {r: m.down_revisions for r, m in history.files.items()} == parents
+        assert {r: m.message for r, m in history.files.items()} == {rev: f"Step {n}" for n, (rev, _) in enumerate(graph)}
+
+        chosen = data.draw(st.sets(st.sampled_from([rev for rev, _ in graph])), label="applied seeds")
+        applied = ancestors(parents, chosen)
+        # alembic_version holds the applied set's tips (no row is an ancestor of another); the whole
+        # closed set is the xfail test above (lineage() raises on overlapping revisions).
+        tips = applied - {parent for rev in applied for parent in parents[rev]}
+        assert ancestors(parents, tips) == applied
+        pending = revisions(history.pending(tuple(sorted(tips))))
+        assert sorted(pending) == sorted(set(parents) - applied)
+        assert len(pending) == len(set(pending))
+        for position, rev in enumerate(pending):
+            for parent in parents[rev]:
+                assert parent in applied or pending.index(parent) < position, (rev, parent, pending)
