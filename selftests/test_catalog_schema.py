@@ -189,11 +189,6 @@ async def test_round_trips_are_constant(pg_url: str) -> None:
     assert big.round_trips == small.round_trips
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="smokeproof bug: asyncpg delivers query-log records with loop.call_soon, so the COMMIT is not yet "
-    "in `issued` when catalog._read takes len(issued): round_trips is one short",
-)
 async def test_round_trips_count_what_the_driver_sent(pg_url: str) -> None:
     await execute(pg_url, "CREATE TABLE alembic_version (version_num varchar(32)); INSERT INTO alembic_version VALUES ('a');")
     conn = await connect_readonly(pg_url, connect_timeout_s=5, statement_timeout_ms=5000)
@@ -412,12 +407,6 @@ def test_enum_of_the_file_and_qualified_types_are_accepted(tmp_path: Path) -> No
         contract(tmp_path, '[[enum]]\nname = "userrole"\n[[table]]\nname = "t"\ncolumns = { r = "userrol" }\n')
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=(UsageError, AssertionError),
-    reason="smokeproof bug: TYPE only allows a modifier at the end, so format_type()'s own "
-    "'timestamp(3) with time zone' is rejected and 'timestamptz(3)' becomes 'timestamp with time zone(3)'",
-)
 def test_precision_types_as_format_type_prints_them(tmp_path: Path) -> None:
     (entry,) = contract(
         tmp_path, '[[table]]\nname = "t"\ncolumns = { a = "timestamp(3) with time zone", b = "timestamptz(3)" }\n'

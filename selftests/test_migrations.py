@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
-from alembic.script.revision import Revision, RevisionError, RevisionMap
+from alembic.script.revision import Revision, RevisionMap
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -123,12 +123,6 @@ def test_pending_on_a_merge() -> None:
     assert result.state is AlignmentState.PENDING and revisions(result.pending) == ["eee000000005"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RevisionError,
-    reason="smokeproof bug: MigrationHistory.lineage passes overlapping revisions to RevisionMap.iterate_revisions, "
-    "which raises RevisionError ('overlaps with other requested revisions') instead of giving a verdict",
-)
 @pytest.mark.parametrize(
     ("folder", "database", "pending"),
     [
@@ -341,8 +335,8 @@ def test_any_valid_dag_matches_alembic(graph: list[tuple[str, tuple[str, ...]]],
 
         chosen = data.draw(st.sets(st.sampled_from([rev for rev, _ in graph])), label="applied seeds")
         applied = ancestors(parents, chosen)
-        # alembic_version holds the applied set's tips (no row is an ancestor of another); the whole
-        # closed set is the xfail test above (lineage() raises on overlapping revisions).
+        # alembic_version holds the applied set's tips (no row is an ancestor of another); rows that
+        # overlap are covered by test_overlapping_version_rows_still_give_a_state.
         tips = applied - {parent for rev in applied for parent in parents[rev]}
         assert ancestors(parents, tips) == applied
         pending = revisions(history.pending(tuple(sorted(tips))))

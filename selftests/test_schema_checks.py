@@ -196,3 +196,23 @@ def test_bad_schema_files_name_file_and_entry(tmp_path: Path, text: str, problem
 def test_typo_gets_a_suggestion(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="did you mean integer"):
         contract(tmp_path, '[[table]]\nname = "t"\ncolumns = { a = "intger" }\n')
+
+
+async def test_qualified_enum_types_and_spaced_references(pg_url: str, tmp_path: Path) -> None:
+    """``public.role`` is how a contract may name the type; format_type() prints ``role``."""
+    snap = await prepared(pg_url)
+    entries = contract(
+        tmp_path,
+        """
+        [[enum]]
+        name = "role"
+        [[table]]
+        name = "grants"
+        columns = { role = "public.role" }
+        [[foreign_key]]
+        table = "grants"
+        columns = ["user_id"]
+        references = "users (id)"
+    """,
+    ).entries
+    assert all(check(e, snap).ok for e in entries), [check(e, snap).headline for e in entries]

@@ -9,6 +9,8 @@ prints them), enum types with labels in ``enumsortorder``, indexes, foreign keys
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -152,12 +154,14 @@ async def snapshot(conn: asyncpg.Connection, *, schemas: Sequence[str]) -> Catal
     # introspection on a fresh connection, and alembic_version when it exists. None per object.
     conn.add_query_logger(count)
     try:
-        return await _read(conn, names, issued)
+        snap = await _read(conn, names)
+        await asyncio.sleep(0)  # asyncpg hands log records over on the next loop turn (the COMMIT's)
     finally:
         conn.remove_query_logger(count)
+    return dataclasses.replace(snap, round_trips=len(issued))
 
 
-async def _read(conn: asyncpg.Connection, names: list[str], issued: list[str]) -> CatalogSnapshot:
+async def _read(conn: asyncpg.Connection, names: list[str]) -> CatalogSnapshot:
     async with conn.transaction(readonly=True, isolation="repeatable_read"):
         table_rows = await conn.fetch(TABLES, names)
         column_rows = await conn.fetch(COLUMNS, names)
@@ -193,5 +197,4 @@ async def _read(conn: asyncpg.Connection, names: list[str], issued: list[str]) -
         ),
         alembic_revisions=versions,
         server_version=f"{version.major}.{version.minor}",
-        round_trips=len(issued),
     )

@@ -47,9 +47,9 @@ class MigrationHistory:
 
     def lineage(self, revisions: tuple[str, ...]) -> set[str]:
         """The revisions and all their ancestors (dependencies included)."""
-        if not revisions:
-            return set()
-        return {r.revision for r in self.revision_map.iterate_revisions(revisions, "base")}
+        # One walk per revision: Alembic refuses a set in which one is another's ancestor
+        # (alembic_version rows ("009", "010") are a real-world case of that).
+        return {r.revision for rev in revisions for r in self.revision_map.iterate_revisions(rev, "base")}
 
     def pending(self, applied: tuple[str, ...], heads: tuple[str, ...] | None = None) -> tuple[MigrationFile, ...]:
         """What ``alembic upgrade`` to ``heads`` would apply from ``applied``, oldest first."""

@@ -76,7 +76,11 @@ BUILTINS = {
     "bit",
     "bit varying",
 }
-TYPE = re.compile(r"^(?P<base>[a-z_][a-z0-9_ .]*?)\s*(?P<mod>\([0-9, ]+\))?(?P<array>(\[\])*)$")
+# name, optional (precision), optional "with[out] time zone" (after the precision, as format_type()
+# prints "timestamp(3) with time zone"), optional [] for arrays.
+TYPE = re.compile(
+    r"^(?P<base>[a-z_][a-z0-9_ .]*?)\s*(?P<mod>\([0-9, ]+\))?(?P<zone>\s+with(?:out)?\s+time\s+zone)?(?P<array>(\[\])*)$"
+)
 MISSING_MEANS = "code that uses it fails: queries answer 500 with 'relation/type does not exist'"
 TODO = "apply the migration that creates it (see the Alembic alignment check), then rerun"
 
@@ -151,12 +155,20 @@ class SchemaContract(BaseModel):
 
 
 def normalise_type(text: str) -> str:
-    """``varchar(255)`` -> ``character varying(255)``, as ``format_type()`` prints it."""
+    """``varchar(255)`` -> ``character varying(255)``, ``timestamptz(3)`` -> ``timestamp(3) with time zone``:
+    the type as ``format_type()`` prints it."""
     match = TYPE.match(" ".join(text.strip().lower().split()))
     if match is None:
         return text.strip().lower()
-    base = ALIASES.get(match["base"], match["base"])
-    return base + (match["mod"] or "").replace(" ", "").replace(",", ",") + (match["array"] or "")
+    mod = (match["mod"] or "").replace(" ", "")
+    array = match["array"] or ""
+    if match["zone"]:
+        return f"{match['base']}{mod} {' '.join(match['zone'].split())}{array}"
+    expanded = ALIASES.get(match["base"], match["base"])
+    if mod and expanded.startswith(("timestamp ", "time ")):
+        first, rest = expanded.split(" ", 1)
+        return f"{first}{mod} {rest}{array}"
+    return expanded + mod + array
 
 
 def _check_type(text: str, enums: set[str], path: Path, where: str) -> None:
@@ -222,7 +234,7 @@ def differences(entry: SchemaEntry, snap: CatalogSnapshot) -> tuple[bool, list[s
             actual = table.columns.get(column)
             if actual is None:
                 diffs.append(f"missing column {column}" + (f" ({normalise_type(type_)})" if type_ else ""))
-            elif type_ and normalise_type(type_) != actual.type:
+            elif type_ and actual.type not in _spellings(normalise_type(type_), entry.schema_):
                 diffs.append(f"column {column}: expected {normalise_type(type_)}, got {actual.type}")
         return True, diffs
     if isinstance(entry, EnumEntry):
@@ -249,7 +261,7 @@ def differences(entry: SchemaEntry, snap: CatalogSnapshot) -> tuple[bool, list[s
             diffs.append("index is INVALID (a failed CREATE INDEX CONCURRENTLY): queries cannot use it")
         return True, diffs
     ref_schema, _, ref_table = entry.references.partition("(")[0].rpartition(".")
-    ref_schema = ref_schema or entry.schema_
+    ref_schema, ref_table = ref_schema.strip() or entry.schema_, ref_table.strip()
     ref_columns = entry.references_columns or [
         c.strip() for c in entry.references.partition("(")[2].rstrip(")").split(",") if c.strip()
     ]
@@ -262,6 +274,11 @@ def differences(entry: SchemaEntry, snap: CatalogSnapshot) -> tuple[bool, list[s
         ):
             return True, []
     return False, [f"no such foreign key on {entry.qualified(entry.table)}"]
+
+
+def _spellings(type_: str, schema: str) -> set[str]:
+    """A contracted type and how format_type() prints it for a type in the search path (unqualified)."""
+    return {type_, type_.removeprefix(f"{schema}."), type_.removeprefix("public.")}
 
 
 def missing_table(entry: SchemaEntry, snap: CatalogSnapshot) -> str | None:
