@@ -413,3 +413,27 @@ def test_precision_types_as_format_type_prints_them(tmp_path: Path) -> None:
     ).entries
     assert isinstance(entry, TableEntry) and isinstance(entry.columns, dict)
     assert normalise_type(entry.columns["b"]) == "timestamp(3) with time zone"
+
+
+async def test_qualified_enum_types_and_spaced_references(pg_url: str, tmp_path: Path) -> None:
+    """A contract may write ``public.role``; format_type() prints ``role``. ``users (id)`` is ``users(id)``."""
+    snap = await prepared(
+        pg_url,
+        "CREATE TYPE role AS ENUM ('a'); CREATE TABLE users (id uuid PRIMARY KEY);"
+        "CREATE TABLE grants (user_id uuid REFERENCES users(id), role role);",
+    )
+    entries = contract(
+        tmp_path,
+        """
+        [[enum]]
+        name = "role"
+        [[table]]
+        name = "grants"
+        columns = { role = "public.role" }
+        [[foreign_key]]
+        table = "grants"
+        columns = ["user_id"]
+        references = "users (id)"
+    """,
+    ).entries
+    assert all(check(e, snap).ok for e in entries), [check(e, snap).headline for e in entries]

@@ -345,3 +345,9 @@ def test_any_valid_dag_matches_alembic(graph: list[tuple[str, tuple[str, ...]]],
         for position, rev in enumerate(pending):
             for parent in parents[rev]:
                 assert parent in applied or pending.index(parent) < position, (rev, parent, pending)
+
+
+def test_database_on_a_branch_the_expected_head_does_not_contain() -> None:
+    history = read_history(TWO_HEADS)
+    result = align(expected=("f00000000002",), source="pin", database=("f00000000003",), history=history)
+    assert result.state is AlignmentState.BRANCH_MISMATCH
