@@ -57,7 +57,7 @@ scalars = st.one_of(
             "",
             "/api/v1/x",
             "http://127.0.0.1:1",
-            "postgresql://u:p@127.0.0.1/db",
+            "postgresql://u:${DB_PASSWORD}@127.0.0.1/db",
             "${UNSET_VAR}",
             "GET",
             "POST",
@@ -122,7 +122,7 @@ def test_environment_loader_gives_an_environment_or_a_usage_error(document: str)
         path = Path(folder) / "generated.toml"
         path.write_text(document)
         try:
-            env = load(path, name="generated", rootdir=REPO, environ={})
+            env = load(path, name="generated", rootdir=REPO, environ={"DB_PASSWORD": "generated"})
         except UsageError as exc:
             assert str(path) in str(exc)
         else:

@@ -16,6 +16,7 @@ from demo.pgcluster import Cluster, free_port
 from smokeproof.catalog import connect_readonly
 from smokeproof.environment import load
 from smokeproof.run import SmokeRun
+from smokeproof.secrets import MASK
 from smokeproof.verdict import Category
 
 from .suite import REPO
@@ -94,4 +95,4 @@ async def test_password_never_appears_in_the_failure(tmp_path: Path, monkeypatch
     catalog = await SmokeRun(env=env, contracts=()).catalog()
     assert isinstance(catalog, str)
     assert "canary-pw-31337" not in catalog
-    assert "app:***@127.0.0.1" in catalog
+    assert "app:" + MASK + "@127.0.0.1" in catalog
