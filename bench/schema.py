@@ -14,7 +14,7 @@ import asyncpg
 
 from bench.common import table
 from demo.pgcluster import start_cluster
-from smokeproof.catalog import connect_readonly, snapshot
+from smokeproof.catalog import read
 from smokeproof.schema_contract import EnumEntry, TableEntry, check
 
 ENUMS = 100
@@ -42,11 +42,7 @@ async def smokeproof_phase(url: str, tables: int) -> tuple[float, int, int]:
     ]
     entries += [EnumEntry(name=f"e{i}", schema="public", labels=["a", "b", "c"]) for i in range(ENUMS)]
     began = time.perf_counter()
-    conn = await connect_readonly(url, connect_timeout_s=5, statement_timeout_ms=30_000)
-    try:
-        snap = await snapshot(conn, schemas=["public"])
-    finally:
-        await conn.close()
+    snap = await read(url, schemas=["public"], connect_timeout_s=5, statement_timeout_ms=30_000)
     failures = sum(1 for entry in entries if not check(entry, snap).ok)
     return time.perf_counter() - began, snap.round_trips, failures
 

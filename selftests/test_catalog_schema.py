@@ -9,7 +9,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from smokeproof.catalog import CatalogSnapshot, connect_readonly, snapshot
+from smokeproof.catalog import CatalogSnapshot, connect_readonly, read, snapshot
 from smokeproof.errors import UsageError
 from smokeproof.schema_contract import (
     EnumEntry,
@@ -56,11 +56,7 @@ async def execute(url: str, sql: str) -> None:
 
 
 async def take(url: str, schemas: tuple[str, ...] = ("public",)) -> CatalogSnapshot:
-    conn = await connect_readonly(url, connect_timeout_s=5, statement_timeout_ms=5000)
-    try:
-        return await snapshot(conn, schemas=list(schemas))
-    finally:
-        await conn.close()
+    return await read(url, schemas=list(schemas), connect_timeout_s=5, statement_timeout_ms=5000)
 
 
 async def prepared(url: str, sql: str = SCHEMA, schemas: tuple[str, ...] = ("public",)) -> CatalogSnapshot:

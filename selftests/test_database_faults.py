@@ -73,13 +73,13 @@ async def test_slow_database_is_a_clear_timeout(pg: Cluster, tmp_path: Path, mon
     finally:
         await conn.close()
 
-    import smokeproof.run as run_module
+    import smokeproof.catalog as catalog_module
 
     async def slow_snapshot(conn: asyncpg.Connection, *, schemas: object) -> object:
         await conn.execute("SELECT pg_sleep(2)")
         raise AssertionError("the statement timeout did not fire")
 
-    monkeypatch.setattr(run_module, "snapshot", slow_snapshot)
+    monkeypatch.setattr(catalog_module, "snapshot", slow_snapshot)
     env = environment(tmp_path, pg.url(), "[database]\nstatement_timeout_ms = 200\n")
     catalog = await SmokeRun(env=env, contracts=()).catalog()
     assert isinstance(catalog, str)

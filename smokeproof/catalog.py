@@ -142,6 +142,27 @@ async def connect_readonly(dsn: str, *, connect_timeout_s: float, statement_time
     )
 
 
+class DatabaseUnreachable(Exception):
+    """The connection could not be opened (refused, timed out, authentication failed)."""
+
+
+async def read(dsn: str, *, schemas: Sequence[str], connect_timeout_s: float, statement_timeout_ms: int) -> CatalogSnapshot:
+    """Open a read-only connection, take one snapshot, close it.
+
+    A failure to connect is :class:`DatabaseUnreachable`; a failure while reading (a statement
+    timeout, say) propagates as asyncpg raised it.
+    """
+    try:
+        conn = await connect_readonly(dsn, connect_timeout_s=connect_timeout_s, statement_timeout_ms=statement_timeout_ms)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise DatabaseUnreachable(f"{exc.__class__.__name__}: {first}" if first else exc.__class__.__name__) from exc
+    try:
+        return await snapshot(conn, schemas=schemas)
+    finally:
+        await conn.close(timeout=2)
+
+
 async def snapshot(conn: asyncpg.Connection, *, schemas: Sequence[str]) -> CatalogSnapshot:
     """Read the catalog in one read-only, repeatable-read transaction."""
     names = list(schemas)

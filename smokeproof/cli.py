@@ -107,7 +107,7 @@ def report(reports: Path, *, name: str = "smokeproof") -> Path:
 
 
 def snapshot_command(args: argparse.Namespace) -> int:
-    from smokeproof.catalog import connect_readonly, snapshot
+    from smokeproof.catalog import read
     from smokeproof.environment import load, resolve_file
 
     name, path = resolve_file(rootdir=Path.cwd(), name=args.env, file=args.env_file)
@@ -116,17 +116,15 @@ def snapshot_command(args: argparse.Namespace) -> int:
         print(f"smokeproof: environment {name} has no database_url", file=sys.stderr)
         return 4
 
-    async def read() -> None:
+    async def show() -> None:
         assert env.database_url is not None
-        conn = await connect_readonly(
+        db = env.database
+        snap = await read(
             env.database_url.reveal(),
-            connect_timeout_s=env.database.connect_timeout_s,
-            statement_timeout_ms=env.database.statement_timeout_ms,
+            schemas=db.schemas,
+            connect_timeout_s=db.connect_timeout_s,
+            statement_timeout_ms=db.statement_timeout_ms,
         )
-        try:
-            snap = await snapshot(conn, schemas=env.database.schemas)
-        finally:
-            await conn.close()
         print(f"PostgreSQL {snap.server_version}; alembic_version: {snap.alembic_revisions}; {snap.round_trips} statements")
         for (schema, table), info in sorted(snap.tables.items()):
             print(f"table {schema}.{table}: " + ", ".join(f"{c.name} {c.type}" for c in info.columns.values()))
@@ -135,7 +133,7 @@ def snapshot_command(args: argparse.Namespace) -> int:
         for (schema, index), idx in sorted(snap.indexes.items()):
             print(f"index {schema}.{index} on {idx.table} ({', '.join(idx.columns)}){' unique' if idx.unique else ''}")
 
-    asyncio.run(read())
+    asyncio.run(show())
     return 0
 
 
@@ -149,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     snap.add_argument("--env", help="environment name (environments/NAME.toml)")
     snap.add_argument("--env-file", help="environment file")
     args = parser.parse_args(argv)
+    from smokeproof.catalog import DatabaseUnreachable
     from smokeproof.errors import UsageError
 
     try:
@@ -162,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(exc.render(), file=sys.stderr)
         return 4
+    except DatabaseUnreachable as exc:
+        print(f"smokeproof snapshot: target unreachable: {exc}", file=sys.stderr)
+        return 1
     print(f"smokeproof: report written to {index} (open it from disk)")
     return 0
 

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from smokeproof import endpoint_check, revision_source, schema_contract
-from smokeproof.catalog import CatalogSnapshot, connect_readonly, snapshot
+from smokeproof.catalog import CatalogSnapshot, DatabaseUnreachable, read
 from smokeproof.contracts import EndpointContract
 from smokeproof.environment import Environment
 from smokeproof.probe import Exchange, Prober
@@ -110,21 +110,18 @@ class SmokeRun:
         db = self.env.database
         where = self.env.masked_database_url()
         try:
-            conn = await connect_readonly(
+            return await read(
                 self.env.database_url.reveal(),
+                schemas=db.schemas,
                 connect_timeout_s=db.connect_timeout_s,
                 statement_timeout_ms=db.statement_timeout_ms,
             )
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            return self.env.redactor(f"target unreachable: database {where}: {_reason(exc)}")
-        try:
-            return await snapshot(conn, schemas=db.schemas)
+        except DatabaseUnreachable as exc:
+            return self.env.redactor(f"target unreachable: database {where}: {exc}")
         except asyncpg.QueryCanceledError:
             return f"database {where}: the catalog read exceeded statement_timeout_ms = {db.statement_timeout_ms}"
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             return self.env.redactor(f"database {where}: catalog read failed: {_reason(exc)}")
-        finally:
-            await conn.close(timeout=2)
 
     def database_failure(self, check: str, area: Area, reason: str) -> Verdict:
         unreachable = reason.startswith("target unreachable")
