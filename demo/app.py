@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -145,7 +146,5 @@ def create_app(*, database_url: str, build: str, jwt_secret: str, faults: Faults
 
 def mint(secret: str, *, sub: str, email: str, role: str, ttl_s: int = 3600) -> str:
     """An HS256 token as the real service's Auth0 exchange would issue."""
-    import time
-
     now = int(time.time())
     return jwt.encode({"sub": sub, "email": email, "role": role, "iat": now, "exp": now + ttl_s}, secret, algorithm="HS256")

@@ -52,8 +52,10 @@ def expected_text(contract: EndpointContract, budget_ms: int) -> str:
 def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int, redactor: Redactor) -> Verdict:
     """The verdict for one endpoint contract."""
     budget = contract.max_ms or default_max_ms
+    expected_summary = expected_text(contract, budget)
     url = redactor(exchange.url)
     problems: list[tuple[Category, str]] = []
+    status_in_headline = False  # the headline already says "expected X, got Y"
     if exchange.error is not None:
         problems.append((Category.UNREACHABLE if exchange.unreachable else Category.SERVER_ERROR, exchange.error))
         actual = "unreachable" if exchange.unreachable else exchange.error
@@ -66,6 +68,7 @@ def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int
         elapsed = f"{exchange.elapsed_ms:.0f} ms"
         headline = f"{exchange.method} {url}: expected {expected}, got {status} in {elapsed}"
         if status not in contract.status:
+            status_in_headline = True
             if set(contract.status) <= ANONYMOUS_REJECTIONS and 200 <= status < 300:
                 headline = f"{exchange.method} {url}: authorization leak: expected {expected}, got {status} in {elapsed}"
                 problems.append((Category.AUTH_LEAK, f"answered {status} where {expected} was contracted"))
@@ -87,9 +90,9 @@ def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int
     ok = not problems
     category: Category | None = min((c for c, _ in problems), key=PRIORITY.index) if problems else None
     body = _excerpt(exchange, redactor)
-    listed = problems[1:] if exchange.error is None and problems and status_problem(problems[0][1]) else problems
+    listed = problems[1:] if status_in_headline else problems
     sections = [
-        ("expected", expected_text(contract, budget)),
+        ("expected", expected_summary),
         ("actual", actual if exchange.error else f"{actual}, content type {exchange.content_type or '(none)'}"),
         ("also" if listed is not problems else "problems", "\n".join(f"- {text}" for _, text in listed)),
         ("body (first lines, redacted)", body),
@@ -99,7 +102,7 @@ def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int
     return Verdict(
         check=contract.test_id,
         area=Area.ENDPOINTS,
-        expected=expected_text(contract, budget),
+        expected=expected_summary,
         actual=actual,
         ok=ok,
         headline=headline,
@@ -110,10 +113,6 @@ def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int
         story=contract.id,
         attachments=(Attachment("request and response", render_exchange(exchange, redactor)),),
     )
-
-
-def status_problem(text: str) -> bool:
-    return text.startswith("status ") or text.startswith("answered ")
 
 
 def _body_problems(contract: EndpointContract, exchange: Exchange) -> list[tuple[Category, str]]:

@@ -64,7 +64,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except UsageError as exc:
         raise pytest.UsageError(exc.render()) from None
     config.stash[RAN_KEY] = []
-    config.pluginmanager.register(ReportingPlugin(config, VERDICT_KEY), "smokeproof.reporting")
+    config.pluginmanager.register(ReportingPlugin(config, VERDICT_KEY, ENVIRONMENT_KEY), "smokeproof.reporting")
 
 
 def _setup(config: pytest.Config) -> SmokeConfig:

@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Generator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -13,15 +14,19 @@ from smokeproof.reporting import allure_files, summary
 from smokeproof.revision_source import describe_source
 from smokeproof.verdict import Verdict
 
+if TYPE_CHECKING:
+    from smokeproof.fixtures import SmokeConfig
+
 HISTORY = Path("history") / "last-run.json"
 
 
 class ReportingPlugin:
     """Registered by :mod:`smokeproof.plugin`; one per session."""
 
-    def __init__(self, config: pytest.Config, verdicts: pytest.StashKey[Verdict]) -> None:
+    def __init__(self, config: pytest.Config, verdicts: pytest.StashKey[Verdict], settings: pytest.StashKey[SmokeConfig]) -> None:
         self.config = config
         self.verdict_key = verdicts
+        self.settings_key = settings
         self.rows: dict[str, summary.Row] = {}
         self.reports = Path(config.rootpath) / "reports"
         self.started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
@@ -53,9 +58,7 @@ class ReportingPlugin:
         return summary.Row(check, "-", "passed", "passed")
 
     def _header(self) -> dict[str, str]:
-        from smokeproof.fixtures import ENVIRONMENT_KEY
-
-        smoke = self.config.stash[ENVIRONMENT_KEY]
+        smoke = self.config.stash[self.settings_key]
         env = smoke.env
         header = {
             "environment": env.name,
@@ -76,9 +79,7 @@ class ReportingPlugin:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if not self.rows or self.config.getoption("collectonly"):
             return
-        from smokeproof.fixtures import ENVIRONMENT_KEY
-
-        redact = self.config.stash[ENVIRONMENT_KEY].env.redactor
+        redact = self.config.stash[self.settings_key].env.redactor
         header = self._header()
         before = summary.load_previous(self.reports / HISTORY)
         rows = list(self.rows.values())
