@@ -54,7 +54,7 @@ def reveal(value: str | Secret) -> str:
 
 
 def url_password(url: str) -> str | None:
-    """The password in ``scheme://user:password@host/...``, if any."""
+    """The password part of a URL's user information, if any."""
     try:
         return urlsplit(url).password
     except ValueError:
