@@ -31,6 +31,7 @@ class Route:
     content_type: str = "application/json"
     delay_s: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    gate: threading.Event | None = None  # when set: hold the answer until the test opens the gate
 
 
 @dataclass
@@ -62,6 +63,8 @@ class Server:
             route = self.routes.get(path, Route(status=404, body='{"detail": "Not Found"}'))
             if route.delay_s:
                 await asyncio.sleep(route.delay_s)
+            while route.gate is not None and not route.gate.is_set():
+                await asyncio.sleep(0.01)
             response = Response(route.body, status_code=route.status, media_type=route.content_type, headers=route.headers)
         finally:
             self.in_flight -= 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -130,9 +133,42 @@ async def test_requests_overlap(tmp_path: Path, server: Server) -> None:
     await run.endpoint(entries[0])  # the first request starts all of them
     for entry in entries:
         await run.endpoint(entry)
+    thread = run.prober._thread
     await run.aclose()
     assert server.max_in_flight > 1 and server.max_in_flight <= 8
     assert overlapped(run.exchanges.values())
+    assert thread is not None and not thread.is_alive()  # the prober's loop stops with the run
+
+
+async def test_each_test_gets_its_result_without_waiting_for_the_others(tmp_path: Path, server: Server) -> None:
+    gate = threading.Event()
+    server.routes["/held"] = Route(gate=gate)
+    env = environment(tmp_path, server.url)
+    entries = contracts(tmp_path, '[[endpoint]]\npath = "/held"\nstatus = 200\n[[endpoint]]\npath = "/me"\nstatus = 401\n', env)
+    run = SmokeRun(env=env, contracts=entries)
+    run.select(entries)
+    try:
+        async with asyncio.timeout(10):  # waiting for every probe first would wait for the gate: a failure, not a hang
+            me = await run.endpoint(entries[1])
+        assert me.ok  # answered while /held is still held at the gate
+    finally:
+        gate.set()
+    assert (await run.endpoint(entries[0])).ok
+    await run.aclose()
+
+
+async def test_latency_excludes_a_stalled_test_loop(tmp_path: Path, server: Server) -> None:
+    """Between two tests pytest's loop stands still; a request in flight then must not be timed with it."""
+    env = environment(tmp_path, server.url)
+    text = '[[endpoint]]\npath = "/me"\nstatus = 401\n[[endpoint]]\nid = "slow"\npath = "/slow"\nstatus = 200\n'
+    entries = contracts(tmp_path, text, env)
+    run = SmokeRun(env=env, contracts=entries)
+    run.select(entries)
+    await run.endpoint(entries[0])
+    time.sleep(1.5)  # the point: this loop is blocked while /slow (0.3 s) is in flight
+    slow = await run.endpoint(entries[1])
+    await run.aclose()
+    assert slow.ok and run.exchanges["slow -> 200"].elapsed_ms < 1500, run.exchanges["slow -> 200"].elapsed_ms
 
 
 async def test_headers_query_method_and_secret_headers(tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:

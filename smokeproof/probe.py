@@ -1,9 +1,11 @@
 """Endpoint probing: every selected contract requested concurrently on one shared client.
 
-The first test that needs a result sends the requests of *all* selected contracts (bounded by
-``[http] concurrency``) and waits for them together; each test then asserts on its own result,
-timed on its own. A run costs about its slowest endpoint,
-not the sum. The module knows nothing of pytest or Allure: it returns :class:`Exchange` records.
+The requests run on the prober's own event loop, in a worker thread, from the moment the run knows
+which contracts are selected: pytest runs the tests meanwhile, and each test waits only for its own
+exchange. pytest's event loop stops between tests; this one does not, so no request in flight is
+timed with pytest's bookkeeping added, and a run costs about its slowest endpoint plus the
+per-test reporting, not the sum of both. The module knows nothing of pytest or Allure: it returns
+:class:`Exchange` records.
 
 An unreachable target fails fast: the first connection failure marks the target down and every
 request not yet sent reports the same failure at once, instead of one timeout per test.
@@ -12,10 +14,13 @@ request not yet sent reports the same failure at once, instead of one timeout pe
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import itertools
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -26,6 +31,8 @@ from smokeproof.secrets import reveal
 
 MAX_REDIRECTS = 5
 USER_AGENT = "smokeproof"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -60,30 +67,57 @@ class Exchange:
 
 @dataclass
 class Prober:
-    """Sends the contracts' requests; one instance per run."""
+    """Sends the contracts' requests; one instance per run, callable from any event loop."""
 
     env: Environment
     selected: tuple[EndpointContract, ...] = ()
-    _client: httpx.AsyncClient | None = None
-    _tasks: dict[str, asyncio.Task[Exchange]] = field(default_factory=dict)
+    _futures: dict[str, concurrent.futures.Future[Exchange]] = field(default_factory=dict)
     _down: str | None = None
-    _semaphore: asyncio.Semaphore | None = None
+    _clients: list[httpx.AsyncClient] = field(default_factory=list)
+    _lanes: asyncio.Queue[httpx.AsyncClient] | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    _thread: threading.Thread | None = None
 
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
+    def lanes(self) -> asyncio.Queue[httpx.AsyncClient]:
+        """``[http] concurrency`` idle lanes, each a client with one keep-alive connection.
+
+        One client per connection, not one client with a pool of them: httpcore's pool scans
+        every connection (polling its socket) whenever a request arrives or leaves, which costs
+        more CPU than the request itself at 16 connections and makes 64 slower than 16
+        (encode/httpx#3215). Taking a lane bounds concurrency as a semaphore would, first come
+        first served. Created on the prober's loop, the only one that uses them.
+        """
+        if self._lanes is None:
             http = self.env.http
             timeout = httpx.Timeout(http.timeout_s, connect=http.connect_timeout_s)
-            limits = httpx.Limits(max_connections=http.concurrency, max_keepalive_connections=http.concurrency)
-            transport = httpx.AsyncHTTPTransport(retries=http.retries, verify=http.verify_tls, limits=limits)
-            self._client = httpx.AsyncClient(
-                transport=transport,
-                timeout=timeout,
-                follow_redirects=False,
-                trust_env=False,
-                headers={"User-Agent": USER_AGENT},
-            )
-            self._semaphore = asyncio.Semaphore(http.concurrency)
-        return self._client
+            tls = httpx.create_ssl_context(verify=http.verify_tls)  # the CA bundle is read once, for every lane
+            one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+            self._lanes = asyncio.Queue()
+            for _ in range(http.concurrency):
+                client = httpx.AsyncClient(
+                    transport=httpx.AsyncHTTPTransport(retries=http.retries, verify=tls, limits=one),
+                    timeout=timeout,
+                    follow_redirects=False,
+                    trust_env=False,
+                    headers={"User-Agent": USER_AGENT},
+                )
+                self._clients.append(client)
+                self._lanes.put_nowait(client)
+        return self._lanes
+
+    def _submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run ``coroutine`` on the prober's loop (started on first use)."""
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop.run_forever, name="smokeproof-probes", daemon=True)
+            self._thread.start()
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+
+    def start(self) -> None:
+        """Send every selected contract's request now, in the background (idempotent)."""
+        for contract in self.selected:
+            if contract.test_id not in self._futures and self.missing_credentials(contract) is None:
+                self._futures[contract.test_id] = self._submit(self._probe(contract))
 
     def missing_credentials(self, contract: EndpointContract) -> str | None:
         """Why ``contract`` cannot be sent here (it needs a token the environment lacks), or None."""
@@ -94,17 +128,13 @@ class Prober:
 
     async def result(self, contract: EndpointContract) -> Exchange:
         """The exchange for ``contract``; the first call starts every selected contract's request."""
-        if not self._tasks:
-            for other in (*self.selected, contract):
-                if other.test_id not in self._tasks and self.missing_credentials(other) is None:
-                    self._tasks[other.test_id] = asyncio.ensure_future(self._probe(other))
-            # Wait for all of them here: between two tests pytest stops the event loop, and a
-            # request in flight then would be timed with pytest's bookkeeping added.
-            await asyncio.wait(self._tasks.values())
-        task = self._tasks.get(contract.test_id)
-        if task is None:
-            task = self._tasks[contract.test_id] = asyncio.ensure_future(self._probe(contract))
-        return await task
+        self.start()
+        future = self._futures.get(contract.test_id)
+        if future is None:
+            future = self._futures[contract.test_id] = self._submit(self._probe(contract))
+        # Shielded: a test cancelled while it waits (--smoke-timeout) must not cancel a request
+        # that another test (the probe of the same endpoint) also waits for.
+        return await asyncio.shield(asyncio.wrap_future(future))
 
     def headers_for_env(self) -> dict[str, str]:
         return {key: reveal(value) for key, value in self.env.headers}
@@ -122,7 +152,7 @@ class Prober:
         return self.env.base_url + contract.path
 
     async def _probe(self, contract: EndpointContract) -> Exchange:
-        return await self.send(
+        return await self._send(
             contract.method,
             self.url_for(contract),
             params={k: str(v) for k, v in contract.query.items()},
@@ -140,12 +170,27 @@ class Prober:
         cookies: Mapping[str, str] | None = None,
         follow: bool = False,
     ) -> Exchange:
+        """One bounded request, sent on the prober's loop; awaitable from any loop."""
+        return await asyncio.wrap_future(
+            self._submit(self._send(method, url, params=params, headers=headers, cookies=cookies, follow=follow))
+        )
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | Mapping[bytes, bytes] | None = None,
+        cookies: Mapping[str, str] | None = None,
+        follow: bool = False,
+    ) -> Exchange:
         """One bounded request (connect, read and total timeouts; body read with a cap)."""
-        client = self.client()
-        assert self._semaphore is not None
-        request = client.build_request(method, url, params=params, headers=headers, cookies=dict(cookies or {}))
+        lanes = self.lanes()
+        request = self._clients[0].build_request(method, url, params=params, headers=headers, cookies=dict(cookies or {}))
         sent = tuple(request.headers.multi_items())
-        async with self._semaphore:
+        client = await lanes.get()
+        try:
             started = time.perf_counter()
             if self._down is not None:
                 return Exchange(
@@ -167,6 +212,8 @@ class Prober:
                 return self._failed(request, sent, started, f"no complete answer within {self.env.http.timeout_s:g} s")
             except httpx.HTTPError as exc:
                 return self._failed(request, sent, started, f"{exc.__class__.__name__}: {_reason(exc)}")
+        finally:
+            lanes.put_nowait(client)
 
     async def _follow(
         self,
@@ -232,10 +279,24 @@ class Prober:
         )
 
     async def aclose(self) -> None:
-        for task in self._tasks.values():
+        """Cancel what is still in flight, close the client, stop the loop and its thread."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        await asyncio.wrap_future(self._submit(self._shutdown()))
+        loop.call_soon_threadsafe(loop.stop)
+        await asyncio.to_thread(thread.join)
+        loop.close()
+        self._loop = self._thread = None
+
+    async def _shutdown(self) -> None:
+        current = asyncio.current_task()
+        pending = [task for task in asyncio.all_tasks() if task is not current]
+        for task in pending:
             task.cancel()
-        if self._client is not None:
-            await self._client.aclose()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for client in self._clients:
+            await client.aclose()
 
 
 async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:

@@ -57,8 +57,9 @@ class SmokeRun:
         self.prober = Prober(self.env)
 
     def select(self, contracts: tuple[EndpointContract, ...]) -> None:
-        """The contracts left after -k/-m deselection: the first probe sends all of them."""
+        """The contracts left after -k/-m deselection: their requests start now, in the background."""
         self.prober.selected = contracts
+        self.prober.start()
 
     # Endpoints ---------------------------------------------------------------------------------
 
