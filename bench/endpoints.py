@@ -82,7 +82,8 @@ def run(sizes: tuple[int, ...] = (20, 200, 1000)) -> tuple[str, dict[int, dict[s
                 assert status == 0, f"sequential run failed at N={n}"
             numbers[n] = {"smokeproof": smoke, "sequential": plain, "floor": floor}
             spread = f"{min(smokes):.2f}-{max(smokes):.2f}"
-            rows.append([str(n), f"{smoke:.2f}", spread, f"{plain:.2f}", f"{floor:.2f}", f"{smoke / plain:.0%}", f"{smoke - floor:+.2f}"])
+            ratio, over = f"{smoke / plain:.0%}", f"{smoke - floor:+.2f}"
+            rows.append([str(n), f"{smoke:.2f}", spread, f"{plain:.2f}", f"{floor:.2f}", ratio, over])
     finally:
         server.should_exit = True
     text = table(

@@ -26,7 +26,7 @@ def contracts(tmp_path: Path, text: str, env: Environment) -> tuple[EndpointCont
 
 
 async def judge_all(env: Environment, entries: tuple[EndpointContract, ...]) -> dict[str, Verdict]:
-    """Every contract's verdict, probed the way the plugin does (all at once on one client)."""
+    """Every contract's verdict, probed the way the plugin does (all started at once, in the background)."""
     run = SmokeRun(env=env, contracts=entries)
     run.select(entries)
     try:

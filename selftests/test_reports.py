@@ -193,3 +193,19 @@ def test_snapshot_command_prints_the_catalog(
     assert "alembic_version: ('010',)" in done.stdout
     assert "enum public.userrole: admin, analyst, viewer" in done.stdout
     assert "user_hierarchy_assignments" not in done.stdout
+
+
+def test_reports_that_cannot_be_written_fail_the_run(pytester: pytest.Pytester) -> None:
+    """A results folder that vanished mid-run (a full disk, a cleanup job) must not end green."""
+    lay_out(pytester.path)
+    (pytester.path / "env.toml").write_text('production = false\nbase_url = "http://127.0.0.1:9"\n')
+    (pytester.path / "tests" / "test_break.py").write_text(
+        "import pathlib, shutil\n\n\n"
+        "def test_replaces_the_results_folder_with_a_file():\n"
+        '    shutil.rmtree("reports/allure-results")\n'
+        '    pathlib.Path("reports/allure-results").write_text("not a folder")\n'
+    )
+    result = run_suite(pytester, "--env-file=env.toml", "tests/test_break.py")
+    assert result.ret == pytest.ExitCode.INTERNAL_ERROR
+    result.stdout.fnmatch_lines(["*smokeproof: could not write the reports (Not a directory: *allure-results/*.json*"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()

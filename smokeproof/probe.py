@@ -1,4 +1,4 @@
-"""Endpoint probing: every selected contract requested concurrently on one shared client.
+"""Endpoint probing: every selected contract requested concurrently, ``[http] concurrency`` at a time.
 
 The requests run on the prober's own event loop, in a worker thread, from the moment the run knows
 which contracts are selected: pytest runs the tests meanwhile, and each test waits only for its own
@@ -73,6 +73,7 @@ class Prober:
     selected: tuple[EndpointContract, ...] = ()
     _futures: dict[str, concurrent.futures.Future[Exchange]] = field(default_factory=dict)
     _down: str | None = None
+    _started: bool = False
     _clients: list[httpx.AsyncClient] = field(default_factory=list)
     _lanes: asyncio.Queue[httpx.AsyncClient] | None = None
     _loop: asyncio.AbstractEventLoop | None = None
@@ -114,7 +115,10 @@ class Prober:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
 
     def start(self) -> None:
-        """Send every selected contract's request now, in the background (idempotent)."""
+        """Send every selected contract's request now, in the background (once)."""
+        if self._started:
+            return
+        self._started = True
         for contract in self.selected:
             if contract.test_id not in self._futures and self.missing_credentials(contract) is None:
                 self._futures[contract.test_id] = self._submit(self._probe(contract))

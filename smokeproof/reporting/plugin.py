@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from smokeproof.reporting import allure_files, summary
+from smokeproof.reporting import allure_files, allure_writer, summary
 from smokeproof.revision_source import describe_source
 from smokeproof.verdict import Verdict
 
@@ -30,6 +30,12 @@ class ReportingPlugin:
         self.rows: dict[str, summary.Row] = {}
         self.reports = Path(config.rootpath) / "reports"
         self.started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+        self.writer: allure_writer.ThreadedFileLogger | None = None
+        self.write_error: str | None = None
+
+    def pytest_sessionstart(self) -> None:
+        if not self.config.getoption("collectonly"):
+            self.writer = allure_writer.install(self.config)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -76,7 +82,19 @@ class ReportingPlugin:
             header["expected revision"] = smoke.expected_revision
         return header
 
+    @pytest.hookimpl(trylast=True)  # after session fixtures are torn down: their Allure containers are queued
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        results = getattr(self.config.option, "allure_report_dir", None)
+        try:
+            self._write_reports(results)
+        except OSError as exc:
+            self.write_error = f"{exc.strerror or exc.__class__.__name__}: {exc.filename}"
+        if self.writer is not None:
+            self.write_error = self.writer.flush() or self.write_error
+        if self.write_error is not None:
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+
+    def _write_reports(self, results: str | None) -> None:
         if not self.rows or self.config.getoption("collectonly"):
             return
         redact = self.config.stash[self.settings_key].env.redactor
@@ -93,11 +111,14 @@ class ReportingPlugin:
         self.table = [redact(line) for line in summary.terminal(rows, before)]
         # Checks not run this time (-m, -k) keep their last known state for the next comparison.
         summary.save(self.reports / HISTORY, [*{**before, **{r.check: r for r in rows}}.values()], header)
-        results = getattr(self.config.option, "allure_report_dir", None)
         if results:
             allure_files.write(Path(results), header, redact)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.write_error is not None:
+            terminalreporter.write_sep(
+                "!", f"smokeproof: could not write the reports ({self.write_error}): this run left no complete record", red=True
+            )
         table = getattr(self, "table", None)
         if table:
             terminalreporter.write_sep("=", "smokeproof verification table")
