@@ -130,15 +130,19 @@ class Prober:
             return f"{contract.test_id}: needs a bearer token ({key}), which environment {self.env.name} does not set"
         return None
 
-    async def result(self, contract: EndpointContract) -> Exchange:
-        """The exchange for ``contract``; the first call starts every selected contract's request."""
+    def future(self, contract: EndpointContract) -> concurrent.futures.Future[Exchange]:
+        """The exchange for ``contract``, to come; the first call starts every selected contract's request."""
         self.start()
         future = self._futures.get(contract.test_id)
         if future is None:
             future = self._futures[contract.test_id] = self._submit(self._probe(contract))
+        return future
+
+    async def result(self, contract: EndpointContract) -> Exchange:
+        """The exchange for ``contract``, awaited from any event loop."""
         # Shielded: a test cancelled while it waits (--smoke-timeout) must not cancel a request
         # that another test (the probe of the same endpoint) also waits for.
-        return await asyncio.shield(asyncio.wrap_future(future))
+        return await asyncio.shield(asyncio.wrap_future(self.future(contract)))
 
     def headers_for_env(self) -> dict[str, str]:
         return {key: reveal(value) for key, value in self.env.headers}

@@ -64,10 +64,25 @@ class SmokeRun:
     # Endpoints ---------------------------------------------------------------------------------
 
     async def endpoint(self, contract: EndpointContract) -> Verdict:
+        """The verdict on ``contract``'s exchange, awaited (from a coroutine test or a probe)."""
+        self._check_credentials(contract)
+        return self._judge(contract, await self.prober.result(contract))
+
+    def wait_endpoint(self, contract: EndpointContract) -> Verdict:
+        """The verdict on ``contract``'s exchange, waited for outside any event loop (a plain test).
+
+        The request runs on the prober's loop either way; a plain test saves the turn of pytest's
+        loop that awaiting it costs, once per contract.
+        """
+        self._check_credentials(contract)
+        return self._judge(contract, self.prober.future(contract).result())
+
+    def _check_credentials(self, contract: EndpointContract) -> None:
         missing = self.prober.missing_credentials(contract)
         if missing:
             raise Unavailable(missing)
-        exchange = await self.prober.result(contract)
+
+    def _judge(self, contract: EndpointContract, exchange: Exchange) -> Verdict:
         self.exchanges[contract.test_id] = exchange
         return endpoint_check.judge(contract, exchange, default_max_ms=self.env.http.max_ms, redactor=self.env.redactor)
 
