@@ -34,6 +34,7 @@ class ThreadedFileLogger(AllureFileLogger):
 
     def __init__(self, report_dir: str) -> None:
         super().__init__(report_dir, clean=False)
+        self._directory = str(self._report_dir)
         self._queue: queue.Queue[tuple[str, bytes | Path] | None] = queue.Queue()
         self.error: str | None = None
         self._thread = threading.Thread(target=self._work, name="smokeproof-allure-writer", daemon=True)
@@ -60,11 +61,15 @@ class ThreadedFileLogger(AllureFileLogger):
                 if job is None:
                     return
                 name, content = job
-                tmp, final = self._report_dir / f"{name}.tmp", self._report_dir / name
+                tmp, final = f"{self._directory}/{name}.tmp", f"{self._directory}/{name}"
                 if isinstance(content, Path):
                     shutil.copy2(content, tmp)
-                else:
-                    tmp.write_bytes(content)
+                else:  # plain system calls: each one gives the GIL back, the test thread goes on meanwhile
+                    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                    try:
+                        os.write(fd, content)
+                    finally:
+                        os.close(fd)
                 os.replace(tmp, final)
             except OSError as exc:  # the first one is reported by flush(): a full disk must not pass silently
                 self.error = self.error or f"{exc.strerror or exc.__class__.__name__}: {exc.filename or self._report_dir}"
