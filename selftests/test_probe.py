@@ -133,7 +133,7 @@ async def test_requests_overlap(tmp_path: Path, server: Server) -> None:
     await run.endpoint(entries[0])  # the first request starts all of them
     for entry in entries:
         await run.endpoint(entry)
-    thread = run.prober._thread
+    thread = run.prober.lanes.thread
     await run.aclose()
     assert server.max_in_flight > 1 and server.max_in_flight <= 8
     assert overlapped(run.exchanges.values())

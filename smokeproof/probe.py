@@ -1,11 +1,9 @@
 """Endpoint probing: every selected contract requested concurrently, ``[http] concurrency`` at a time.
 
-The requests run on the prober's own event loop, in a worker thread, from the moment the run knows
-which contracts are selected: pytest runs the tests meanwhile, and each test waits only for its own
-exchange. pytest's event loop stops between tests; this one does not, so no request in flight is
-timed with pytest's bookkeeping added, and a run costs about its slowest endpoint plus the
-per-test reporting, not the sum of both. The module knows nothing of pytest or Allure: it returns
-:class:`Exchange` records.
+The requests start, all of them, as soon as the run knows which contracts are selected, and run on
+the :mod:`smokeproof.lanes` event loop while pytest runs the tests; each test waits only for its own
+exchange. A run costs about its slowest endpoint plus the per-test reporting, not the sum of both.
+The module knows nothing of pytest or Allure: it returns :class:`Exchange` records.
 
 An unreachable target fails fast: the first connection failure marks the target down and every
 request not yet sent reports the same failure at once, instead of one timeout per test.
@@ -16,23 +14,19 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import itertools
-import threading
 import time
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from smokeproof.contracts import EndpointContract
 from smokeproof.environment import Environment
+from smokeproof.lanes import Lanes
 from smokeproof.secrets import reveal
 
 MAX_REDIRECTS = 5
-USER_AGENT = "smokeproof"
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -74,45 +68,10 @@ class Prober:
     _futures: dict[str, concurrent.futures.Future[Exchange]] = field(default_factory=dict)
     _down: str | None = None
     _started: bool = False
-    _clients: list[httpx.AsyncClient] = field(default_factory=list)
-    _lanes: asyncio.Queue[httpx.AsyncClient] | None = None
-    _loop: asyncio.AbstractEventLoop | None = None
-    _thread: threading.Thread | None = None
+    lanes: Lanes = field(init=False)
 
-    def lanes(self) -> asyncio.Queue[httpx.AsyncClient]:
-        """``[http] concurrency`` idle lanes, each a client with one keep-alive connection.
-
-        One client per connection, not one client with a pool of them: httpcore's pool scans
-        every connection (polling its socket) whenever a request arrives or leaves, which costs
-        more CPU than the request itself at 16 connections and makes 64 slower than 16
-        (encode/httpx#3215). Taking a lane bounds concurrency as a semaphore would, first come
-        first served. Created on the prober's loop, the only one that uses them.
-        """
-        if self._lanes is None:
-            http = self.env.http
-            timeout = httpx.Timeout(http.timeout_s, connect=http.connect_timeout_s)
-            tls = httpx.create_ssl_context(verify=http.verify_tls)  # the CA bundle is read once, for every lane
-            one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-            self._lanes = asyncio.Queue()
-            for _ in range(http.concurrency):
-                client = httpx.AsyncClient(
-                    transport=httpx.AsyncHTTPTransport(retries=http.retries, verify=tls, limits=one),
-                    timeout=timeout,
-                    follow_redirects=False,
-                    trust_env=False,
-                    headers={"User-Agent": USER_AGENT},
-                )
-                self._clients.append(client)
-                self._lanes.put_nowait(client)
-        return self._lanes
-
-    def _submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        """Run ``coroutine`` on the prober's loop (started on first use)."""
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(target=self._loop.run_forever, name="smokeproof-probes", daemon=True)
-            self._thread.start()
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+    def __post_init__(self) -> None:
+        self.lanes = Lanes(self.env.http)
 
     def start(self) -> None:
         """Send every selected contract's request now, in the background (once)."""
@@ -121,7 +80,7 @@ class Prober:
         self._started = True
         for contract in self.selected:
             if contract.test_id not in self._futures and self.missing_credentials(contract) is None:
-                self._futures[contract.test_id] = self._submit(self._probe(contract))
+                self._futures[contract.test_id] = self.lanes.submit(self._probe(contract))
 
     def missing_credentials(self, contract: EndpointContract) -> str | None:
         """Why ``contract`` cannot be sent here (it needs a token the environment lacks), or None."""
@@ -135,7 +94,7 @@ class Prober:
         self.start()
         future = self._futures.get(contract.test_id)
         if future is None:
-            future = self._futures[contract.test_id] = self._submit(self._probe(contract))
+            future = self._futures[contract.test_id] = self.lanes.submit(self._probe(contract))
         return future
 
     async def result(self, contract: EndpointContract) -> Exchange:
@@ -180,7 +139,7 @@ class Prober:
     ) -> Exchange:
         """One bounded request, sent on the prober's loop; awaitable from any loop."""
         return await asyncio.wrap_future(
-            self._submit(self._send(method, url, params=params, headers=headers, cookies=cookies, follow=follow))
+            self.lanes.submit(self._send(method, url, params=params, headers=headers, cookies=cookies, follow=follow))
         )
 
     async def _send(
@@ -194,11 +153,9 @@ class Prober:
         follow: bool = False,
     ) -> Exchange:
         """One bounded request (connect, read and total timeouts; body read with a cap)."""
-        lanes = self.lanes()
-        request = self._clients[0].build_request(method, url, params=params, headers=headers, cookies=dict(cookies or {}))
+        request = self.lanes.builder().build_request(method, url, params=params, headers=headers, cookies=dict(cookies or {}))
         sent = tuple(request.headers.multi_items())
-        client = await lanes.get()
-        try:
+        async with self.lanes.lane() as client:
             started = time.perf_counter()
             if self._down is not None:
                 return Exchange(
@@ -220,8 +177,6 @@ class Prober:
                 return self._failed(request, sent, started, f"no complete answer within {self.env.http.timeout_s:g} s")
             except httpx.HTTPError as exc:
                 return self._failed(request, sent, started, f"{exc.__class__.__name__}: {_reason(exc)}")
-        finally:
-            lanes.put_nowait(client)
 
     async def _follow(
         self,
@@ -287,24 +242,7 @@ class Prober:
         )
 
     async def aclose(self) -> None:
-        """Cancel what is still in flight, close the client, stop the loop and its thread."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        await asyncio.wrap_future(self._submit(self._shutdown()))
-        loop.call_soon_threadsafe(loop.stop)
-        await asyncio.to_thread(thread.join)
-        loop.close()
-        self._loop = self._thread = None
-
-    async def _shutdown(self) -> None:
-        current = asyncio.current_task()
-        pending = [task for task in asyncio.all_tasks() if task is not current]
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        for client in self._clients:
-            await client.aclose()
+        await self.lanes.aclose()
 
 
 async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:

@@ -1,0 +1,107 @@
+"""Where the probes' requests run: an event loop of their own, in a worker thread, and its lanes.
+
+pytest's event loop stands still between two tests; this one does not, so a request in flight
+is never timed with pytest's bookkeeping added, and the tests run while the requests are out.
+A lane is an httpx client with a single keep-alive connection; there are ``[http] concurrency``
+of them, and a request waits for a free one (first come, first served), as it would for a
+semaphore.
+
+One client per connection rather than one client with a pool of them: httpcore's pool scans
+every connection, polling its socket, whenever a request arrives or leaves; at 16 connections
+that costs more CPU than the request itself, and 64 connections are slower than 16
+(encode/httpx#3215).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import httpx
+
+from smokeproof.environment import HttpTable
+
+USER_AGENT = "smokeproof"
+
+T = TypeVar("T")
+
+
+class Lanes:
+    """The probes' event loop thread (started on first use) and its one-connection clients."""
+
+    def __init__(self, http: HttpTable) -> None:
+        self.http = http
+        self._clients: list[httpx.AsyncClient] = []
+        self._idle: asyncio.Queue[httpx.AsyncClient] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._thread
+
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run ``coroutine`` on the lanes' loop; callable from any thread."""
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop.run_forever, name="smokeproof-probes", daemon=True)
+            self._thread.start()
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+
+    def builder(self) -> httpx.AsyncClient:
+        """A client to build requests with (all lanes share one configuration). On the lanes' loop only."""
+        return self._open()[0]
+
+    @asynccontextmanager
+    async def lane(self) -> AsyncIterator[httpx.AsyncClient]:
+        """A free lane for one request (and its redirects), waited for in turn. On the lanes' loop only."""
+        self._open()
+        assert self._idle is not None
+        client = await self._idle.get()
+        try:
+            yield client
+        finally:
+            self._idle.put_nowait(client)
+
+    def _open(self) -> list[httpx.AsyncClient]:
+        if not self._clients:
+            http = self.http
+            timeout = httpx.Timeout(http.timeout_s, connect=http.connect_timeout_s)
+            tls = httpx.create_ssl_context(verify=http.verify_tls)  # the CA bundle is read once, for every lane
+            one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+            self._idle = asyncio.Queue()
+            for _ in range(http.concurrency):
+                client = httpx.AsyncClient(
+                    transport=httpx.AsyncHTTPTransport(retries=http.retries, verify=tls, limits=one),
+                    timeout=timeout,
+                    follow_redirects=False,
+                    trust_env=False,
+                    headers={"User-Agent": USER_AGENT},
+                )
+                self._clients.append(client)
+                self._idle.put_nowait(client)
+        return self._clients
+
+    async def aclose(self) -> None:
+        """Cancel what is still in flight, close the connections, stop the loop and its thread."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        await asyncio.wrap_future(self.submit(self._shutdown()))
+        loop.call_soon_threadsafe(loop.stop)
+        await asyncio.to_thread(thread.join)
+        loop.close()
+        self._loop = None
+
+    async def _shutdown(self) -> None:
+        current = asyncio.current_task()
+        pending = [task for task in asyncio.all_tasks() if task is not current]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for client in self._clients:
+            await client.aclose()
