@@ -17,6 +17,7 @@ import itertools
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypedDict, Unpack
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -57,6 +58,13 @@ class Exchange:
     @property
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
+
+
+class RequestOptions(TypedDict, total=False):
+    params: Mapping[str, str]
+    headers: Mapping[str, str] | Mapping[bytes, bytes]
+    cookies: Mapping[str, str]
+    follow: bool  # follow redirects on the same host
 
 
 @dataclass
@@ -127,32 +135,13 @@ class Prober:
             follow=contract.follow_redirects,
         )
 
-    async def send(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | Mapping[bytes, bytes] | None = None,
-        cookies: Mapping[str, str] | None = None,
-        follow: bool = False,
-    ) -> Exchange:
+    async def send(self, method: str, url: str, **options: Unpack[RequestOptions]) -> Exchange:
         """One bounded request, sent on the prober's loop; awaitable from any loop."""
-        return await asyncio.wrap_future(
-            self.lanes.submit(self._send(method, url, params=params, headers=headers, cookies=cookies, follow=follow))
-        )
+        return await asyncio.wrap_future(self.lanes.submit(self._send(method, url, **options)))
 
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | Mapping[bytes, bytes] | None = None,
-        cookies: Mapping[str, str] | None = None,
-        follow: bool = False,
-    ) -> Exchange:
+    async def _send(self, method: str, url: str, **options: Unpack[RequestOptions]) -> Exchange:
         """One bounded request (connect, read and total timeouts; body read with a cap)."""
+        params, headers, cookies = options.get("params"), options.get("headers"), options.get("cookies")
         request = self.lanes.builder().build_request(method, url, params=params, headers=headers, cookies=dict(cookies or {}))
         sent = tuple(request.headers.multi_items())
         async with self.lanes.lane() as client:
@@ -169,7 +158,7 @@ class Prober:
                 )
             try:
                 async with asyncio.timeout(self.env.http.timeout_s):
-                    return await self._follow(client, request, sent, started, follow)
+                    return await self._follow(client, request, sent, started, options.get("follow", False))
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 self._down = f"target unreachable: {_reason(exc)} ({urlsplit(url).netloc})"
                 return self._failed(request, sent, started, self._down, unreachable=True)
