@@ -1,8 +1,8 @@
 """Endpoint phase: N contracts against a loopback server answering each after L = 50 ms.
 
 smokeproof (all contracts probed concurrently) vs the plain sequential pytest + httpx suite a
-team writes by hand (one test per endpoint), and the floor: ``pytest --collect-only`` of the
-same smokeproof suite plus L.
+team writes by hand (one test per endpoint: ``httpx.get`` in each, and the better variant with one
+session-wide client), and the floor: ``pytest --collect-only`` of the same smokeproof suite plus L.
 """
 
 from __future__ import annotations
@@ -53,10 +53,15 @@ def start_server() -> tuple[uvicorn.Server, str]:
 
 
 def sequential_suite(root: Path, url: str, n: int) -> Path:
-    lines = ["import httpx", "", f'URL = "{url}"', ""]
+    """The hand-written suites: ``httpx.get`` in every test, and the same with one session-wide client."""
+    plain = ["import httpx", "", f'URL = "{url}"', ""]
+    shared = ["import httpx", "import pytest", "", f'URL = "{url}"', "", "", '@pytest.fixture(scope="session")']
+    shared += ["def client():", "    with httpx.Client(timeout=10) as client:", "        yield client", ""]
     for i in range(n):
-        lines += [f"def test_endpoint_{i}():", f'    assert httpx.get(URL + "/e{i}", timeout=10).status_code == 200', ""]
-    (root / "test_plain.py").write_text("\n".join(lines))
+        plain += [f"def test_endpoint_{i}():", f'    assert httpx.get(URL + "/e{i}", timeout=10).status_code == 200', ""]
+        shared += [f"def test_endpoint_{i}(client):", f'    assert client.get(URL + "/e{i}").status_code == 200', ""]
+    (root / "test_plain.py").write_text("\n".join(plain))
+    (root / "test_shared.py").write_text("\n".join(shared))
     return root
 
 
@@ -80,20 +85,31 @@ def run(sizes: tuple[int, ...] = (20, 200, 1000)) -> tuple[str, dict[int, dict[s
                     floors.append(collect + LATENCY_S)
                     overs.append(smoke - collect - LATENCY_S)
                 smoke, floor, over = (statistics.median(x) for x in (smokes, floors, overs))
-                plain, status = timed(
-                    [*PYTEST, "-q", "-p", "no:smokeproof.plugin", "test_plain.py"], sequential_suite(Path(plain_dir), url, n)
-                )
+                hand = sequential_suite(Path(plain_dir), url, n)
+                plain, status = timed([*PYTEST, "-q", "-p", "no:smokeproof.plugin", "test_plain.py"], hand)
                 assert status == 0, f"sequential run failed at N={n}"
-            numbers[n] = {"smokeproof": smoke, "sequential": plain, "floor": floor, "over_floor": over}
+                shared, status = timed([*PYTEST, "-q", "-p", "no:smokeproof.plugin", "test_shared.py"], hand)
+                assert status == 0, f"sequential run (shared client) failed at N={n}"
+            numbers[n] = {"smokeproof": smoke, "sequential": plain, "shared": shared, "floor": floor, "over_floor": over}
             spread = f"{min(smokes):.2f}-{max(smokes):.2f}"
             over_spread = f"{over:+.2f} ({min(overs):+.2f} to {max(overs):+.2f})"
-            rows.append([str(n), f"{smoke:.2f}", spread, f"{plain:.2f}", f"{floor:.2f}", f"{smoke / plain:.0%}", over_spread])
+            ratios = f"{smoke / plain:.0%} / {smoke / shared:.0%}"
+            rows.append([str(n), f"{smoke:.2f}", spread, f"{plain:.2f}", f"{shared:.2f}", f"{floor:.2f}", ratios, over_spread])
     finally:
         server.should_exit = True
     text = table(
         f"Endpoint phase (L = {LATENCY_S * 1000:.0f} ms per answer, [http] concurrency = {CONCURRENCY}; medians of "
         f"{'/'.join(str(REPEATS.get(n, 3)) for n in sizes)} paired runs)",
-        ["N", "smokeproof s", "range s", "sequential s", "floor s", "smokeproof / sequential", "smokeproof - floor s (range)"],
+        [
+            "N",
+            "smokeproof s",
+            "range s",
+            "sequential s",
+            "sequential, one client s",
+            "floor s",
+            "smokeproof / sequential (/ one client)",
+            "smokeproof - floor s (range)",
+        ],
         rows,
     )
     return text, numbers
