@@ -10,6 +10,7 @@ import pytest
 from smokeproof import targets
 from smokeproof.contracts import EndpointContract
 from smokeproof.environment import Environment
+from smokeproof.lanes import Lanes
 from smokeproof.reporting import allure_labels
 from smokeproof.run import SmokeRun
 from smokeproof.schema_contract import SchemaContract
@@ -28,6 +29,7 @@ class SmokeConfig:
     selected: tuple[EndpointContract, ...] = ()
     started: targets.StartedTarget | None = None
     run: PytestRun | None = None
+    lanes: Lanes | None = None  # opened while pytest collects, handed to the run
 
     @property
     def database_revision(self) -> str | None:
@@ -59,7 +61,9 @@ async def smoke(pytestconfig: pytest.Config) -> AsyncIterator[PytestRun]:
         env.redactor.add(*started.env.values())
         env = env.with_target(base_url=started.base_url, database_url=started.database_url, tokens=tokens)
         smoke_config.env = env
-    run = PytestRun(env=env, contracts=smoke_config.contracts, expected_override=smoke_config.expected_override)
+    run = PytestRun(
+        env=env, contracts=smoke_config.contracts, expected_override=smoke_config.expected_override, lanes=smoke_config.lanes
+    )
     run.select(smoke_config.selected)
     smoke_config.run = run
     try:

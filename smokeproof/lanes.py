@@ -52,6 +52,14 @@ class Lanes:
             self._thread.start()
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
 
+    def warm(self) -> None:
+        """Start the loop and open the lanes now, in the background (reading the CA bundle gives the
+        GIL back), so that the first request does not wait for them."""
+        self.submit(self._warm())
+
+    async def _warm(self) -> None:
+        self._open()
+
     def builder(self) -> httpx.AsyncClient:
         """A client to build requests with (all lanes share one configuration). On the lanes' loop only."""
         return self._open()[0]
@@ -86,16 +94,22 @@ class Lanes:
                 self._idle.put_nowait(client)
         return self._clients
 
-    async def aclose(self) -> None:
-        """Cancel what is still in flight, close the connections, stop the loop and its thread."""
+    def close(self) -> None:
+        """Cancel what is still in flight, close the connections, stop the loop and its thread.
+
+        Blocks; call it from any thread but the lanes' own. Closing twice is harmless.
+        """
         loop, thread = self._loop, self._thread
         if loop is None or thread is None:
             return
-        await asyncio.wrap_future(self.submit(self._shutdown()))
-        loop.call_soon_threadsafe(loop.stop)
-        await asyncio.to_thread(thread.join)
-        loop.close()
         self._loop = None
+        asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close)
 
     async def _shutdown(self) -> None:
         current = asyncio.current_task()

@@ -19,6 +19,7 @@ from smokeproof.contracts import EndpointContract, load_contracts
 from smokeproof.environment import ENV_VARIABLE, REVISION_VARIABLE, Environment, load, resolve_file
 from smokeproof.errors import SmokeFailure, UsageError
 from smokeproof.fixtures import ENVIRONMENT_KEY, VERDICT_KEY, SmokeConfig, smoke
+from smokeproof.lanes import Lanes
 from smokeproof.reporting.plugin import ReportingPlugin
 from smokeproof.run import Unavailable
 from smokeproof.schema_contract import load_schema_contract
@@ -123,6 +124,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("schema_object", entries, ids=[e.id for e in entries])
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    smoke_config = _config(session.config)
+    if smoke_config.contracts and not session.config.getoption("collectonly"):
+        # The requests' thread and connections open while pytest collects, not after.
+        smoke_config.lanes = Lanes(smoke_config.env.http)
+        smoke_config.lanes.warm()
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     selected: list[EndpointContract] = []
     for item in session.items:
@@ -169,6 +178,9 @@ def pytest_runtest_makereport(
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
+    lanes = config.stash[ENVIRONMENT_KEY].lanes if ENVIRONMENT_KEY in config.stash else None
+    if lanes is not None:
+        lanes.close()  # already closed by the run when a test used it
     if ENVIRONMENT_KEY not in config.stash or config.getoption("smoke_allow_empty") or config.getoption("collectonly"):
         return
     if not config.stash[RAN_KEY] and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):

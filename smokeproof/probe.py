@@ -72,14 +72,11 @@ class Prober:
     """Sends the contracts' requests; one instance per run, callable from any event loop."""
 
     env: Environment
+    lanes: Lanes
     selected: tuple[EndpointContract, ...] = ()
     _futures: dict[str, concurrent.futures.Future[Exchange]] = field(default_factory=dict)
     _down: str | None = None
     _started: bool = False
-    lanes: Lanes = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.lanes = Lanes(self.env.http)
 
     def start(self) -> None:
         """Send every selected contract's request now, in the background (once)."""

@@ -19,6 +19,7 @@ from smokeproof import endpoint_check, revision_source, schema_contract
 from smokeproof.catalog import CatalogSnapshot, DatabaseUnreachable, read
 from smokeproof.contracts import EndpointContract
 from smokeproof.environment import Environment
+from smokeproof.lanes import Lanes
 from smokeproof.probe import Exchange, Prober
 from smokeproof.revision_source import ExpectedRevision
 from smokeproof.schema_contract import SchemaEntry
@@ -34,6 +35,7 @@ class SmokeRun:
     env: Environment
     contracts: tuple[EndpointContract, ...]
     expected_override: str | None = None
+    lanes: Lanes | None = None  # where the requests run; made from the environment's [http] unless given
     prober: Prober = field(init=False)
     _catalog: asyncio.Task[CatalogSnapshot | str] | None = None
     exchanges: dict[str, Exchange] = field(default_factory=dict)
@@ -54,7 +56,7 @@ class SmokeRun:
         return self.snapshot.alembic_revisions if self.snapshot is not None else None
 
     def __post_init__(self) -> None:
-        self.prober = Prober(self.env)
+        self.prober = Prober(self.env, self.lanes or Lanes(self.env.http))
 
     def select(self, contracts: tuple[EndpointContract, ...]) -> None:
         """The contracts left after -k/-m deselection: their requests start now, in the background."""
