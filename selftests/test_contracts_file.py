@@ -105,6 +105,11 @@ def test_production_refuses_unsafe_methods_at_load_time(tmp_path: Path) -> None:
             "${UNSET_CANARY_VAR} is not set",
             id="unset-variable",
         ),
+        pytest.param(
+            '[[endpoint]]\npath = "/a"\nstatus = 200\nheaders = { "X-Name" = "Zo\u00eb" }\n',
+            "key 'headers.X-Name': HTTP header names and values must be ASCII",
+            id="non-ascii-header",
+        ),
         pytest.param("[[endpoint]\n", "invalid TOML", id="invalid-toml"),
         pytest.param("endpoints = 1\n", "unknown key 'endpoints'", id="unknown-top-level"),
     ],

@@ -86,6 +86,11 @@ def test_escaped_variable_is_literal(tmp_path: Path) -> None:
         pytest.param(BASE + "[http]\ntimeout_s = 'soon'\n", "key 'http.timeout_s'", id="wrong-type"),
         pytest.param(BASE + "[http]\nconcurrency = 0\n", "key 'http.concurrency'", id="out-of-range"),
         pytest.param(BASE + "[htp]\ntimeout_s = 1\n", "unknown key 'htp'", id="unknown-table"),
+        pytest.param(
+            BASE + '[http]\nheaders = { "X-Team" = "\u00e9quipe" }\n',
+            "key 'http.headers.X-Team': HTTP header",
+            id="non-ascii-header",
+        ),
         pytest.param(BASE + "production = 'no'\n", "key 'production'", id="bool-as-string"),
         pytest.param('base_url = "ftp://x"\n', "must start with http:// or https://", id="bad-url"),
         pytest.param("production = false\n", "set 'base_url'", id="no-target"),

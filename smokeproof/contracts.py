@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from smokeproof.errors import UsageError
 from smokeproof.secrets import Redactor
-from smokeproof.tomlfile import read_toml, substitute, validate
+from smokeproof.tomlfile import check_headers, read_toml, substitute, validate
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 METHODS = SAFE_METHODS | {"POST", "PUT", "PATCH", "DELETE"}
@@ -137,6 +137,7 @@ def load_contracts(path: Path, *, env_name: str, production: bool, redactor: Red
         where = f"[[endpoint]] #{number} ({raw.get('id') or raw.get('path', '?')})"
         raw = substitute(raw, file=path, redactor=redactor, where=where)
         entry = validate(EndpointContract, raw, file=path, where=where)
+        check_headers(entry.headers, file=path, where=where)
         if entry.test_id in seen:
             raise UsageError(
                 f"duplicate id '{entry.test_id}' (also entry #{seen[entry.test_id]}); give one an 'id'",

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from smokeproof.errors import UsageError
 from smokeproof.secrets import Redactor, Secret, mask_url, url_password
-from smokeproof.tomlfile import read_toml, relative_path, substitute, uses_variables, validate
+from smokeproof.tomlfile import check_headers, read_toml, relative_path, substitute, uses_variables, validate
 
 DEFAULT_ENV = "demo"
 ENV_VARIABLE = "SMOKEPROOF_ENV"
@@ -197,6 +197,7 @@ def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | N
             raise UsageError("'database_url' must be a postgresql:// URL", file=path)
         redactor.add(url_password(parsed.database_url))
 
+    check_headers(parsed.http.headers, file=path, key="http.headers")
     headers = tuple(
         (key, Secret(value) if uses_variables(str(raw.get("http", {}).get("headers", {}).get(key, ""))) else value)
         for key, value in parsed.http.headers.items()

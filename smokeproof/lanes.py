@@ -69,16 +69,25 @@ class Lanes:
         """A client to build requests with (all lanes share one configuration). On the lanes' loop only."""
         return self._open()[0]
 
-    @asynccontextmanager
-    async def lane(self) -> AsyncIterator[httpx.AsyncClient]:
-        """A free lane for one request (and its redirects), waited for in turn. On the lanes' loop only."""
+    async def take(self) -> httpx.AsyncClient:
+        """A free lane, waited for in turn (first come, first served). On the lanes' loop only."""
         self._open()
         assert self._idle is not None
-        client = await self._idle.get()
+        return await self._idle.get()
+
+    def give(self, client: httpx.AsyncClient) -> None:
+        """Hand a lane back after its request (and redirects). On the lanes' loop only."""
+        assert self._idle is not None
+        self._idle.put_nowait(client)
+
+    @asynccontextmanager
+    async def lane(self) -> AsyncIterator[httpx.AsyncClient]:
+        """A free lane for the length of the block."""
+        client = await self.take()
         try:
             yield client
         finally:
-            self._idle.put_nowait(client)
+            self.give(client)
 
     def _open(self) -> list[httpx.AsyncClient]:
         if not self._clients:

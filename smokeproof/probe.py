@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import functools
 import itertools
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypedDict, Unpack
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
 
@@ -79,13 +81,49 @@ class Prober:
     _started: bool = False
 
     def start(self) -> None:
-        """Send every selected contract's request now, in the background (once)."""
+        """Send every selected contract's request now, in order, in the background (once)."""
         if self._started:
             return
         self._started = True
+        jobs: list[tuple[EndpointContract, concurrent.futures.Future[Exchange]]] = []
         for contract in self.selected:
             if contract.test_id not in self._futures and self.missing_credentials(contract) is None:
-                self._futures[contract.test_id] = self.lanes.submit(self._probe(contract))
+                future: concurrent.futures.Future[Exchange] = concurrent.futures.Future()
+                self._futures[contract.test_id] = future
+                jobs.append((contract, future))
+        if jobs:
+            self.lanes.submit(self._dispatch(jobs))
+
+    async def _dispatch(self, jobs: list[tuple[EndpointContract, concurrent.futures.Future[Exchange]]]) -> None:
+        """Each request is built while the ones before it are out, and sent the moment a lane is free."""
+        for index, (contract, future) in enumerate(jobs):
+            try:
+                request = self._build(contract.method, self.url_for(contract), **self._options(contract))
+                client = await self.lanes.take()
+            except asyncio.CancelledError:  # the run is closing: nobody waits for the rest
+                for _, waiting in jobs[index:]:
+                    waiting.cancel()
+                raise
+            except Exception as exc:  # a contract that cannot be sent: its test reports why
+                future.set_exception(exc)
+                continue
+            task = asyncio.ensure_future(self._exchange(client, request, follow=contract.follow_redirects))
+            task.add_done_callback(functools.partial(self._settle, client, future))
+
+    def _settle(
+        self, client: httpx.AsyncClient, future: concurrent.futures.Future[Exchange], task: asyncio.Task[Exchange]
+    ) -> None:
+        """Give the lane back; hand the exchange (or why there is none) to whoever waits for it."""
+        self.lanes.give(client)
+        if task.cancelled():
+            future.cancel()
+            return
+        with contextlib.suppress(concurrent.futures.InvalidStateError):  # cancelled meanwhile: the run is closing
+            exc = task.exception()
+            if exc is not None:
+                future.set_exception(exc)
+            else:
+                future.set_result(task.result())
 
     def missing_credentials(self, contract: EndpointContract) -> str | None:
         """Why ``contract`` cannot be sent here (it needs a token the environment lacks), or None."""
@@ -123,46 +161,46 @@ class Prober:
             raise RuntimeError("the environment has no base_url (was its target started?)")
         return self.env.base_url + contract.path
 
+    def _options(self, contract: EndpointContract) -> RequestOptions:
+        options: RequestOptions = {"headers": self.headers_for(contract), "follow": contract.follow_redirects}
+        if contract.query:
+            options["params"] = {k: str(v) for k, v in contract.query.items()}
+        return options
+
     async def _probe(self, contract: EndpointContract) -> Exchange:
-        return await self._send(
-            contract.method,
-            self.url_for(contract),
-            params={k: str(v) for k, v in contract.query.items()},
-            headers=self.headers_for(contract),
-            follow=contract.follow_redirects,
-        )
+        return await self._send(contract.method, self.url_for(contract), **self._options(contract))
 
     async def send(self, method: str, url: str, **options: Unpack[RequestOptions]) -> Exchange:
         """One bounded request, sent on the prober's loop; awaitable from any loop."""
         return await asyncio.wrap_future(self.lanes.submit(self._send(method, url, **options)))
 
     async def _send(self, method: str, url: str, **options: Unpack[RequestOptions]) -> Exchange:
-        """One bounded request (connect, read and total timeouts; body read with a cap)."""
-        params, headers, cookies = options.get("params"), options.get("headers"), options.get("cookies")
-        request = self.lanes.builder().build_request(method, url, params=params, headers=headers, cookies=dict(cookies or {}))
-        sent = tuple(request.headers.multi_items())
+        request = self._build(method, url, **options)
         async with self.lanes.lane() as client:
-            started = time.perf_counter()
-            if self._down is not None:
-                return Exchange(
-                    method,
-                    str(request.url),
-                    sent,
-                    error=self._down,
-                    unreachable=True,
-                    started=started,
-                    finished=started,
-                )
-            try:
-                async with asyncio.timeout(self.env.http.timeout_s):
-                    return await self._follow(client, request, sent, started, options.get("follow", False))
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                self._down = f"target unreachable: {_reason(exc)} ({urlsplit(url).netloc})"
-                return self._failed(request, sent, started, self._down, unreachable=True)
-            except (TimeoutError, httpx.TimeoutException):
-                return self._failed(request, sent, started, f"no complete answer within {self.env.http.timeout_s:g} s")
-            except httpx.HTTPError as exc:
-                return self._failed(request, sent, started, f"{exc.__class__.__name__}: {_reason(exc)}")
+            return await self._exchange(client, request, follow=options.get("follow", False))
+
+    def _build(self, method: str, url: str, **options: Unpack[RequestOptions]) -> httpx.Request:
+        params, headers, cookies = options.get("params"), options.get("headers"), options.get("cookies")
+        return self.lanes.builder().build_request(method, url, params=params, headers=headers, cookies=dict(cookies or {}))
+
+    async def _exchange(self, client: httpx.AsyncClient, request: httpx.Request, *, follow: bool) -> Exchange:
+        """One bounded request on a lane (connect, read and total timeouts; body read with a cap)."""
+        sent = tuple(request.headers.multi_items())
+        started = time.perf_counter()
+        if self._down is not None:
+            return Exchange(
+                request.method, str(request.url), sent, error=self._down, unreachable=True, started=started, finished=started
+            )
+        try:
+            async with asyncio.timeout(self.env.http.timeout_s):
+                return await self._follow(client, request, sent, started, follow)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            self._down = f"target unreachable: {_reason(exc)} ({request.url.netloc.decode('ascii', 'replace')})"
+            return self._failed(request, sent, started, self._down, unreachable=True)
+        except (TimeoutError, httpx.TimeoutException):
+            return self._failed(request, sent, started, f"no complete answer within {self.env.http.timeout_s:g} s")
+        except httpx.HTTPError as exc:
+            return self._failed(request, sent, started, f"{exc.__class__.__name__}: {_reason(exc)}")
 
     async def _follow(
         self,

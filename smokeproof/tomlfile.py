@@ -85,6 +85,20 @@ def validate(model: type[M], data: Any, *, file: Path, where: str | None = None)
         raise UsageError(describe(exc), file=file, where=where) from None
 
 
+def check_headers(headers: Mapping[str, str], *, file: Path, where: str | None = None, key: str = "headers") -> None:
+    """HTTP header names and values are ASCII; anything else fails here, not as a crash at the first request.
+
+    The value is not repeated in the message: it may have come from a ``${VAR}`` secret.
+    """
+    for name, value in headers.items():
+        if not (name.isascii() and value.isascii()):
+            raise UsageError(
+                f"key '{key}.{name}': HTTP header names and values must be ASCII (percent-encode other characters)",
+                file=file,
+                where=where,
+            )
+
+
 def describe(exc: pydantic.ValidationError) -> str:
     problems = []
     for error in exc.errors(include_url=False):
