@@ -55,8 +55,11 @@ class Lanes:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
 
     def warm(self) -> None:
-        """Start the loop and open the lanes now, in the background (reading the CA bundle gives the
-        GIL back), so that the first requests do not wait for them."""
+        """Start the loop and open the lanes now, in the background.
+
+        Reading the CA bundle gives the GIL back, so this overlaps pytest's collection, and the first
+        requests do not wait for it.
+        """
         self.submit(self._warm())
 
     async def _warm(self) -> None:
