@@ -45,7 +45,7 @@ GROUP BY n.nspname, t.typname
 """
 INDEXES = """
 SELECT n.nspname AS schema, ic.relname AS name, tc.relname AS table, i.indisunique AS unique,
-       i.indisvalid AS valid, i.indisprimary AS primary, pg_catalog.pg_get_indexdef(i.indexrelid) AS definition,
+       i.indisvalid AS valid,
        ARRAY(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
              JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
              ORDER BY k.ord) AS columns
@@ -101,7 +101,6 @@ class Index:
     unique: bool
     valid: bool
     columns: tuple[str, ...]
-    definition: str
 
 
 @dataclass(frozen=True)
@@ -205,9 +204,7 @@ async def _read(conn: asyncpg.Connection, names: list[str]) -> CatalogSnapshot:
         },
         enums={(r["schema"], r["name"]): EnumType(r["schema"], r["name"], tuple(r["labels"])) for r in enum_rows},
         indexes={
-            (r["schema"], r["name"]): Index(
-                r["schema"], r["name"], r["table"], r["unique"], r["valid"], tuple(r["columns"]), r["definition"]
-            )
+            (r["schema"], r["name"]): Index(r["schema"], r["name"], r["table"], r["unique"], r["valid"], tuple(r["columns"]))
             for r in index_rows
         },
         foreign_keys=tuple(
