@@ -50,6 +50,9 @@ def test_incident_then_fix_in_the_same_reports_folder(
     assert by_check["alembic revision"]["smokeproof_category"] == [Category.MIGRATION_DRIFT.value]
     assert by_check["table public.user_hierarchy_assignments"]["smokeproof_category"] == [Category.MISSING_SCHEMA.value]
     assert by_check["table public.user_hierarchy_assignments"]["severity"] == ["blocker"]
+    me = next(r for r in failed if r["name"] == "GET /api/v1/auth/me -> 401")
+    shown = {p["name"]: p["value"] for p in me["parameters"]}  # type: ignore[union-attr]
+    assert shown["endpoint"] == "EndpointContract('GET /api/v1/auth/me -> 401')"  # the contract as it reads, not its fields
     alembic = next(r for r in failed if r["name"] == "alembic revision")
     attachments = {a["name"] for a in alembic["attachments"]}  # type: ignore[index]
     assert "pending migrations" in attachments

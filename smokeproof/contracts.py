@@ -97,6 +97,11 @@ class EndpointContract(BaseModel):
             object.__setattr__(self, "feature", parts[0] if parts else "/")
         return self
 
+    def __repr__(self) -> str:
+        # What Allure shows as the test's parameter (and hashes into its history id): the contract as it
+        # reads, not every field (a header's value may be a secret; a changed budget must keep the history).
+        return f"EndpointContract({self.test_id!r})"
+
     @property
     def test_id(self) -> str:
         """The test id, read as the contract: ``GET /api/v1/auth/me -> 401``."""

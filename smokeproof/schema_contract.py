@@ -93,6 +93,10 @@ class _Entry(BaseModel):
     def qualified(self, name: str) -> str:
         return f"{self.schema_}.{name}"
 
+    def __repr__(self) -> str:
+        # What Allure shows as the test's parameter (and hashes into its history id): the check's name.
+        return f"{type(self).__name__}({getattr(self, 'id', '')!r})"
+
 
 class TableEntry(_Entry):
     kind: Literal["table"] = "table"
