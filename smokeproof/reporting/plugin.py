@@ -88,7 +88,7 @@ class ReportingPlugin:
         try:
             self._write_reports(results)
         except OSError as exc:
-            self.write_error = f"{exc.strerror or exc.__class__.__name__}: {exc.filename}"
+            self.write_error = f"{exc.strerror or exc.__class__.__name__}: {exc.filename or self.reports}"
         if self.writer is not None:
             self.write_error = self.writer.flush() or self.write_error
         if self.write_error is not None:
