@@ -178,13 +178,16 @@ def pytest_runtest_makereport(
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
-    lanes = config.stash[ENVIRONMENT_KEY].lanes if ENVIRONMENT_KEY in config.stash else None
-    if lanes is not None:
-        lanes.close()  # already closed by the run when a test used it
     if ENVIRONMENT_KEY not in config.stash or config.getoption("smoke_allow_empty") or config.getoption("collectonly"):
         return
     if not config.stash[RAN_KEY] and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    lanes = config.stash[ENVIRONMENT_KEY].lanes if ENVIRONMENT_KEY in config.stash else None
+    if lanes is not None:
+        lanes.close()  # after the session fixtures' teardown: a no-op when a test used them (the run closed them)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
