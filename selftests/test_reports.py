@@ -212,3 +212,23 @@ def test_reports_that_cannot_be_written_fail_the_run(pytester: pytest.Pytester) 
     assert result.ret == pytest.ExitCode.INTERNAL_ERROR
     result.stdout.fnmatch_lines(["*smokeproof: could not write the reports (Not a directory: *allure-results/*.json*"])
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+def test_an_attached_file_is_kept_as_it_was_when_attached(pytester: pytest.Pytester) -> None:
+    """allure.attach.file() from a test: the file may be gone or changed once the call returns."""
+    lay_out(pytester.path)
+    (pytester.path / "env.toml").write_text('production = false\nbase_url = "http://127.0.0.1:9"\n')
+    (pytester.path / "tests" / "test_attach.py").write_text(
+        "import allure, pathlib\n\n\n"
+        "def test_attaches_then_removes(tmp_path):\n"
+        '    log = tmp_path / "server.log"\n'
+        '    log.write_text("first words")\n'
+        '    allure.attach.file(str(log), name="server log")\n'
+        '    log.write_text("overwritten")\n'
+        "    log.unlink()\n"
+    )
+    result = run_suite(pytester, "--env-file=env.toml", "tests/test_attach.py")
+    assert result.ret == pytest.ExitCode.OK
+    [result_file] = results(pytester.path)
+    [attached] = result_file["attachments"]  # type: ignore[misc]
+    assert (pytester.path / "reports" / "allure-results" / attached["source"]).read_text() == "first words"

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import shutil
 import threading
 import uuid
 from pathlib import Path
@@ -36,7 +35,7 @@ class ThreadedFileLogger(AllureFileLogger):
     def __init__(self, report_dir: str) -> None:
         super().__init__(report_dir, clean=False)
         self._directory = str(self._report_dir)
-        self._queue: queue.Queue[tuple[str, bytes | Path] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
         self.error: str | None = None
         self._thread = threading.Thread(target=self._work, name="smokeproof-allure-writer", daemon=True)
         self._thread.start()
@@ -53,7 +52,8 @@ class ThreadedFileLogger(AllureFileLogger):
 
     @hookimpl
     def report_attached_file(self, source: str, file_name: str) -> None:
-        self._queue.put((file_name, Path(source)))
+        # Read now: the caller may delete or change its file once attach() returns.
+        self._queue.put((file_name, Path(source).read_bytes()))
 
     def _work(self) -> None:
         while True:
@@ -63,14 +63,14 @@ class ThreadedFileLogger(AllureFileLogger):
                     return
                 name, content = job
                 tmp, final = f"{self._directory}/{name}.tmp", f"{self._directory}/{name}"
-                if isinstance(content, Path):
-                    shutil.copy2(content, tmp)
-                else:  # plain system calls: each one gives the GIL back, the test thread goes on meanwhile
-                    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-                    try:
-                        os.write(fd, content)
-                    finally:
-                        os.close(fd)
+                # Plain system calls: each one gives the GIL back, and the test thread goes on meanwhile.
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                try:
+                    view = memoryview(content)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                finally:
+                    os.close(fd)
                 os.replace(tmp, final)
             except OSError as exc:  # the first one is reported by flush(): a full disk must not pass silently
                 self.error = self.error or f"{exc.strerror or exc.__class__.__name__}: {exc.filename or self._report_dir}"
