@@ -221,6 +221,21 @@ async def test_bearer_tokens(tmp_path: Path, server: Server, monkeypatch: pytest
     await run.aclose()
 
 
+async def test_no_cookie_carries_over_from_one_probe_to_the_next(tmp_path: Path, server: Server) -> None:
+    # One lane, so both requests share a connection: an anonymous probe sent with the session
+    # cookie an earlier answer set would no longer be anonymous (a protected route would answer 200).
+    server.routes["/sets-cookie"] = Route(headers={"Set-Cookie": "session=canary-cookie-4471; Path=/"})
+    env = environment(tmp_path, server.url, "[http]\nconcurrency = 1\n")
+    paths = ("/sets-cookie", "/open", "/echo")  # a request is built while the one before it is out
+    entries = contracts(tmp_path, "".join(f'[[endpoint]]\npath = "{p}"\nstatus = 200\n' for p in paths), env)
+    run = SmokeRun(env=env, contracts=entries)
+    run.select(entries)
+    assert all([(await run.endpoint(c)).ok for c in entries])
+    await run.aclose()
+    assert server.hits["/sets-cookie"] == 1
+    assert "cookie" not in server.seen_headers["/echo"]
+
+
 async def test_redirects_are_not_followed_unless_asked(tmp_path: Path, server: Server) -> None:
     result = await verdicts(
         tmp_path,

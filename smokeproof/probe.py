@@ -26,7 +26,7 @@ import httpx
 
 from smokeproof.contracts import EndpointContract
 from smokeproof.environment import Environment
-from smokeproof.lanes import Lanes
+from smokeproof.lanes import Lane, Lanes
 from smokeproof.secrets import reveal
 
 MAX_REDIRECTS = 5
@@ -99,7 +99,7 @@ class Prober:
         for index, (contract, future) in enumerate(jobs):
             try:
                 request = self._build(contract.method, self.url_for(contract), **self._options(contract))
-                client = await self.lanes.take()
+                lane = await self.lanes.take()
             except asyncio.CancelledError:  # the run is closing: nobody waits for the rest
                 for _, waiting in jobs[index:]:
                     waiting.cancel()
@@ -107,14 +107,12 @@ class Prober:
             except Exception as exc:  # a contract that cannot be sent: its test reports why
                 future.set_exception(exc)
                 continue
-            task = asyncio.ensure_future(self._exchange(client, request, follow=contract.follow_redirects))
-            task.add_done_callback(functools.partial(self._settle, client, future))
+            task = asyncio.ensure_future(self._exchange(lane, request, follow=contract.follow_redirects))
+            task.add_done_callback(functools.partial(self._settle, lane, future))
 
-    def _settle(
-        self, client: httpx.AsyncClient, future: concurrent.futures.Future[Exchange], task: asyncio.Task[Exchange]
-    ) -> None:
+    def _settle(self, lane: Lane, future: concurrent.futures.Future[Exchange], task: asyncio.Task[Exchange]) -> None:
         """Give the lane back; hand the exchange (or why there is none) to whoever waits for it."""
-        self.lanes.give(client)
+        self.lanes.give(lane)
         if task.cancelled():
             future.cancel()
             return
@@ -176,14 +174,14 @@ class Prober:
 
     async def _send(self, method: str, url: str, **options: Unpack[RequestOptions]) -> Exchange:
         request = self._build(method, url, **options)
-        async with self.lanes.lane() as client:
-            return await self._exchange(client, request, follow=options.get("follow", False))
+        async with self.lanes.lane() as lane:
+            return await self._exchange(lane, request, follow=options.get("follow", False))
 
     def _build(self, method: str, url: str, **options: Unpack[RequestOptions]) -> httpx.Request:
         params, headers, cookies = options.get("params"), options.get("headers"), options.get("cookies")
         return self.lanes.builder().build_request(method, url, params=params, headers=headers, cookies=dict(cookies or {}))
 
-    async def _exchange(self, client: httpx.AsyncClient, request: httpx.Request, *, follow: bool) -> Exchange:
+    async def _exchange(self, lane: Lane, request: httpx.Request, *, follow: bool) -> Exchange:
         """One bounded request on a lane (connect, read and total timeouts; body read with a cap)."""
         sent = tuple(request.headers.multi_items())
         started = time.perf_counter()
@@ -193,7 +191,7 @@ class Prober:
             )
         try:
             async with asyncio.timeout(self.env.http.timeout_s):
-                return await self._follow(client, request, sent, started, follow)
+                return await self._follow(lane, request, sent, started, follow)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             self._down = f"target unreachable: {_reason(exc)} ({request.url.netloc.decode('ascii', 'replace')})"
             return self._failed(request, sent, started, self._down, unreachable=True)
@@ -204,7 +202,7 @@ class Prober:
 
     async def _follow(
         self,
-        client: httpx.AsyncClient,
+        lane: Lane,
         request: httpx.Request,
         sent: tuple[tuple[str, str], ...],
         started: float,
@@ -212,7 +210,7 @@ class Prober:
     ) -> Exchange:
         origin = request.url.netloc
         for _ in range(MAX_REDIRECTS + 1):
-            response = await client.send(request, stream=True)
+            response = await lane.handle_async_request(request)  # no client: no cookie jar (see lanes)
             try:
                 body, truncated = await _read_capped(response, self.env.http.max_body_bytes)
             finally:
@@ -224,7 +222,7 @@ class Prober:
                 if target.netloc != origin:
                     offsite = str(target)
                 elif follow:
-                    request = client.build_request(
+                    request = self.lanes.builder().build_request(
                         "GET" if response.status_code == 303 else request.method, target, headers=request.headers
                     )
                     continue
