@@ -72,6 +72,9 @@ def test_incident_then_fix_in_the_same_reports_folder(
     assert "environment=healthy" in properties and "database_revision=80105006e3d3" in properties
     assert json.loads((pytester.path / "reports/allure-results/categories.json").read_text())[0]["name"] == "Migration drift"
     assert (pytester.path / "reports" / "junit.xml").read_text().count("<testcase") == len(outcomes)
+    containers = [json.loads(p.read_text()) for p in (pytester.path / "reports/allure-results").glob("*-container.json")]
+    fixtures = {f["name"].split("::")[0] for c in containers for f in [*c.get("befores", []), *c.get("afters", [])]}
+    assert "smoke" in fixtures and not fixtures & {"endpoint", "schema_object"}  # no "Set up: endpoint" in every test
 
     if shutil.which("node") is None or not (REPO / "node_modules" / ".bin" / "allure").exists():
         pytest.skip("Node.js or the pinned Allure 3 (npm ci) is missing: HTML report not generated")
