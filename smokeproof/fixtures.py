@@ -50,6 +50,22 @@ VERDICT_KEY = pytest.StashKey[Verdict]()
 async def smoke(pytestconfig: pytest.Config) -> AsyncIterator[PytestRun]:
     """The run: starts the target first when the environment has a ``[start]`` table."""
     smoke_config = pytestconfig.stash[ENVIRONMENT_KEY]
+    run = smoke_config.run or _start(smoke_config)
+    try:
+        yield run
+    finally:
+        await run.aclose()
+        if smoke_config.started is not None:
+            smoke_config.started.stop()
+
+
+def begin(smoke_config: SmokeConfig) -> None:
+    """Start the selected contracts' requests now, at the end of collection, when the target needs no starting."""
+    if smoke_config.run is None and smoke_config.env.start is None and smoke_config.selected:
+        smoke_config.run = _run(smoke_config, smoke_config.env)
+
+
+def _start(smoke_config: SmokeConfig) -> PytestRun:
     env = smoke_config.env
     if env.start is not None:
         try:
@@ -61,17 +77,16 @@ async def smoke(pytestconfig: pytest.Config) -> AsyncIterator[PytestRun]:
         env.redactor.add(*started.env.values())
         env = env.with_target(base_url=started.base_url, database_url=started.database_url, tokens=tokens)
         smoke_config.env = env
+    smoke_config.run = _run(smoke_config, env)
+    return smoke_config.run
+
+
+def _run(smoke_config: SmokeConfig, env: Environment) -> PytestRun:
     run = PytestRun(
         env=env, contracts=smoke_config.contracts, expected_override=smoke_config.expected_override, lanes=smoke_config.lanes
     )
     run.select(smoke_config.selected)
-    smoke_config.run = run
-    try:
-        yield run
-    finally:
-        await run.aclose()
-        if smoke_config.started is not None:
-            smoke_config.started.stop()
+    return run
 
 
 class PytestRun(SmokeRun):

@@ -18,7 +18,7 @@ from smokeproof import revision_source
 from smokeproof.contracts import EndpointContract, load_contracts
 from smokeproof.environment import ENV_VARIABLE, REVISION_VARIABLE, Environment, load, resolve_file
 from smokeproof.errors import SmokeFailure, UsageError
-from smokeproof.fixtures import ENVIRONMENT_KEY, VERDICT_KEY, SmokeConfig, smoke
+from smokeproof.fixtures import ENVIRONMENT_KEY, VERDICT_KEY, SmokeConfig, begin, smoke
 from smokeproof.lanes import Lanes
 from smokeproof.reporting.plugin import ReportingPlugin
 from smokeproof.run import Unavailable
@@ -138,7 +138,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and isinstance(callspec.params.get("endpoint"), EndpointContract):
             selected.append(callspec.params["endpoint"])
-    _config(session.config).selected = tuple(selected)
+    smoke_config = _config(session.config)
+    smoke_config.selected = tuple(selected)
+    if smoke_config.lanes is not None:  # not --collect-only
+        begin(smoke_config)
 
 
 @pytest.hookimpl(wrapper=True)
