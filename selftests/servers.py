@@ -39,6 +39,7 @@ class Server:
     routes: dict[str, Route] = field(default_factory=dict)
     hits: Counter[str] = field(default_factory=Counter)
     seen_headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    first_seen: dict[str, float] = field(default_factory=dict)  # time.monotonic() of each path's first request
     in_flight: int = 0
     max_in_flight: int = 0
     port: int = 0
@@ -56,6 +57,7 @@ class Server:
         request = Request(scope, receive)
         path = request.url.path
         self.hits[path] += 1
+        self.first_seen.setdefault(path, time.monotonic())
         self.seen_headers[path] = dict(request.headers)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)

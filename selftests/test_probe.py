@@ -15,6 +15,7 @@ from smokeproof.verdict import Category
 
 from .probing import contracts, environment, judge_all
 from .servers import Route, Server, serve
+from .suite import lay_out, outcomes, run_suite
 
 
 @pytest.fixture
@@ -155,6 +156,22 @@ async def test_each_test_gets_its_result_without_waiting_for_the_others(tmp_path
         gate.set()
     assert (await run.endpoint(entries[0])).ok
     await run.aclose()
+
+
+def test_requests_leave_when_collection_ends_not_when_the_first_endpoint_test_starts(
+    pytester: pytest.Pytester, server: Server
+) -> None:
+    lay_out(pytester.path)
+    (pytester.path / "tests/contracts/endpoints.toml").write_text('[[endpoint]]\npath = "/open"\nstatus = 200\n')
+    (pytester.path / "tests/contracts/test_aaa_runs_first.py").write_text(
+        "import pathlib, time\n\ndef test_takes_a_while():\n    time.sleep(1.5)\n"
+        "    pathlib.Path('ended').write_text(repr(time.monotonic()))\n"
+    )
+    (pytester.path / "env.toml").write_text(f'production = false\nbase_url = "{server.url}"\n')
+    result = run_suite(pytester, "--env-file=env.toml", "-m", "contracts or not schema")
+    ran = outcomes(result)
+    assert ran["test_takes_a_while"] == ran["GET /open -> 200"] == "passed"
+    assert server.first_seen["/open"] < float((pytester.path / "ended").read_text())
 
 
 async def test_latency_excludes_a_stalled_test_loop(tmp_path: Path, server: Server) -> None:
