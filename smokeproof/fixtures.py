@@ -50,38 +50,39 @@ VERDICT_KEY = pytest.StashKey[Verdict]()
 async def smoke(pytestconfig: pytest.Config) -> AsyncIterator[PytestRun]:
     """The run: starts the target first when the environment has a ``[start]`` table."""
     smoke_config = pytestconfig.stash[ENVIRONMENT_KEY]
-    run = smoke_config.run or _start(smoke_config)
+    if smoke_config.run is None:  # not begun at collection: the target starts first, or no endpoint test was selected
+        smoke_config.run = _new_run(smoke_config, _start_target(smoke_config))
     try:
-        yield run
+        yield smoke_config.run
     finally:
-        await run.aclose()
+        await smoke_config.run.aclose()
         if smoke_config.started is not None:
             smoke_config.started.stop()
 
 
 def begin(smoke_config: SmokeConfig) -> None:
-    """Start the selected contracts' requests now, at the end of collection, when the target needs no starting."""
+    """Send the selected contracts' requests now, at the end of collection, when the target needs no starting."""
     if smoke_config.run is None and smoke_config.env.start is None and smoke_config.selected:
-        smoke_config.run = _run(smoke_config, smoke_config.env)
+        smoke_config.run = _new_run(smoke_config, smoke_config.env)
 
 
-def _start(smoke_config: SmokeConfig) -> PytestRun:
+def _start_target(smoke_config: SmokeConfig) -> Environment:
+    """The environment to run against: with the started target's URLs and tokens when it has a ``[start]`` table."""
     env = smoke_config.env
-    if env.start is not None:
-        try:
-            started = targets.start(env.start)
-        except targets.TargetStartError as exc:
-            pytest.fail(f"target unreachable: the start command failed: {env.redactor(str(exc))}", pytrace=False)
-        smoke_config.started = started
-        tokens = {name: started.env[key] for name, key in env.start.tokens.items() if key in started.env}
-        env.redactor.add(*started.env.values())
-        env = env.with_target(base_url=started.base_url, database_url=started.database_url, tokens=tokens)
-        smoke_config.env = env
-    smoke_config.run = _run(smoke_config, env)
-    return smoke_config.run
+    if env.start is None:
+        return env
+    try:
+        started = targets.start(env.start)
+    except targets.TargetStartError as exc:
+        pytest.fail(f"target unreachable: the start command failed: {env.redactor(str(exc))}", pytrace=False)
+    smoke_config.started = started
+    tokens = {name: started.env[key] for name, key in env.start.tokens.items() if key in started.env}
+    env.redactor.add(*started.env.values())
+    smoke_config.env = env.with_target(base_url=started.base_url, database_url=started.database_url, tokens=tokens)
+    return smoke_config.env
 
 
-def _run(smoke_config: SmokeConfig, env: Environment) -> PytestRun:
+def _new_run(smoke_config: SmokeConfig, env: Environment) -> PytestRun:
     run = PytestRun(
         env=env, contracts=smoke_config.contracts, expected_override=smoke_config.expected_override, lanes=smoke_config.lanes
     )
