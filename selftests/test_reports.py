@@ -201,17 +201,24 @@ def test_snapshot_command_prints_the_catalog(
     assert "user_hierarchy_assignments" not in done.stdout
 
 
-def test_reports_that_cannot_be_written_fail_the_run(pytester: pytest.Pytester) -> None:
-    """A results folder that vanished mid-run (a full disk, a cleanup job) must not end green."""
+def run_own_test(pytester: pytest.Pytester, name: str, source: str) -> pytest.RunResult:
+    """The suite with one test module of our own, run alone (no target: nothing else is selected)."""
     lay_out(pytester.path)
     (pytester.path / "env.toml").write_text('production = false\nbase_url = "http://127.0.0.1:9"\n')
-    (pytester.path / "tests" / "test_break.py").write_text(
+    (pytester.path / "tests" / name).write_text(source)
+    return run_suite(pytester, "--env-file=env.toml", f"tests/{name}")
+
+
+def test_reports_that_cannot_be_written_fail_the_run(pytester: pytest.Pytester) -> None:
+    """A results folder that vanished mid-run (a full disk, a cleanup job) must not end green."""
+    result = run_own_test(
+        pytester,
+        "test_break.py",
         "import pathlib, shutil\n\n\n"
         "def test_replaces_the_results_folder_with_a_file():\n"
         '    shutil.rmtree("reports/allure-results")\n'
-        '    pathlib.Path("reports/allure-results").write_text("not a folder")\n'
+        '    pathlib.Path("reports/allure-results").write_text("not a folder")\n',
     )
-    result = run_suite(pytester, "--env-file=env.toml", "tests/test_break.py")
     assert result.ret == pytest.ExitCode.INTERNAL_ERROR
     result.stdout.fnmatch_lines(["*smokeproof: could not write the reports (Not a directory: *allure-results/*.json*"])
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
@@ -219,18 +226,17 @@ def test_reports_that_cannot_be_written_fail_the_run(pytester: pytest.Pytester) 
 
 def test_an_attached_file_is_kept_as_it_was_when_attached(pytester: pytest.Pytester) -> None:
     """allure.attach.file() from a test: the file may be gone or changed once the call returns."""
-    lay_out(pytester.path)
-    (pytester.path / "env.toml").write_text('production = false\nbase_url = "http://127.0.0.1:9"\n')
-    (pytester.path / "tests" / "test_attach.py").write_text(
+    result = run_own_test(
+        pytester,
+        "test_attach.py",
         "import allure, pathlib\n\n\n"
         "def test_attaches_then_removes(tmp_path):\n"
         '    log = tmp_path / "server.log"\n'
         '    log.write_text("first words")\n'
         '    allure.attach.file(str(log), name="server log")\n'
         '    log.write_text("overwritten")\n'
-        "    log.unlink()\n"
+        "    log.unlink()\n",
     )
-    result = run_suite(pytester, "--env-file=env.toml", "tests/test_attach.py")
     assert result.ret == pytest.ExitCode.OK
     [result_file] = results(pytester.path)
     [attached] = result_file["attachments"]  # type: ignore[misc]
