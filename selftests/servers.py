@@ -10,6 +10,7 @@ resets mid-response.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -22,6 +23,8 @@ import uvicorn
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
+
+SEEN = "/_seen"  # answers the paths requested so far, for a test running in another process
 
 
 @dataclass
@@ -39,7 +42,6 @@ class Server:
     routes: dict[str, Route] = field(default_factory=dict)
     hits: Counter[str] = field(default_factory=Counter)
     seen_headers: dict[str, dict[str, str]] = field(default_factory=dict)
-    first_seen: dict[str, float] = field(default_factory=dict)  # time.monotonic() of each path's first request
     in_flight: int = 0
     max_in_flight: int = 0
     port: int = 0
@@ -57,12 +59,13 @@ class Server:
         request = Request(scope, receive)
         path = request.url.path
         self.hits[path] += 1
-        self.first_seen.setdefault(path, time.monotonic())
         self.seen_headers[path] = dict(request.headers)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             route = self.routes.get(path, Route(status=404, body='{"detail": "Not Found"}'))
+            if path == SEEN:
+                route = Route(body=json.dumps(sorted(self.hits)))
             if route.delay_s:
                 await asyncio.sleep(route.delay_s)
             while route.gate is not None and not route.gate.is_set():

@@ -14,7 +14,7 @@ from smokeproof.run import SmokeRun, Unavailable
 from smokeproof.verdict import Category
 
 from .probing import contracts, environment, judge_all
-from .servers import Route, Server, serve
+from .servers import SEEN, Route, Server, serve
 from .suite import lay_out, outcomes, run_suite
 
 
@@ -163,15 +163,19 @@ def test_requests_leave_when_collection_ends_not_when_the_first_endpoint_test_st
 ) -> None:
     lay_out(pytester.path)
     (pytester.path / "tests/contracts/endpoints.toml").write_text('[[endpoint]]\npath = "/open"\nstatus = 200\n')
+    # Runs before the endpoint test, and waits for its request to reach the server.
     (pytester.path / "tests/contracts/test_aaa_runs_first.py").write_text(
-        "import pathlib, time\n\ndef test_takes_a_while():\n    time.sleep(1.5)\n"
-        "    pathlib.Path('ended').write_text(repr(time.monotonic()))\n"
+        "import json, time, urllib.request\n\n"
+        "def test_waits_for_the_endpoint_request():\n"
+        "    deadline = time.monotonic() + 20\n"
+        f"    while '/open' not in json.load(urllib.request.urlopen('{server.url}{SEEN}', timeout=5)):\n"
+        "        assert time.monotonic() < deadline, 'the endpoint request had not left 20 s after collection'\n"
+        "        time.sleep(0.02)\n"
     )
     (pytester.path / "env.toml").write_text(f'production = false\nbase_url = "{server.url}"\n')
     result = run_suite(pytester, "--env-file=env.toml", "-m", "contracts or not schema")
     ran = outcomes(result)
-    assert ran["test_takes_a_while"] == ran["GET /open -> 200"] == "passed"
-    assert server.first_seen["/open"] < float((pytester.path / "ended").read_text())
+    assert ran["test_waits_for_the_endpoint_request"] == ran["GET /open -> 200"] == "passed"
 
 
 async def test_latency_excludes_a_stalled_test_loop(tmp_path: Path, server: Server) -> None:
