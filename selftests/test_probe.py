@@ -243,8 +243,8 @@ async def test_bearer_tokens(tmp_path: Path, server: Server, monkeypatch: pytest
 
 
 async def test_no_cookie_carries_over_from_one_probe_to_the_next(tmp_path: Path, server: Server) -> None:
-    # One lane, so both requests share a connection: an anonymous probe sent with the session
-    # cookie an earlier answer set would no longer be anonymous (a protected route would answer 200).
+    # One lane, so the three requests share it: an anonymous probe sent with the session cookie an
+    # earlier answer set would no longer be anonymous (a protected route would answer 200).
     server.routes["/sets-cookie"] = Route(headers={"Set-Cookie": "session=canary-cookie-4471; Path=/"})
     env = environment(tmp_path, server.url, "[http]\nconcurrency = 1\n")
     paths = ("/sets-cookie", "/open", "/echo")  # a request is built while the one before it is out

@@ -70,8 +70,8 @@ class Lanes:
     def warm(self) -> None:
         """Start the loop and open the lanes now, in the background.
 
-        Reading the CA bundle gives the GIL back, so this overlaps pytest's collection, and the first
-        requests do not wait for it.
+        Reading the CA bundle gives the GIL back, so most of it overlaps pytest's collection (about 80 ms
+        of work; on a small suite the first request still waits some 40 ms for the rest).
         """
         self.submit(self._warm())
 

@@ -49,7 +49,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="smoke_timeout",
         type=float,
         metavar="SECONDS",
-        help="session-wide deadline: checks not finished by then fail as timed out",
+        help="session-wide deadline: checks not started by then fail as timed out (one in flight is bounded by [http] timeout_s)",
     )
     group.addoption(
         "--allow-empty",

@@ -140,7 +140,7 @@ class Prober:
 
     async def result(self, contract: EndpointContract) -> Exchange:
         """The exchange for ``contract``, awaited from any event loop."""
-        # Shielded: a test cancelled while it waits (--smoke-timeout) must not cancel a request
+        # Shielded: a test cancelled while it waits (Ctrl-C, a timeout plugin) must not cancel a request
         # that another test (the probe of the same endpoint) also waits for.
         return await asyncio.shield(asyncio.wrap_future(self.future(contract)))
 
