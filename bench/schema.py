@@ -15,8 +15,8 @@ import asyncpg
 
 from bench.common import table
 from demo.pgcluster import start_cluster
-from smokeproof.catalog import read
-from smokeproof.schema_contract import EnumEntry, TableEntry, check
+from smokeproof.database.catalog import read
+from smokeproof.database.schema_contract import EnumEntry, TableEntry, check
 
 ENUMS = 100
 REPEATS = 3  # alternating, medians: the first read after creating thousands of tables meets cold catalog caches

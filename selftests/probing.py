@@ -5,8 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from smokeproof.contracts import EndpointContract, load_contracts
-from smokeproof.environment import Environment, load
+from smokeproof.config.environment import Environment, load
+from smokeproof.http.contracts import EndpointContract, load_contracts
 from smokeproof.run import SmokeRun
 from smokeproof.verdict import Verdict
 

@@ -13,10 +13,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smokeproof.contracts import load_contracts
-from smokeproof.environment import load
+from smokeproof.config.environment import load
+from smokeproof.config.secrets import Redactor
 from smokeproof.errors import UsageError
-from smokeproof.secrets import Redactor
+from smokeproof.http.contracts import load_contracts
 
 from .suite import REPO
 

@@ -9,9 +9,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from smokeproof.catalog import CatalogSnapshot, connect_readonly, read, snapshot
-from smokeproof.errors import UsageError
-from smokeproof.schema_contract import (
+from smokeproof.database.catalog import CatalogSnapshot, connect_readonly, read, snapshot
+from smokeproof.database.schema_contract import (
     EnumEntry,
     ForeignKeyEntry,
     IndexEntry,
@@ -24,6 +23,7 @@ from smokeproof.schema_contract import (
     missing_table,
     normalise_type,
 )
+from smokeproof.errors import UsageError
 from smokeproof.verdict import Category
 
 SCHEMA = """

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from smokeproof.contracts import load_contracts
+from smokeproof.config.secrets import Redactor
 from smokeproof.errors import UsageError
-from smokeproof.secrets import Redactor
+from smokeproof.http.contracts import load_contracts
 
 
 def load(tmp_path: Path, text: str, *, env: str = "demo", production: bool = False):

@@ -13,10 +13,10 @@ import asyncpg
 import pytest
 
 from demo.pgcluster import Cluster, free_port
-from smokeproof.catalog import connect_readonly
-from smokeproof.environment import load
+from smokeproof.config.environment import load
+from smokeproof.config.secrets import MASK
+from smokeproof.database.catalog import connect_readonly
 from smokeproof.run import SmokeRun
-from smokeproof.secrets import MASK
 from smokeproof.verdict import Category
 
 from .suite import REPO
@@ -73,7 +73,7 @@ async def test_slow_database_is_a_clear_timeout(pg: Cluster, tmp_path: Path, mon
     finally:
         await conn.close()
 
-    import smokeproof.catalog as catalog_module
+    import smokeproof.database.catalog as catalog_module
 
     async def slow_snapshot(conn: asyncpg.Connection, *, schemas: object) -> object:
         await conn.execute("SELECT pg_sleep(2)")

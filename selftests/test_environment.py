@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from smokeproof.environment import available, load, resolve_file
+from smokeproof.config.environment import available, load, resolve_file
+from smokeproof.config.secrets import MASK, Secret
 from smokeproof.errors import UsageError
-from smokeproof.secrets import MASK, Secret
 
 from .suite import REPO, lay_out, run_suite
 

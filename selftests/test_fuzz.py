@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smokeproof import fuzz
+from smokeproof.http import credential_probes
 
 from .suite import DemoTarget, demo_target, lay_out, outcomes, run_suite
 
@@ -47,9 +47,9 @@ async def test_rate_ceiling_spaces_requests(monkeypatch: pytest.MonkeyPatch) -> 
     async def fake_sleep(delay: float) -> None:
         slept.append(delay)
 
-    monkeypatch.setattr(fuzz.time, "monotonic", lambda: now[0])
-    monkeypatch.setattr(fuzz.asyncio, "sleep", fake_sleep)
-    limit = fuzz.RateLimit(rate=10)
+    monkeypatch.setattr(credential_probes.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(credential_probes.asyncio, "sleep", fake_sleep)
+    limit = credential_probes.RateLimit(rate=10)
     for _ in range(5):
         await limit.wait()
     assert slept == pytest.approx([0.1, 0.2, 0.3, 0.4])  # five requests at 10/s: the last waits 0.4 s

@@ -12,9 +12,9 @@ from alembic.script.revision import Revision, RevisionMap
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smokeproof.alignment import Alignment, AlignmentState, align
+from smokeproof.database.alignment import Alignment, AlignmentState, align
+from smokeproof.database.migrations import MigrationFile, MigrationHistory, read_history
 from smokeproof.errors import UsageError
-from smokeproof.migrations import MigrationFile, MigrationHistory, read_history
 from smokeproof.verdict import Category
 
 from .suite import REPO

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from smokeproof.probe import overlapped
+from smokeproof.http.probe import overlapped
 from smokeproof.run import SmokeRun, Unavailable
 from smokeproof.verdict import Category
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from smokeproof.cli import THIRD_PARTY, strip_trackers
+from smokeproof.cli.main import THIRD_PARTY, strip_trackers
 from smokeproof.reporting import allure_files, summary
 from smokeproof.verdict import Category
 
@@ -81,7 +81,7 @@ def test_incident_then_fix_in_the_same_reports_folder(
     (pytester.path / "package.json").write_text((REPO / "package.json").read_text())
     (pytester.path / "node_modules").symlink_to(REPO / "node_modules")
     done = subprocess.run(
-        [sys.executable, "-m", "smokeproof.cli", "report"],
+        [sys.executable, "-m", "smokeproof.cli.main", "report"],
         cwd=pytester.path,
         capture_output=True,
         text=True,
@@ -188,7 +188,7 @@ def test_snapshot_command_prints_the_catalog(
         monkeypatch.setenv(key, value)
     env = incident_target.env_file(tmp_path)
     done = subprocess.run(
-        [sys.executable, "-m", "smokeproof.cli", "snapshot", f"--env-file={env}"],
+        [sys.executable, "-m", "smokeproof.cli.main", "snapshot", f"--env-file={env}"],
         cwd=REPO,
         capture_output=True,
         text=True,

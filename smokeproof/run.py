@@ -15,14 +15,15 @@ from typing import Any
 
 import asyncpg
 
-from smokeproof import endpoint_check, revision_source, schema_contract
-from smokeproof.catalog import CatalogSnapshot, DatabaseUnreachable, read
-from smokeproof.contracts import EndpointContract
-from smokeproof.environment import Environment
-from smokeproof.lanes import Lanes
-from smokeproof.probe import Exchange, Prober
-from smokeproof.revision_source import ExpectedRevision
-from smokeproof.schema_contract import SchemaEntry
+from smokeproof.config.environment import Environment
+from smokeproof.database import revision_source, schema_contract
+from smokeproof.database.catalog import CatalogSnapshot, DatabaseUnreachable, read
+from smokeproof.database.revision_source import ExpectedRevision
+from smokeproof.database.schema_contract import SchemaEntry
+from smokeproof.http import judge
+from smokeproof.http.contracts import EndpointContract
+from smokeproof.http.lanes import Lanes
+from smokeproof.http.probe import Exchange, Prober
 from smokeproof.verdict import Area, Category, Verdict
 
 
@@ -40,7 +41,7 @@ class SmokeRun:
     _catalog: asyncio.Task[CatalogSnapshot | str] | None = None
     exchanges: dict[str, Exchange] = field(default_factory=dict)
     expected: ExpectedRevision | None = None
-    _rate: Any = None  # fuzz.RateLimit, created on first use
+    _rate: Any = None  # credential_probes.RateLimit, created on first use
 
     @property
     def snapshot(self) -> CatalogSnapshot | None:
@@ -86,7 +87,7 @@ class SmokeRun:
 
     def _judge(self, contract: EndpointContract, exchange: Exchange) -> Verdict:
         self.exchanges[contract.test_id] = exchange
-        return endpoint_check.judge(contract, exchange, default_max_ms=self.env.http.max_ms, redactor=self.env.redactor)
+        return judge.judge(contract, exchange, default_max_ms=self.env.http.max_ms, redactor=self.env.redactor)
 
     async def fuzz(self, contract: EndpointContract) -> Verdict:
         """The property-based probe of ``contract`` (malformed credentials)."""
@@ -94,10 +95,10 @@ class SmokeRun:
             raise Unavailable(
                 f"{contract.test_id} already fails for anonymous callers; probing it with malformed credentials adds nothing"
             )
-        from smokeproof import fuzz  # hypothesis is heavy to import: only runs that probe pay for it
+        from smokeproof.http import credential_probes  # hypothesis is heavy to import: only runs that probe pay for it
 
         if self._rate is None:
-            self._rate = fuzz.RateLimit(self.env.fuzz.max_rate_per_s)
+            self._rate = credential_probes.RateLimit(self.env.fuzz.max_rate_per_s)
         rate = self._rate
         url = self.prober.url_for(contract)
         base_headers = {
@@ -105,13 +106,13 @@ class SmokeRun:
         }
         params = {k: str(v) for k, v in contract.query.items()}
 
-        async def send(credential: fuzz.Credential) -> Exchange:
+        async def send(credential: credential_probes.Credential) -> Exchange:
             await rate.wait()
             return await self.prober.send(
                 contract.method, url, params=params, headers={**base_headers, **credential.wire_headers()}
             )
 
-        return await fuzz.probe(contract, send, max_examples=self.env.fuzz.max_examples, redactor=self.env.redactor)
+        return await credential_probes.probe(contract, send, max_examples=self.env.fuzz.max_examples, redactor=self.env.redactor)
 
     # Database ----------------------------------------------------------------------------------
 
@@ -191,7 +192,7 @@ class SmokeRun:
         catalog = await self.catalog()
         if isinstance(catalog, str):
             return self.database_failure(check, Area.MIGRATIONS, catalog)
-        from smokeproof.alignment import align  # loads alembic: only runs that check it pay
+        from smokeproof.database.alignment import align  # loads alembic: only runs that check it pay
 
         result = align(
             expected=expected.heads,

@@ -28,7 +28,7 @@ from allure_commons import hookimpl, plugin_manager
 from allure_commons.logger import AllureFileLogger
 from attr import asdict
 
-PARAMETERS = frozenset({"endpoint", "fuzz_endpoint", "schema_object"})  # what smokeproof.plugin parametrizes
+PARAMETERS = frozenset({"endpoint", "fuzz_endpoint", "schema_object"})  # what smokeproof.pytest_plugin.hooks parametrizes
 
 
 class ThreadedFileLogger(AllureFileLogger):

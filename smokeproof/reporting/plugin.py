@@ -10,18 +10,18 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from smokeproof.database.revision_source import describe_source
 from smokeproof.reporting import allure_files, allure_writer, summary
-from smokeproof.revision_source import describe_source
 from smokeproof.verdict import Verdict
 
 if TYPE_CHECKING:
-    from smokeproof.fixtures import SmokeConfig
+    from smokeproof.pytest_plugin.fixtures import SmokeConfig
 
 HISTORY = Path("history") / "last-run.json"
 
 
 class ReportingPlugin:
-    """Registered by :mod:`smokeproof.plugin`; one per session."""
+    """Registered by :mod:`smokeproof.pytest_plugin.hooks`; one per session."""
 
     def __init__(self, config: pytest.Config, verdicts: pytest.StashKey[Verdict], settings: pytest.StashKey[SmokeConfig]) -> None:
         self.config = config

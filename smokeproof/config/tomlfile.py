@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 import pydantic
 
+from smokeproof.config.secrets import Redactor
 from smokeproof.errors import UsageError
-from smokeproof.secrets import Redactor
 
 VAR = re.compile(r"\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)\}")
 M = TypeVar("M", bound=pydantic.BaseModel)

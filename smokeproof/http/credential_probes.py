@@ -22,9 +22,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smokeproof.contracts import EndpointContract
-from smokeproof.probe import Exchange
-from smokeproof.secrets import Redactor
+from smokeproof.config.secrets import Redactor
+from smokeproof.http.contracts import EndpointContract
+from smokeproof.http.probe import Exchange
 from smokeproof.verdict import Area, Attachment, Category, Verdict
 
 # Header values must be latin-1 and free of control characters to be sent at all.

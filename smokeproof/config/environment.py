@@ -17,9 +17,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from smokeproof.config.secrets import Redactor, Secret, mask_url, url_password
+from smokeproof.config.tomlfile import check_headers, read_toml, relative_path, substitute, uses_variables, validate
 from smokeproof.errors import UsageError
-from smokeproof.secrets import Redactor, Secret, mask_url, url_password
-from smokeproof.tomlfile import check_headers, read_toml, relative_path, substitute, uses_variables, validate
 
 DEFAULT_ENV = "demo"
 ENV_VARIABLE = "SMOKEPROOF_ENV"
@@ -93,7 +93,7 @@ class EnvironmentFile(_Table):
 
 @dataclass(frozen=True)
 class StartCommand:
-    """A command that starts the target and prints its addresses (see :mod:`smokeproof.targets`)."""
+    """A command that starts the target and prints its addresses (see :mod:`smokeproof.config.targets`)."""
 
     command: tuple[str, ...]
     cwd: Path

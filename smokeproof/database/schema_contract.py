@@ -14,9 +14,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from smokeproof.catalog import CatalogSnapshot
+from smokeproof.config.tomlfile import read_toml, validate
+from smokeproof.database.catalog import CatalogSnapshot
 from smokeproof.errors import UsageError
-from smokeproof.tomlfile import read_toml, validate
 from smokeproof.verdict import Area, Attachment, Category, Verdict
 
 Severity = Literal["blocker", "critical", "normal", "minor", "trivial"]

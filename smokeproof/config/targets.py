@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from smokeproof.environment import StartCommand
+from smokeproof.config.environment import StartCommand
 
 STOP_GRACE_S = 10.0
 

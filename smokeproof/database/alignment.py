@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from smokeproof.migrations import MigrationFile, MigrationHistory
+from smokeproof.database.migrations import MigrationFile, MigrationHistory
 from smokeproof.verdict import Area, Attachment, Category, Verdict
 
 

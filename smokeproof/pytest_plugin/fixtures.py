@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from smokeproof import targets
-from smokeproof.contracts import EndpointContract
-from smokeproof.environment import Environment
-from smokeproof.lanes import Lanes
+from smokeproof.config import targets
+from smokeproof.config.environment import Environment
+from smokeproof.database.schema_contract import SchemaContract
+from smokeproof.http.contracts import EndpointContract
+from smokeproof.http.lanes import Lanes
 from smokeproof.reporting import allure_labels
 from smokeproof.run import SmokeRun
-from smokeproof.schema_contract import SchemaContract
 from smokeproof.verdict import Verdict
 
 

@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from smokeproof.environment import Environment
+from smokeproof.config.environment import Environment
 
 if TYPE_CHECKING:  # alembic (and SQLAlchemy under it) load only when a revision is resolved
-    from smokeproof.migrations import MigrationHistory
+    from smokeproof.database.migrations import MigrationHistory
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ async def resolve(
     env: Environment, override: str | None, fetch_json: Callable[[str], Awaitable[object]]
 ) -> ExpectedRevision | None:
     """The expected head(s), or None when the environment configures no source."""
-    from smokeproof.migrations import read_history
+    from smokeproof.database.migrations import read_history
 
     history = read_history(env.migrations) if env.migrations is not None else None
     source = describe_source(env, override)

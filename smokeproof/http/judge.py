@@ -1,4 +1,4 @@
-"""Judging an :class:`~smokeproof.probe.Exchange` against its contract.
+"""Judging an :class:`~smokeproof.http.probe.Exchange` against its contract.
 
 Every difference is listed at once (status, content type, body shape, body text, latency), and
 the worst one names the failure's category: an endpoint contracted to reject anonymous callers
@@ -12,9 +12,9 @@ from typing import Any
 
 import jsonschema
 
-from smokeproof.contracts import ANONYMOUS_REJECTIONS, EndpointContract
-from smokeproof.probe import Exchange
-from smokeproof.secrets import Redactor
+from smokeproof.config.secrets import Redactor
+from smokeproof.http.contracts import ANONYMOUS_REJECTIONS, EndpointContract
+from smokeproof.http.probe import Exchange
 from smokeproof.verdict import Area, Attachment, Category, Verdict
 
 # When several problems are found, the first of these names the failure's category.

@@ -107,8 +107,8 @@ def report(reports: Path, *, name: str = "smokeproof") -> Path:
 
 
 def snapshot_command(args: argparse.Namespace) -> int:
-    from smokeproof.catalog import read
-    from smokeproof.environment import load, resolve_file
+    from smokeproof.config.environment import load, resolve_file
+    from smokeproof.database.catalog import read
 
     name, path = resolve_file(rootdir=Path.cwd(), name=args.env, file=args.env_file)
     env = load(path, name=name, rootdir=Path.cwd())
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     snap.add_argument("--env", help="environment name (environments/NAME.toml)")
     snap.add_argument("--env-file", help="environment file")
     args = parser.parse_args(argv)
-    from smokeproof.catalog import DatabaseUnreachable
+    from smokeproof.database.catalog import DatabaseUnreachable
     from smokeproof.errors import UsageError
 
     try:

@@ -1,7 +1,7 @@
 """Endpoint probing: every selected contract requested concurrently, ``[http] concurrency`` at a time.
 
 The requests start, all of them, as soon as the run knows which contracts are selected, and run on
-the :mod:`smokeproof.lanes` event loop while pytest runs the tests; each test waits only for its own
+the :mod:`smokeproof.http.lanes` event loop while pytest runs the tests; each test waits only for its own
 exchange. A run costs about its slowest endpoint plus the per-test reporting, not the sum of both.
 The module knows nothing of pytest or Allure: it returns :class:`Exchange` records.
 
@@ -24,10 +24,10 @@ from urllib.parse import urljoin
 
 import httpx
 
-from smokeproof.contracts import EndpointContract
-from smokeproof.environment import Environment
-from smokeproof.lanes import Lane, Lanes
-from smokeproof.secrets import reveal
+from smokeproof.config.environment import Environment
+from smokeproof.config.secrets import reveal
+from smokeproof.http.contracts import EndpointContract
+from smokeproof.http.lanes import Lane, Lanes
 
 MAX_REDIRECTS = 5
 

@@ -13,9 +13,9 @@ from typing import Annotated, Any, Literal
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from smokeproof.config.secrets import Redactor
+from smokeproof.config.tomlfile import check_headers, read_toml, substitute, validate
 from smokeproof.errors import UsageError
-from smokeproof.secrets import Redactor
-from smokeproof.tomlfile import check_headers, read_toml, substitute, validate
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 METHODS = SAFE_METHODS | {"POST", "PUT", "PATCH", "DELETE"}
