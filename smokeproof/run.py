@@ -24,7 +24,7 @@ from smokeproof.http import judge
 from smokeproof.http.contracts import EndpointContract
 from smokeproof.http.lanes import Lanes
 from smokeproof.http.probe import Exchange, Prober
-from smokeproof.verdict import Area, Category, Verdict
+from smokeproof.verdict import Area, Category, Severity, Verdict
 
 
 class Unavailable(Exception):
@@ -156,7 +156,7 @@ class SmokeRun:
                 ("what it means", "the database could not be read, so nothing about its schema is known"),
                 ("what to do", "check database_url, the network path and the database's health; then rerun"),
             ),
-            severity="blocker",
+            severity=Severity.BLOCKER,
         )
 
     async def schema_object(self, entry: SchemaEntry) -> Verdict:
@@ -187,7 +187,7 @@ class SmokeRun:
                 ok=False,
                 headline=f"{check}: cannot learn the code's revision from {expected.source}: {expected.error}",
                 category=Category.MIGRATION_DRIFT,
-                severity="blocker",
+                severity=Severity.BLOCKER,
             )
         catalog = await self.catalog()
         if isinstance(catalog, str):

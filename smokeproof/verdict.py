@@ -23,19 +23,32 @@ class Area(enum.StrEnum):
     PROBES = "Probes"
 
 
+class Severity(enum.StrEnum):
+    """How much a failure matters: Allure's severity levels, the one scale every check uses."""
+
+    BLOCKER = "blocker"
+    CRITICAL = "critical"
+    NORMAL = "normal"
+    MINOR = "minor"
+    TRIVIAL = "trivial"
+
+
 class Category(enum.StrEnum):
-    """Why a check failed; each is an Allure category and a line in the summary."""
+    """Why a check failed; each is an Allure category and a line in the summary (in this order)."""
 
     MIGRATION_DRIFT = "Migration drift"
     MISSING_SCHEMA = "Missing schema objects"
+    SCHEMA_DRIFT = "Schema drift"
     SERVER_ERROR = "Server errors (5xx)"
     AUTH_LEAK = "Authorization leaks"
+    AUTH_SETUP = "Authentication setup"
     SLOW = "Slow endpoints"
     UNREACHABLE = "Target unreachable"
+    DATABASE_ERROR = "Database errors"
     CONTRACT = "Contract mismatch"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Attachment:
     """A text attachment for the report (already redacted by whoever built it)."""
 
@@ -44,7 +57,7 @@ class Attachment:
     mime: str = "text/plain"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Verdict:
     """The outcome of one check.
 
@@ -60,7 +73,7 @@ class Verdict:
     headline: str = ""
     sections: tuple[tuple[str, str], ...] = ()
     category: Category | None = None
-    severity: str = "normal"
+    severity: Severity = Severity.NORMAL
     feature: str = ""
     story: str = ""
     attachments: tuple[Attachment, ...] = field(default=())

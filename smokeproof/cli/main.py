@@ -18,8 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from smokeproof.reporting.allure_files import CATEGORY_ORDER
 from smokeproof.reporting.allure_labels import CATEGORY_LABEL
+from smokeproof.verdict import Category
 
 TRACKERS = re.compile(
     r"<script[^>]*googletagmanager[^>]*>\s*</script>\s*|<script>(?:(?!</script>).)*gtag\((?:(?!</script>).)*</script>\s*",
@@ -65,7 +65,7 @@ def allure_config(reports: Path, name: str) -> dict[str, object]:
         "categories": {
             "rules": [
                 {"name": c.value, "matchers": {"statuses": ["failed"], "labels": {CATEGORY_LABEL: f"^{re.escape(c.value)}$"}}}
-                for c in CATEGORY_ORDER
+                for c in Category
             ]
         },
     }

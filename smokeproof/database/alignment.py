@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 
 from smokeproof.database.migrations import MigrationFile, MigrationHistory
-from smokeproof.verdict import Area, Attachment, Category, Verdict
+from smokeproof.verdict import Area, Attachment, Category, Severity, Verdict
 
 
 class AlignmentState(enum.StrEnum):
@@ -71,13 +71,13 @@ class Alignment:
         actual = db if not self.pending else f"{db} ({len(self.pending)} pending)"
         if self.ok:
             return Verdict(
-                check,
-                Area.MIGRATIONS,
-                code,
-                db,
-                True,
-                f"alembic: database at {db}, the code's head",
-                severity="blocker",
+                check=check,
+                area=Area.MIGRATIONS,
+                expected=code,
+                actual=db,
+                ok=True,
+                headline=f"alembic: database at {db}, the code's head",
+                severity=Severity.BLOCKER,
                 feature="alembic",
                 story=self.state.value,
             )
@@ -100,17 +100,17 @@ class Alignment:
             ("what it means", MEANING[self.state]),
             ("what to do", self.todo()),
         )
-        attachments = (Attachment("pending migrations", listing),) if listing else ()
+        attachments = (Attachment(name="pending migrations", body=listing),) if listing else ()
         return Verdict(
-            check,
-            Area.MIGRATIONS,
-            code,
-            actual,
-            False,
-            headline,
-            sections,
-            Category.MIGRATION_DRIFT,
-            severity="blocker",
+            check=check,
+            area=Area.MIGRATIONS,
+            expected=code,
+            actual=actual,
+            ok=False,
+            headline=headline,
+            sections=sections,
+            category=Category.MIGRATION_DRIFT,
+            severity=Severity.BLOCKER,
             feature="alembic",
             story=self.state.value,
             attachments=attachments,

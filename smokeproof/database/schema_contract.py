@@ -10,16 +10,15 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from smokeproof.config.tomlfile import read_toml, validate
 from smokeproof.database.catalog import CatalogSnapshot
 from smokeproof.errors import UsageError
-from smokeproof.verdict import Area, Attachment, Category, Verdict
+from smokeproof.verdict import Area, Attachment, Category, Severity, Verdict
 
-Severity = Literal["blocker", "critical", "normal", "minor", "trivial"]
 ALIASES = {
     "varchar": "character varying",
     "char": "character",
@@ -88,7 +87,7 @@ TODO = "apply the migration that creates it (see the Alembic alignment check), t
 class _Entry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
     schema_: str = Field(default="", alias="schema")
-    severity: Severity = "critical"
+    severity: Annotated[Severity, Field(strict=False)] = Severity.CRITICAL
 
     def qualified(self, name: str) -> str:
         return f"{self.schema_}.{name}"
@@ -301,21 +300,28 @@ def check(entry: SchemaEntry, snap: CatalogSnapshot) -> Verdict:
     actual = "as contracted" if ok else "missing" if not exists else f"{len(diffs)} difference{'s' * (len(diffs) > 1)}"
     if ok:
         return Verdict(
-            entry.id, Area.SCHEMA, "exists", "exists", True, severity=entry.severity, feature=entry.kind, story=entry.id
+            check=entry.id,
+            area=Area.SCHEMA,
+            expected="exists",
+            actual="exists",
+            ok=True,
+            severity=entry.severity,
+            feature=entry.kind,
+            story=entry.id,
         )
     headline = f"{entry.id}: missing ({diffs[0]})" if not exists else f"{entry.id}: {actual}"
     listing = "\n".join(f"- {d}" for d in diffs)
     return Verdict(
-        entry.id,
-        Area.SCHEMA,
-        expected,
-        actual if exists else "missing",
-        False,
-        headline,
-        (("differences", listing if exists else ""), ("what it means", MISSING_MEANS), ("what to do", TODO)),
-        Category.MISSING_SCHEMA,
+        check=entry.id,
+        area=Area.SCHEMA,
+        expected=expected,
+        actual=actual if exists else "missing",
+        ok=False,
+        headline=headline,
+        sections=(("differences", listing if exists else ""), ("what it means", MISSING_MEANS), ("what to do", TODO)),
+        category=Category.MISSING_SCHEMA,
         severity=entry.severity,
         feature=entry.kind,
         story=entry.id,
-        attachments=(Attachment("schema diff", f"{entry.id}\n{listing}"),),
+        attachments=(Attachment(name="schema diff", body=f"{entry.id}\n{listing}"),),
     )

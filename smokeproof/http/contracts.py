@@ -8,7 +8,7 @@ broken contract stops the run before any request is sent instead of failing one 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -16,11 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from smokeproof.config.secrets import Redactor
 from smokeproof.config.tomlfile import check_headers, read_toml, substitute, validate
 from smokeproof.errors import UsageError
+from smokeproof.verdict import Severity
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 METHODS = SAFE_METHODS | {"POST", "PUT", "PATCH", "DELETE"}
 ANONYMOUS_REJECTIONS = frozenset({401, 403})
-Severity = Literal["blocker", "critical", "normal", "minor", "trivial"]
 Status = Annotated[int, Field(ge=100, le=599)]
 
 
@@ -33,7 +33,7 @@ class EndpointContract(BaseModel):
     status: tuple[Status, ...]
     id: str = ""
     method: str = "GET"
-    severity: Severity = "normal"
+    severity: Annotated[Severity, Field(strict=False)] = Severity.NORMAL
     feature: str = ""
     query: dict[str, str | int | float | bool] = {}
     headers: dict[str, str] = {}

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from smokeproof.config.secrets import Redactor
 from smokeproof.http.contracts import EndpointContract
 from smokeproof.http.probe import Exchange
-from smokeproof.verdict import Area, Attachment, Category, Verdict
+from smokeproof.verdict import Area, Attachment, Category, Severity, Verdict
 
 # Header values must be latin-1 and free of control characters to be sent at all.
 HEADER_CHARS = st.characters(min_codepoint=0x20, max_codepoint=0xFF, blacklist_characters="\x7f")
@@ -155,11 +155,11 @@ async def probe(
     except Rejected as failure:
         return _failed(check, expected, contract, failure, redactor)
     return Verdict(
-        check,
-        Area.PROBES,
-        expected,
-        f"{sent} malformed credentials rejected",
-        True,
+        check=check,
+        area=Area.PROBES,
+        expected=expected,
+        actual=f"{sent} malformed credentials rejected",
+        ok=True,
         severity=contract.severity,
         feature=contract.feature,
         story="malformed credentials",
@@ -173,11 +173,11 @@ def _failed(check: str, expected: str, contract: EndpointContract, failure: Reje
     category = Category.AUTH_LEAK if leak else Category.UNREACHABLE if exchange.unreachable else Category.SERVER_ERROR
     body = redactor(exchange.text[:400])
     return Verdict(
-        check,
-        Area.PROBES,
-        expected,
-        got,
-        False,
+        check=check,
+        area=Area.PROBES,
+        expected=expected,
+        actual=got,
+        ok=False,
         headline=f"{exchange.method} {redactor(exchange.url)}: a malformed credential got {got} in {exchange.elapsed_ms:.0f} ms",
         sections=(
             ("shrunk example", repr(failure.credential)),
@@ -192,8 +192,8 @@ def _failed(check: str, expected: str, contract: EndpointContract, failure: Reje
             ("what to do", "reject the credential with 401 before parsing it; reproduce with the example above"),
         ),
         category=category,
-        severity="critical",
+        severity=Severity.CRITICAL,
         feature=contract.feature,
         story="malformed credentials",
-        attachments=(Attachment("shrunk example", f"{failure.credential!r}\n-> {got}\n\n{body}"),),
+        attachments=(Attachment(name="shrunk example", body=f"{failure.credential!r}\n-> {got}\n\n{body}"),),
     )

@@ -111,7 +111,7 @@ def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int
         severity=contract.severity,
         feature=contract.feature,
         story=contract.id,
-        attachments=(Attachment("request and response", render_exchange(exchange, redactor)),),
+        attachments=(Attachment(name="request and response", body=render_exchange(exchange, redactor)),),
     )
 
 
