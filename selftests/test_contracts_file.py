@@ -25,6 +25,21 @@ def error(tmp_path: Path, text: str, **kwargs: object) -> str:
     return message
 
 
+@pytest.mark.parametrize(
+    ("path", "feature"),
+    [
+        ("/api/v1/vendors/list", "vendors"),
+        ("/api/videos", "videos"),
+        ("/v2/auth/me", "auth"),
+        ("/api/v10/validate", "validate"),
+        ("/api/v1", "/"),
+    ],
+)
+def test_feature_skips_only_version_segments(tmp_path: Path, path: str, feature: str) -> None:
+    (entry,) = load(tmp_path, f'[[endpoint]]\npath = "{path}"\nstatus = 200\n')
+    assert entry.feature == feature
+
+
 def test_ids_read_as_the_contract(tmp_path: Path) -> None:
     entries = load(
         tmp_path,

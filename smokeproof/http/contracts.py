@@ -7,6 +7,7 @@ broken contract stops the run before any request is sent instead of failing one 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ from smokeproof.verdict import Severity
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 METHODS = SAFE_METHODS | {"POST", "PUT", "PATCH", "DELETE"}
 ANONYMOUS_REJECTIONS = frozenset({401, 403})
+VERSION_SEGMENT = re.compile(r"v\d+")  # /api/v1/...: not a feature name
 Status = Annotated[int, Field(ge=100, le=599)]
 
 
@@ -93,7 +95,7 @@ class EndpointContract(BaseModel):
         if not self.id:
             object.__setattr__(self, "id", f"{self.method} {self.path}")
         if not self.feature:
-            parts = [p for p in self.path.split("/") if p and p not in {"api"} and not p.startswith("v")]
+            parts = [p for p in self.path.split("/") if p and p != "api" and not VERSION_SEGMENT.fullmatch(p)]
             object.__setattr__(self, "feature", parts[0] if parts else "/")
         return self
 
