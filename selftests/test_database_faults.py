@@ -16,6 +16,7 @@ from demo.pgcluster import Cluster, free_port
 from smokeproof.config.environment import load
 from smokeproof.config.secrets import MASK
 from smokeproof.database.catalog import connect_readonly
+from smokeproof.errors import DatabaseError, DatabaseUnreachable
 from smokeproof.run import SmokeRun
 from smokeproof.verdict import Category
 
@@ -54,11 +55,14 @@ async def test_database_down_fails_every_schema_check_at_once(tmp_path: Path) ->
     url = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"  # nothing listens there
     run = SmokeRun(env=environment(tmp_path, url), contracts=())
     began = time.perf_counter()
-    catalog = await run.catalog()
-    again = await run.catalog()
+    with pytest.raises(DatabaseUnreachable) as first:
+        await run.catalog()
+    with pytest.raises(DatabaseUnreachable) as again:
+        await run.catalog()
     elapsed = time.perf_counter() - began
-    assert isinstance(catalog, str) and catalog.startswith("target unreachable: database")
-    assert again is catalog  # tried once, not once per check
+    catalog = str(first.value)
+    assert catalog.startswith("target unreachable: database")
+    assert again.value is first.value  # tried once, not once per check
     verdict = await run.alignment()
     assert not verdict.ok and verdict.category is Category.UNREACHABLE
     assert elapsed < 30  # generous: a refused connection is immediate, a hang would be the timeout
@@ -81,9 +85,15 @@ async def test_slow_database_is_a_clear_timeout(pg: Cluster, tmp_path: Path, mon
 
     monkeypatch.setattr(catalog_module, "snapshot", slow_snapshot)
     env = environment(tmp_path, pg.url(), "[database]\nstatement_timeout_ms = 200\n")
-    catalog = await SmokeRun(env=env, contracts=()).catalog()
-    assert isinstance(catalog, str)
+    run = SmokeRun(env=env, contracts=())
+    with pytest.raises(DatabaseError) as caught:
+        await run.catalog()
+    catalog = str(caught.value)
     assert "exceeded statement_timeout_ms = 200" in catalog
+    # Reached but not readable: a database error, not an unreachable target.
+    verdict = await run.alignment()
+    assert not verdict.ok and verdict.category is Category.DATABASE_ERROR and verdict.actual == "error"
+    assert "exceeded statement_timeout_ms = 200" in verdict.headline
 
 
 async def test_password_never_appears_in_the_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -92,7 +102,8 @@ async def test_password_never_appears_in_the_failure(tmp_path: Path, monkeypatch
     path = tmp_path / "env.toml"
     path.write_text(f'production = false\nbase_url = "http://127.0.0.1:9"\ndatabase_url = "{url}"\n')
     env = load(path, name="t", rootdir=REPO)
-    catalog = await SmokeRun(env=env, contracts=()).catalog()
-    assert isinstance(catalog, str)
+    with pytest.raises(DatabaseUnreachable) as caught:
+        await SmokeRun(env=env, contracts=()).catalog()
+    catalog = str(caught.value)
     assert "canary-pw-31337" not in catalog
     assert "app:" + MASK + "@127.0.0.1" in catalog

@@ -1,11 +1,22 @@
-"""The two ways smokeproof says no.
+"""Every way smokeproof says no, in one tree.
 
-* :class:`UsageError`: the run cannot start because its input is wrong (a broken TOML file, an
-  unknown environment, an unset ``${VAR}``, a corrupt migrations folder). The plugin turns it into
-  a one-paragraph message and exit status 4, never a traceback.
-* :class:`SmokeFailure`: a check ran and the deployment breaks its contract. An ``AssertionError``
-  with titled sections (target, expected, actual, what it means, what to do) so that a failure
-  needs no second look.
+::
+
+    SmokeError
+    ├── UsageError                 the run cannot start: its input is wrong (exit status 4)
+    ├── Unavailable                a check cannot run here (no database configured): skipped, with why
+    ├── TargetError                the target could not be checked; each failure names its category
+    │   ├── TargetUnreachable      nothing answered: connection refused or timed out, start command failed
+    │   │   └── DatabaseUnreachable    the database connection could not be opened
+    │   └── DatabaseError          connected, but the read failed (a statement timeout, a catalog error)
+    └── SmokeFailure               a check ran and the deployment breaks its contract (an AssertionError)
+
+* :class:`UsageError` (a broken TOML file, an unknown environment, an unset ``${VAR}``, a corrupt
+  migrations folder) becomes a one-paragraph message and exit status 4, never a traceback.
+* :class:`TargetError` is raised by the checks' plumbing (the catalog read, the target's start) and
+  turned into a failing verdict in one place, :meth:`smokeproof.run.SmokeRun.target_failure`.
+* :class:`SmokeFailure` carries titled sections (target, expected, actual, what it means, what to do)
+  so that a failure needs no second look.
 """
 
 from __future__ import annotations
@@ -16,7 +27,11 @@ from pathlib import Path
 EXIT_USAGE = 4
 
 
-class UsageError(Exception):
+class SmokeError(Exception):
+    """The root of smokeproof's own errors."""
+
+
+class UsageError(SmokeError):
     """Bad input: names the file (and the entry or key) and the problem."""
 
     def __init__(self, problem: str, *, file: Path | str | None = None, where: str | None = None) -> None:
@@ -32,7 +47,27 @@ class UsageError(Exception):
         return f"{head}: {self.problem}"
 
 
-class SmokeFailure(AssertionError):
+class Unavailable(SmokeError):
+    """A check cannot run here (no database configured, nothing says where the code's head is): skipped."""
+
+
+class TargetError(SmokeError):
+    """The target could not be checked; the message is already redacted and names the target."""
+
+
+class TargetUnreachable(TargetError):
+    """Nothing answered: the connection was refused or timed out, or the start command failed."""
+
+
+class DatabaseUnreachable(TargetUnreachable):
+    """The database connection could not be opened (refused, timed out, authentication failed)."""
+
+
+class DatabaseError(TargetError):
+    """The database was reached but could not be read: a statement timeout, a catalog query that failed."""
+
+
+class SmokeFailure(SmokeError, AssertionError):
     """A contract the deployment breaks, with titled context sections.
 
     ``headline`` is the first line (``GET https://host/api/v1/auth/me: expected 401, got 500 in
@@ -50,3 +85,11 @@ class SmokeFailure(AssertionError):
             lines.append(f"  {title}:")
             lines.extend(f"    {line}" for line in body.splitlines() or [""])
         return "\n".join(lines)
+
+
+def reason(exc: BaseException, *, kind: bool = True) -> str:
+    """An exception as one line: its class (unless ``kind`` is false) and its message's first line."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    if not text:
+        return exc.__class__.__name__
+    return f"{exc.__class__.__name__}: {text}" if kind else text

@@ -2,8 +2,19 @@
 
 The run hands each thin test what it needs (an endpoint's exchange, the catalog snapshot, the
 Alembic alignment) and memoises the expensive parts: all endpoints are probed at once, the
-database is read once. A database that cannot be reached is tried once; every schema check then
-reports the same "target unreachable" failure.
+database is read once. The plumbing raises typed errors (:mod:`smokeproof.errors`); this module
+turns a :class:`~smokeproof.errors.TargetError` into a failing verdict in one place,
+:meth:`SmokeRun.target_failure`. A database that cannot be read is tried once; every schema check
+then reports the same failure.
+
+Threads and loops. pytest runs the tests on its own event loop (the session loop of
+pytest-asyncio) in the main thread. The requests run on the prober's loop, in a thread of its own
+(:mod:`smokeproof.http.lanes`), started before the first test, so answers arrive while pytest
+does its bookkeeping; results come back as ``concurrent.futures.Future`` objects, awaited from
+pytest's loop (``asyncio.wrap_future``) or waited for by a plain test. Hypothesis runs its
+property in a worker thread (``asyncio.to_thread``) and sends each example on the prober's loop.
+Invariants: a task created on one loop is only awaited on that loop; the run's memoised tasks
+(the catalog read) live on pytest's session loop; nothing blocks the prober's loop.
 """
 
 from __future__ import annotations
@@ -17,28 +28,32 @@ import asyncpg
 
 from smokeproof.config.environment import Environment
 from smokeproof.database import revision_source, schema_contract
-from smokeproof.database.catalog import CatalogSnapshot, DatabaseUnreachable, read
+from smokeproof.database.catalog import CatalogSnapshot, read
 from smokeproof.database.revision_source import ExpectedRevision
 from smokeproof.database.schema_contract import SchemaEntry
+from smokeproof.errors import DatabaseError, DatabaseUnreachable, TargetError, TargetUnreachable, Unavailable, reason
 from smokeproof.http import judge
 from smokeproof.http.contracts import EndpointContract
 from smokeproof.http.lanes import Lanes
 from smokeproof.http.probe import Exchange, Prober
 from smokeproof.verdict import Area, Category, Severity, Verdict
 
+__all__ = ["SmokeRun", "Unavailable"]
 
-class Unavailable(Exception):
-    """A check cannot run here (no database configured, no token): the test is skipped."""
+UNREADABLE_MEANS = "the database could not be read, so nothing about its schema is known"
+UNREADABLE_TODO = "check database_url, the network path and the database's health; then rerun"
 
 
 @dataclass
 class SmokeRun:
+    """The checks of one run against one environment, and what they share."""
+
     env: Environment
     contracts: tuple[EndpointContract, ...]
     expected_override: str | None = None
     lanes: Lanes | None = None  # where the requests run; made from the environment's [http] unless given
     prober: Prober = field(init=False)
-    _catalog: asyncio.Task[CatalogSnapshot | str] | None = None
+    _catalog: asyncio.Task[CatalogSnapshot] | None = None
     exchanges: dict[str, Exchange] = field(default_factory=dict)
     expected: ExpectedRevision | None = None
     _rate: Any = None  # credential_probes.RateLimit, created on first use
@@ -46,10 +61,10 @@ class SmokeRun:
     @property
     def snapshot(self) -> CatalogSnapshot | None:
         """The catalog, once it has been read (None before, or when it could not be)."""
-        if self._catalog is None or not self._catalog.done() or self._catalog.cancelled():
+        task = self._catalog
+        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
             return None
-        catalog = self._catalog.result()
-        return None if isinstance(catalog, str) else catalog
+        return task.result()
 
     @property
     def database_revisions(self) -> tuple[str, ...] | None:
@@ -116,15 +131,15 @@ class SmokeRun:
 
     # Database ----------------------------------------------------------------------------------
 
-    async def catalog(self) -> CatalogSnapshot | str:
-        """The catalog snapshot, or why the database could not be read."""
+    async def catalog(self) -> CatalogSnapshot:
+        """The catalog snapshot, read once; raises :class:`~smokeproof.errors.TargetError` (the same one each time)."""
         if self.env.database_url is None:
             raise Unavailable(f"environment {self.env.name} has no database_url: schema checks need one")
         if self._catalog is None:
             self._catalog = asyncio.ensure_future(self._read_catalog())
         return await self._catalog
 
-    async def _read_catalog(self) -> CatalogSnapshot | str:
+    async def _read_catalog(self) -> CatalogSnapshot:
         assert self.env.database_url is not None
         db = self.env.database
         where = self.env.masked_database_url()
@@ -136,33 +151,34 @@ class SmokeRun:
                 statement_timeout_ms=db.statement_timeout_ms,
             )
         except DatabaseUnreachable as exc:
-            return self.env.redactor(f"target unreachable: database {where}: {exc}")
+            raise DatabaseUnreachable(self.env.redactor(f"target unreachable: database {where}: {exc}")) from None
         except asyncpg.QueryCanceledError:
-            return f"database {where}: the catalog read exceeded statement_timeout_ms = {db.statement_timeout_ms}"
+            raise DatabaseError(
+                f"database {where}: the catalog read exceeded statement_timeout_ms = {db.statement_timeout_ms}"
+            ) from None
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            return self.env.redactor(f"database {where}: catalog read failed: {_reason(exc)}")
+            raise DatabaseError(self.env.redactor(f"database {where}: catalog read failed: {reason(exc)}")) from None
 
-    def database_failure(self, check: str, area: Area, reason: str) -> Verdict:
-        unreachable = reason.startswith("target unreachable")
+    def target_failure(self, check: str, area: Area, error: TargetError) -> Verdict:
+        """The failing verdict of a check whose target could not be read: unreachable, or an error once there."""
+        unreachable = isinstance(error, TargetUnreachable)
         return Verdict(
             check=check,
             area=area,
             expected="database readable",
             actual="unreachable" if unreachable else "error",
             ok=False,
-            headline=f"{check}: {reason}",
-            category=Category.UNREACHABLE,
-            sections=(
-                ("what it means", "the database could not be read, so nothing about its schema is known"),
-                ("what to do", "check database_url, the network path and the database's health; then rerun"),
-            ),
+            headline=f"{check}: {error}",
+            category=Category.UNREACHABLE if unreachable else Category.DATABASE_ERROR,
+            sections=(("what it means", UNREADABLE_MEANS), ("what to do", UNREADABLE_TODO)),
             severity=Severity.BLOCKER,
         )
 
     async def schema_object(self, entry: SchemaEntry) -> Verdict:
-        catalog = await self.catalog()
-        if isinstance(catalog, str):
-            return self.database_failure(entry.id, Area.SCHEMA, catalog)
+        try:
+            catalog = await self.catalog()
+        except TargetError as exc:
+            return self.target_failure(entry.id, Area.SCHEMA, exc)
         root = schema_contract.missing_table(entry, catalog)
         if root is not None:
             raise Unavailable(f"{entry.id}: its table is missing; reported once, by '{root}'")
@@ -189,9 +205,10 @@ class SmokeRun:
                 category=Category.MIGRATION_DRIFT,
                 severity=Severity.BLOCKER,
             )
-        catalog = await self.catalog()
-        if isinstance(catalog, str):
-            return self.database_failure(check, Area.MIGRATIONS, catalog)
+        try:
+            catalog = await self.catalog()
+        except TargetError as exc:
+            return self.target_failure(check, Area.MIGRATIONS, exc)
         from smokeproof.database.alignment import align  # loads alembic: only runs that check it pay
 
         result = align(
@@ -211,8 +228,3 @@ class SmokeRun:
 
     async def aclose(self) -> None:
         await self.prober.aclose()
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__

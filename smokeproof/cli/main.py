@@ -109,12 +109,12 @@ def report(reports: Path, *, name: str = "smokeproof") -> Path:
 def snapshot_command(args: argparse.Namespace) -> int:
     from smokeproof.config.environment import load, resolve_file
     from smokeproof.database.catalog import read
+    from smokeproof.errors import UsageError
 
     name, path = resolve_file(rootdir=Path.cwd(), name=args.env, file=args.env_file)
     env = load(path, name=name, rootdir=Path.cwd())
     if env.database_url is None:
-        print(f"smokeproof: environment {name} has no database_url", file=sys.stderr)
-        return 4
+        raise UsageError(f"environment {name} has no database_url", file=path)
 
     async def show() -> None:
         assert env.database_url is not None
@@ -147,8 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     snap.add_argument("--env", help="environment name (environments/NAME.toml)")
     snap.add_argument("--env-file", help="environment file")
     args = parser.parse_args(argv)
-    from smokeproof.database.catalog import DatabaseUnreachable
-    from smokeproof.errors import UsageError
+    from smokeproof.errors import EXIT_USAGE, DatabaseUnreachable, UsageError
 
     try:
         if args.command == "snapshot":
@@ -160,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except UsageError as exc:
         print(exc.render(), file=sys.stderr)
-        return 4
+        return EXIT_USAGE
     except DatabaseUnreachable as exc:
         print(f"smokeproof snapshot: target unreachable: {exc}", file=sys.stderr)
         return 1

@@ -111,8 +111,8 @@ class Environment:
     production: bool
     base_url: str | None
     database_url: Secret | None
-    contracts: Path
-    schema: Path
+    contracts: Path | None  # None: the environment has no endpoint contracts
+    schema: Path | None  # None: no schema contracts
     revision: RevisionTable
     migrations: Path | None
     http: HttpTable
@@ -177,48 +177,11 @@ def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | N
     """Read and validate an environment file."""
     redactor = Redactor()
     raw = read_toml(path)
-    data = substitute(raw, file=path, redactor=redactor, environ=environ)
-    parsed = validate(EnvironmentFile, data, file=path)
-    base = path.parent
-
-    def rel(value: str | None, key: str, default: Path) -> Path:
-        if value is None:
-            if not default.exists():
-                raise UsageError(f"'{key}' is not set and the default {default} does not exist", file=path)
-            return default
-        return relative_path(value, base=base, file=path, key=key)
-
-    if parsed.base_url is None and parsed.start is None:
-        raise UsageError("set 'base_url' (or a [start] table that starts the target)", file=path)
-    if parsed.base_url is not None and not parsed.base_url.startswith(("http://", "https://")):
-        raise UsageError(f"'base_url' must start with http:// or https:// (got {redactor(parsed.base_url)!r})", file=path)
-    if parsed.database_url is not None:
-        if not parsed.database_url.startswith(("postgresql://", "postgres://")):
-            raise UsageError("'database_url' must be a postgresql:// URL", file=path)
-        redactor.add(url_password(parsed.database_url))
-
-    check_headers(parsed.http.headers, file=path, key="http.headers")
-    headers = tuple(
-        (key, Secret(value) if uses_variables(str(raw.get("http", {}).get("headers", {}).get(key, ""))) else value)
-        for key, value in parsed.http.headers.items()
-    )
-    tokens = {name_: Secret(value) for name_, value in parsed.auth.tokens.items()}
-    if parsed.auth.bearer_token:
-        tokens["bearer"] = Secret(parsed.auth.bearer_token)
+    parsed = validate(EnvironmentFile, substitute(raw, file=path, redactor=redactor, environ=environ), file=path)
+    contracts = _optional_file(parsed.contracts, "contracts", rootdir / "tests" / "contracts" / "endpoints.toml", file=path)
+    _check_urls(parsed, contracts, file=path, redactor=redactor)
+    tokens = _tokens(parsed.auth)
     redactor.add(*tokens.values())
-
-    start = None
-    if parsed.start is not None:
-        start = StartCommand(
-            command=tuple(parsed.start.command),
-            cwd=relative_path(parsed.start.cwd, base=base, file=path, key="start.cwd"),
-            ready_timeout_s=parsed.start.ready_timeout_s,
-            tokens=dict(parsed.start.tokens),
-        )
-    migrations = None
-    if parsed.revision.migrations is not None:
-        migrations = relative_path(parsed.revision.migrations, base=base, file=path, key="revision.migrations")
-
     return Environment(
         name=name,
         file=path,
@@ -226,15 +189,68 @@ def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | N
         production=parsed.production,
         base_url=parsed.base_url.rstrip("/") if parsed.base_url else None,
         database_url=Secret(parsed.database_url) if parsed.database_url else None,
-        contracts=rel(parsed.contracts, "contracts", rootdir / "tests" / "contracts" / "endpoints.toml"),
-        schema=rel(parsed.schema_, "schema", rootdir / "tests" / "schema" / "schema.toml"),
+        contracts=contracts,
+        schema=_optional_file(parsed.schema_, "schema", rootdir / "tests" / "schema" / "schema.toml", file=path),
         revision=parsed.revision,
-        migrations=migrations,
+        migrations=_path(parsed.revision.migrations, "revision.migrations", file=path),
         http=parsed.http,
-        headers=headers,
+        headers=_headers(parsed.http.headers, raw, file=path),
         bearer_tokens=tokens,
         database=parsed.database,
         fuzz=parsed.fuzz,
-        start=start,
+        start=_start(parsed.start, file=path),
         redactor=redactor,
+    )
+
+
+def _path(value: str | None, key: str, *, file: Path) -> Path | None:
+    return relative_path(value, base=file.parent, file=file, key=key) if value is not None else None
+
+
+def _optional_file(value: str | None, key: str, default: Path, *, file: Path) -> Path | None:
+    """The file a key names (it must exist), else the default when it exists, else None: that part is absent."""
+    if value is not None:
+        return relative_path(value, base=file.parent, file=file, key=key)
+    return default if default.is_file() else None
+
+
+def _check_urls(parsed: EnvironmentFile, contracts: Path | None, *, file: Path, redactor: Redactor) -> None:
+    """``base_url`` where endpoint contracts or ``[revision] url`` need it; URLs of the right scheme."""
+    needs_base = contracts is not None or parsed.revision.url is not None
+    if parsed.base_url is None and parsed.start is None and needs_base:
+        why = "endpoint contracts" if contracts is not None else "[revision] url"
+        raise UsageError(f"set 'base_url' (or a [start] table that starts the target): {why} need it", file=file)
+    if parsed.base_url is not None and not parsed.base_url.startswith(("http://", "https://")):
+        raise UsageError(f"'base_url' must start with http:// or https:// (got {redactor(parsed.base_url)!r})", file=file)
+    if parsed.database_url is not None:
+        if not parsed.database_url.startswith(("postgresql://", "postgres://")):
+            raise UsageError("'database_url' must be a postgresql:// URL", file=file)
+        redactor.add(url_password(parsed.database_url))
+
+
+def _headers(headers: Mapping[str, str], raw: Mapping[str, object], *, file: Path) -> tuple[tuple[str, str | Secret], ...]:
+    """``[http] headers``; a value that came from ``${VAR}`` is a secret."""
+    check_headers(headers, file=file, key="http.headers")
+    written = raw.get("http", {})
+    written_headers = written.get("headers", {}) if isinstance(written, Mapping) else {}
+    return tuple(
+        (key, Secret(value) if uses_variables(str(written_headers.get(key, ""))) else value) for key, value in headers.items()
+    )
+
+
+def _tokens(auth: AuthTable) -> dict[str, Secret]:
+    tokens = {name: Secret(value) for name, value in auth.tokens.items()}
+    if auth.bearer_token:
+        tokens["bearer"] = Secret(auth.bearer_token)
+    return tokens
+
+
+def _start(table: StartTable | None, *, file: Path) -> StartCommand | None:
+    if table is None:
+        return None
+    return StartCommand(
+        command=tuple(table.command),
+        cwd=relative_path(table.cwd, base=file.parent, file=file, key="start.cwd"),
+        ready_timeout_s=table.ready_timeout_s,
+        tokens=dict(table.tokens),
     )

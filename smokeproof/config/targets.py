@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from smokeproof.config.environment import StartCommand
+from smokeproof.errors import TargetUnreachable
 
 STOP_GRACE_S = 10.0
 
 
-class TargetStartError(RuntimeError):
+class TargetStartError(TargetUnreachable):
     """The start command failed or did not report its addresses in time."""
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from smokeproof.errors import DatabaseUnreachable, reason
+
 APPLICATION_NAME = "smokeproof"
 
 TABLES = """
@@ -141,10 +143,6 @@ async def connect_readonly(dsn: str, *, connect_timeout_s: float, statement_time
     )
 
 
-class DatabaseUnreachable(Exception):
-    """The connection could not be opened (refused, timed out, authentication failed)."""
-
-
 async def read(dsn: str, *, schemas: Sequence[str], connect_timeout_s: float, statement_timeout_ms: int) -> CatalogSnapshot:
     """Open a read-only connection, take one snapshot, close it.
 
@@ -154,8 +152,7 @@ async def read(dsn: str, *, schemas: Sequence[str], connect_timeout_s: float, st
     try:
         conn = await connect_readonly(dsn, connect_timeout_s=connect_timeout_s, statement_timeout_ms=statement_timeout_ms)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        raise DatabaseUnreachable(f"{exc.__class__.__name__}: {first}" if first else exc.__class__.__name__) from exc
+        raise DatabaseUnreachable(reason(exc)) from exc
     try:
         return await snapshot(conn, schemas=schemas)
     finally:

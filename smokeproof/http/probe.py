@@ -26,6 +26,7 @@ import httpx
 
 from smokeproof.config.environment import Environment
 from smokeproof.config.secrets import reveal
+from smokeproof.errors import reason
 from smokeproof.http.contracts import EndpointContract
 from smokeproof.http.lanes import Lane, Lanes
 
@@ -193,12 +194,12 @@ class Prober:
             async with asyncio.timeout(self.env.http.timeout_s):
                 return await self._follow(lane, request, sent, started, follow)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            self._down = f"target unreachable: {_reason(exc)} ({request.url.netloc.decode('ascii', 'replace')})"
+            self._down = f"target unreachable: {reason(exc, kind=False)[:200]} ({request.url.netloc.decode('ascii', 'replace')})"
             return self._failed(request, sent, started, self._down, unreachable=True)
         except (TimeoutError, httpx.TimeoutException):
             return self._failed(request, sent, started, f"no complete answer within {self.env.http.timeout_s:g} s")
         except httpx.HTTPError as exc:
-            return self._failed(request, sent, started, f"{exc.__class__.__name__}: {_reason(exc)}")
+            return self._failed(request, sent, started, reason(exc)[:250])
 
     async def _follow(
         self,
@@ -276,11 +277,6 @@ async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]
         if size > cap:
             return b"".join(chunks)[:cap], True
     return b"".join(chunks), False
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc) or exc.__class__.__name__
-    return text.splitlines()[0][:200]
 
 
 def overlapped(exchanges: Iterable[Exchange]) -> bool:

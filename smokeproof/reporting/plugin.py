@@ -15,25 +15,27 @@ from smokeproof.reporting import allure_files, allure_writer, summary
 from smokeproof.verdict import Verdict
 
 if TYPE_CHECKING:
-    from smokeproof.pytest_plugin.fixtures import SmokeConfig
+    from smokeproof.pytest_plugin.session import SmokeSession
 
 HISTORY = Path("history") / "last-run.json"
 
 
 class ReportingPlugin:
-    """Registered by :mod:`smokeproof.pytest_plugin.hooks`; one per session."""
+    """Registered at configure and unregistered at unconfigure by :mod:`smokeproof.pytest_plugin.hooks`; one per run."""
 
-    def __init__(self, config: pytest.Config, verdicts: pytest.StashKey[Verdict], settings: pytest.StashKey[SmokeConfig]) -> None:
+    def __init__(self, config: pytest.Config, session: SmokeSession, verdicts: pytest.StashKey[Verdict]) -> None:
         self.config = config
+        self.session = session
         self.verdict_key = verdicts
-        self.settings_key = settings
         self.rows: dict[str, summary.Row] = {}
         self.reports = Path(config.rootpath) / "reports"
         self.started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
         self.writer: allure_writer.ThreadedFileLogger | None = None
         self.write_error: str | None = None
+        self.table: list[str] = []
 
     def pytest_sessionstart(self) -> None:
+        """Put the threaded Allure writer in place before the first result is written."""
         if not self.config.getoption("collectonly"):
             self.writer = allure_writer.install(self.config)
 
@@ -41,6 +43,7 @@ class ReportingPlugin:
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        """Keep each check's row for the verification table (its verdict, or why it did not run)."""
         report = yield
         if report.when == "call" or (report.when == "setup" and not report.passed):
             self.rows[item.nodeid] = self._row(item, report)
@@ -64,26 +67,27 @@ class ReportingPlugin:
         return summary.Row(check, "-", "passed", "passed")
 
     def _header(self) -> dict[str, str]:
-        smoke = self.config.stash[self.settings_key]
-        env = smoke.env
+        env = self.session.env
         header = {
             "environment": env.name,
             "base URL": env.redactor(env.base_url or "(none)"),
             "production": "yes" if env.production else "no",
-            "expected revision from": describe_source(env, smoke.expected_override),
+            "expected revision from": describe_source(env, self.session.settings.expected_override),
             "database": env.masked_database_url(),
             "run at": self.started,
         }
-        if smoke.run is not None and smoke.run.snapshot is not None:
-            header["database server"] = f"PostgreSQL {smoke.run.snapshot.server_version}"
-        if smoke.database_revision is not None:
-            header["database revision"] = smoke.database_revision
-        if smoke.expected_revision is not None:
-            header["expected revision"] = smoke.expected_revision
+        run = self.session.started_run
+        if run is not None and run.snapshot is not None:
+            header["database server"] = f"PostgreSQL {run.snapshot.server_version}"
+            if run.snapshot.alembic_revisions:
+                header["database revision"] = ", ".join(run.snapshot.alembic_revisions)
+        if run is not None and run.expected is not None and run.expected.heads:
+            header["expected revision"] = ", ".join(run.expected.heads)
         return header
 
     @pytest.hookimpl(trylast=True)  # after session fixtures are torn down: their Allure containers are queued
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Write the summary, the history and Allure's side files; wait for the Allure writer (exit 3 if it failed)."""
         results = getattr(self.config.option, "allure_report_dir", None)
         try:
             self._write_reports(results)
@@ -97,7 +101,7 @@ class ReportingPlugin:
     def _write_reports(self, results: str | None) -> None:
         if not self.rows or self.config.getoption("collectonly"):
             return
-        redact = self.config.stash[self.settings_key].env.redactor
+        redact = self.session.env.redactor
         header = self._header()
         before = summary.load_previous(self.reports / HISTORY)
         rows = list(self.rows.values())
@@ -115,11 +119,12 @@ class ReportingPlugin:
             allure_files.write(Path(results), header, redact)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        """Print the verification table at the end of the run (or why the reports could not be written)."""
         if self.write_error is not None:
             terminalreporter.write_sep(
                 "!", f"smokeproof: could not write the reports ({self.write_error}): this run left no complete record", red=True
             )
-        table = getattr(self, "table", None)
+        table = self.table
         if table:
             terminalreporter.write_sep("=", "smokeproof verification table")
             for line in table:

@@ -1,0 +1,25 @@
+"""The report header pytest prints first: what is checked, where, and how safely."""
+
+from __future__ import annotations
+
+from smokeproof.database.revision_source import describe_source
+from smokeproof.pytest_plugin.settings import Settings
+
+PRODUCTION = "smokeproof: PRODUCTION: only GET, HEAD and OPTIONS are sent; database sessions are read-only"
+
+
+def header_lines(settings: Settings) -> list[str]:
+    """Which environment, at which URL, whether it is production, where the expected revision comes from, what is absent."""
+    env = settings.env
+    lines = [env.header_line()]
+    if env.production:
+        lines.append(PRODUCTION)
+    database = env.masked_database_url() if env.database_url else "(started by the run)" if env.start else "(none)"
+    lines.append(f"smokeproof: database {database}")
+    lines.append(f"smokeproof: expected Alembic revision from {describe_source(env, settings.expected_override)}")
+    absent = settings.absent()
+    if settings.contracts and not any(c.fuzzable for c in settings.contracts) and env.fuzz.max_examples:
+        absent.append("credential probes (no contract rejects anonymous callers)")
+    if absent:
+        lines.append(f"smokeproof: not checked here: {'; '.join(absent)}")
+    return lines

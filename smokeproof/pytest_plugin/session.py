@@ -1,0 +1,116 @@
+"""The run's lifecycle, in one object with one owner: the plugin.
+
+::
+
+    pytest_configure          SmokeSession(settings)     settings resolved and frozen
+    pytest_sessionstart       session.warm()             the probes' thread and connections open while pytest collects
+    pytest_collection_finish  session.start(items)       the target starts (``[start]``), the selected requests go out
+    tests                     session.run                what the ``smoke`` fixture hands each test
+    pytest_unconfigure        session.close()            requests cancelled, connections closed, target stopped
+
+``start`` and ``close`` each run once; ``close`` is safe when ``start`` never ran (``--collect-only``,
+a usage error, nothing selected).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pytest
+
+from smokeproof.config import targets
+from smokeproof.config.environment import Environment
+from smokeproof.errors import TargetUnreachable
+from smokeproof.http.contracts import EndpointContract
+from smokeproof.http.lanes import Lanes
+from smokeproof.pytest_plugin.settings import Settings
+from smokeproof.run import SmokeRun
+
+FIXTURE = "smoke"  # the fixture through which tests reach the run
+
+
+class SmokeSession:
+    """Owns the run: its connections, its started target, and the checks' shared state."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.env: Environment = settings.env  # a started target's addresses replace the file's
+        self.ran: list[str] = []  # node ids of the checks that ran (a run in which none did proves nothing)
+        self._lanes: Lanes | None = None
+        self._target: targets.StartedTarget | None = None
+        self._run: SmokeRun | None = None
+        self._start_error: TargetUnreachable | None = None
+
+    def warm(self) -> None:
+        """Open the probes' thread and connections in the background, so they are ready when collection ends."""
+        if self.settings.contracts and self._lanes is None:
+            self._lanes = Lanes(self.settings.env.http)
+            self._lanes.warm()
+
+    def start(self, items: Iterable[pytest.Item]) -> None:
+        """Start the target if the environment says how, then send the selected contracts' requests."""
+        items = list(items)
+        if self._run is not None or not any(FIXTURE in getattr(item, "fixturenames", ()) for item in items):
+            return
+        try:
+            self.env = self._start_target()
+        except TargetUnreachable as exc:
+            self._start_error = exc
+            return
+        settings = self.settings
+        self._run = SmokeRun(
+            env=self.env, contracts=settings.contracts, expected_override=settings.expected_override, lanes=self._lanes
+        )
+        self._run.select(tuple(_selected_contracts(items)))
+
+    @property
+    def run(self) -> SmokeRun:
+        """The run the tests check with; fails the asking test when the target could not be started."""
+        if self._start_error is not None:
+            pytest.fail(self.env.redactor(str(self._start_error)), pytrace=False)
+        if self._run is None:
+            raise RuntimeError("the smoke run was not started: SmokeSession.start() runs at the end of collection")
+        return self._run
+
+    @property
+    def started_run(self) -> SmokeRun | None:
+        """The run if it started (for the reports, which must not fail)."""
+        return self._run
+
+    def close(self) -> None:
+        """Cancel what is in flight, close the connections and stop the target. Safe to call twice."""
+        lanes = self._run.prober.lanes if self._run is not None else self._lanes
+        self._run = None
+        if lanes is not None:
+            lanes.close()
+        self._lanes = None
+        if self._target is not None:
+            self._target.stop()
+            self._target = None
+
+    def _start_target(self) -> Environment:
+        """The environment to run against: with the started target's URLs and tokens when it has a ``[start]`` table."""
+        env = self.settings.env
+        if env.start is None:
+            return env
+        try:
+            started = targets.start(env.start)
+        except targets.TargetStartError as exc:
+            raise TargetUnreachable(f"target unreachable: the start command failed: {env.redactor(str(exc))}") from None
+        self._target = started
+        tokens = {name: started.env[key] for name, key in env.start.tokens.items() if key in started.env}
+        env.redactor.add(*started.env.values())
+        return env.with_target(base_url=started.base_url, database_url=started.database_url, tokens=tokens)
+
+
+def _selected_contracts(items: Iterable[pytest.Item]) -> list[EndpointContract]:
+    """The endpoint contracts left after ``-k`` / ``-m`` deselection, in test order."""
+    selected: list[EndpointContract] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and isinstance(callspec.params.get("endpoint"), EndpointContract):
+            selected.append(callspec.params["endpoint"])
+    return selected
+
+
+SESSION_KEY = pytest.StashKey[SmokeSession]()
