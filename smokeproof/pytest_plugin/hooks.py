@@ -21,7 +21,22 @@ from smokeproof.pytest_plugin.header import header_lines
 from smokeproof.pytest_plugin.session import SESSION_KEY, SmokeSession
 from smokeproof.reporting.plugin import ReportingPlugin
 
-__all__ = ["smoke"]
+__all__ = [  # what smokeproof.plugin, the entry point, hands pytest
+    "pytest_addoption",
+    "pytest_collection_finish",
+    "pytest_collection_modifyitems",
+    "pytest_configure",
+    "pytest_generate_tests",
+    "pytest_load_initial_conftests",
+    "pytest_report_header",
+    "pytest_runtest_call",
+    "pytest_runtest_makereport",
+    "pytest_sessionfinish",
+    "pytest_sessionstart",
+    "pytest_terminal_summary",
+    "pytest_unconfigure",
+    "smoke",
+]
 
 PARAMETERS = ("endpoint", "fuzz_endpoint", "schema_object")  # what the suite's thin tests are parametrised by
 REPORTING = "smokeproof.reporting"
