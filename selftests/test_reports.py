@@ -14,6 +14,7 @@ from smokeproof.cli.main import THIRD_PARTY, strip_trackers
 from smokeproof.reporting import allure_files, summary
 from smokeproof.verdict import Category
 
+from .servers import Route, Server, serve
 from .suite import REPO, DemoTarget, lay_out, run_suite
 
 AUTH_ENDPOINTS = ["GET /api/v1/auth/session/check -> 401", "GET /api/v1/auth/auth0-url -> 200", "GET /api/v1/auth/me -> 401"]
@@ -241,3 +242,21 @@ def test_an_attached_file_is_kept_as_it_was_when_attached(pytester: pytest.Pytes
     [result_file] = results(pytester.path)
     [attached] = result_file["attachments"]  # type: ignore[misc]
     assert (pytester.path / "reports" / "allure-results" / attached["source"]).read_text() == "first words"
+
+
+def test_an_endpoint_result_takes_its_requests_time(pytester: pytest.Pytester) -> None:
+    """The request ran before its test (all at once); Allure's start, stop and duration are still the request's."""
+    delay_s = 0.4
+    with serve(Server(routes={"/slow": Route(delay_s=delay_s), "/quick": Route()})) as server:
+        lay_out(pytester.path)
+        (pytester.path / "tests/contracts/endpoints.toml").write_text(
+            '[[endpoint]]\npath = "/slow"\nstatus = 200\n\n[[endpoint]]\npath = "/quick"\nstatus = 200\n'
+        )
+        (pytester.path / "env.toml").write_text(f'production = false\nbase_url = "{server.url}"\n')
+        result = run_suite(pytester, "--env-file=env.toml", "-m", "contracts")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    by_name = {r["name"]: r for r in results(pytester.path)}
+    slow, quick = by_name["GET /slow -> 200"], by_name["GET /quick -> 200"]
+    assert int(slow["stop"]) - int(slow["start"]) >= delay_s * 1000  # the server held the answer that long
+    assert int(quick["start"]) <= int(slow["stop"])  # both were out at once: the timeline shows the overlap
+    assert "smokeproof_window" not in labels(slow)  # moved into start/stop, not left as a label

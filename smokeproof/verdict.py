@@ -77,6 +77,7 @@ class Verdict:
     feature: str = ""
     story: str = ""
     attachments: tuple[Attachment, ...] = field(default=())
+    window: tuple[float, float] | None = None  # when the measured work ran (epoch seconds): the report's start and stop
 
     def failure(self) -> SmokeFailure:
         """The test failure; its last section names the category (the report's categories match it)."""

@@ -112,6 +112,7 @@ def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int
         feature=contract.feature,
         story=contract.id,
         attachments=(Attachment(name="request and response", body=render_exchange(exchange, redactor)),),
+        window=exchange.wall_window(),
     )
 
 

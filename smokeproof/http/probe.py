@@ -51,6 +51,11 @@ class Exchange:
     started: float = 0.0
     finished: float = 0.0
 
+    def wall_window(self) -> tuple[float, float]:
+        """When the request started and finished, in epoch seconds (``started`` and ``finished`` are ``perf_counter``)."""
+        offset = time.time() - time.perf_counter()
+        return self.started + offset, self.finished + offset
+
     @property
     def content_type(self) -> str:
         for key, value in self.response_headers:

@@ -11,6 +11,7 @@ import allure
 from smokeproof.verdict import Verdict
 
 CATEGORY_LABEL = "smokeproof_category"
+WINDOW_LABEL = "smokeproof_window"  # the measured work's start-stop in epoch ms; the Allure writer moves it to start/stop
 SEVERITIES = {level.value: level for level in allure.severity_level}
 
 
@@ -28,5 +29,8 @@ def record(verdict: Verdict) -> None:
     if verdict.category is not None and not verdict.ok:
         allure.dynamic.label(CATEGORY_LABEL, verdict.category.value)
         allure.dynamic.tag(verdict.category.value)
+    if verdict.window is not None:
+        start, stop = verdict.window
+        allure.dynamic.label(WINDOW_LABEL, f"{round(start * 1000)}-{round(stop * 1000)}")
     for attachment in verdict.attachments:
         allure.attach(attachment.body, name=attachment.name, attachment_type=allure.attachment_type.TEXT)

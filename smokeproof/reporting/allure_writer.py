@@ -28,6 +28,8 @@ from allure_commons import hookimpl, plugin_manager
 from allure_commons.logger import AllureFileLogger
 from attr import asdict
 
+from smokeproof.reporting.allure_labels import WINDOW_LABEL
+
 PARAMETERS = frozenset({"endpoint", "fuzz_endpoint", "schema_object"})  # what smokeproof.pytest_plugin.hooks parametrizes
 
 
@@ -41,6 +43,17 @@ class ThreadedFileLogger(AllureFileLogger):
         self.error: str | None = None
         self._thread = threading.Thread(target=self._work, name="smokeproof-allure-writer", daemon=True)
         self._thread.start()
+
+    @hookimpl
+    def report_result(self, result: Any) -> None:
+        """A test's result; an endpoint test's start and stop are its request's, which ran before the test."""
+        for label in result.labels:
+            if label.name == WINDOW_LABEL:
+                result.labels.remove(label)
+                start, _, stop = label.value.partition("-")
+                result.start, result.stop = int(start), int(stop)
+                break
+        self._report_item(result)
 
     @hookimpl
     def report_container(self, container: Any) -> None:
