@@ -49,64 +49,28 @@ def expected_text(contract: EndpointContract, budget_ms: int) -> str:
     return ", ".join(parts)
 
 
+Problem = tuple[Category, str]
+
+
 def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int, redactor: Redactor) -> Verdict:
-    """The verdict for one endpoint contract."""
+    """The verdict for one endpoint contract: every aspect of the answer checked, the worst naming the category."""
     budget = contract.max_ms or default_max_ms
-    expected_summary = expected_text(contract, budget)
-    url = redactor(exchange.url)
-    problems: list[tuple[Category, str]] = []
-    status_in_headline = False  # the headline already says "expected X, got Y"
     if exchange.error is not None:
-        problems.append((Category.UNREACHABLE if exchange.unreachable else Category.SERVER_ERROR, exchange.error))
-        actual = "unreachable" if exchange.unreachable else exchange.error
-        headline = f"{exchange.method} {url}: {exchange.error} after {exchange.elapsed_ms:.0f} ms"
+        problems = [transport_problem(exchange)]
     else:
-        status = exchange.status
-        assert status is not None
-        actual = f"{status} in {exchange.elapsed_ms:.0f} ms"
-        expected = " or ".join(str(s) for s in contract.status)
-        elapsed = f"{exchange.elapsed_ms:.0f} ms"
-        headline = f"{exchange.method} {url}: expected {expected}, got {status} in {elapsed}"
-        if status not in contract.status:
-            status_in_headline = True
-            if set(contract.status) <= ANONYMOUS_REJECTIONS and 200 <= status < 300:
-                headline = f"{exchange.method} {url}: authorization leak: expected {expected}, got {status} in {elapsed}"
-                problems.append((Category.AUTH_LEAK, f"answered {status} where {expected} was contracted"))
-            elif status >= 500:
-                problems.append((Category.SERVER_ERROR, f"status {status}, expected {expected}"))
-            else:
-                problems.append((Category.CONTRACT, f"status {status}, expected {expected}"))
-        if exchange.offsite_redirect:
-            problems.append(
-                (Category.CONTRACT, f"redirects to another host: {redactor(exchange.offsite_redirect)} (not followed)")
-            )
+        problems = [*status_problem(contract, exchange), *redirect_problem(exchange, redactor)]
         if not problems:
             problems.extend(_body_problems(contract, exchange))
-        if exchange.elapsed_ms > budget:
-            problems.append((Category.SLOW, f"took {exchange.elapsed_ms:.0f} ms, budget {budget} ms"))
-        if problems and status in contract.status:
-            headline = f"{exchange.method} {url}: {status} in {exchange.elapsed_ms:.0f} ms, but {problems[0][1]}"
-
-    ok = not problems
-    category: Category | None = min((c for c, _ in problems), key=PRIORITY.index) if problems else None
-    body = _excerpt(exchange, redactor)
-    listed = problems[1:] if status_in_headline else problems
-    sections = [
-        ("expected", expected_summary),
-        ("actual", actual if exchange.error else f"{actual}, content type {exchange.content_type or '(none)'}"),
-        ("also" if listed is not problems else "problems", "\n".join(f"- {text}" for _, text in listed)),
-        ("body (first lines, redacted)", body),
-    ]
-    if category is not None:
-        sections += [("what it means", MEANING.get(category, "")), ("what to do", TODO.get(category, ""))]
+    problems.extend(latency_problem(exchange, budget))
+    category = min((c for c, _ in problems), key=PRIORITY.index) if problems else None
     return Verdict(
         check=contract.test_id,
         area=Area.ENDPOINTS,
-        expected=expected_summary,
-        actual=actual,
-        ok=ok,
-        headline=headline,
-        sections=tuple(sections),
+        expected=expected_text(contract, budget),
+        actual=_actual(exchange),
+        ok=not problems,
+        headline=_headline(contract, exchange, problems, redactor),
+        sections=_sections(contract, exchange, problems, category, budget, redactor),
         category=category,
         severity=contract.severity,
         feature=contract.feature,
@@ -114,6 +78,81 @@ def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int
         attachments=(Attachment(name="request and response", body=render_exchange(exchange, redactor)),),
         window=exchange.wall_window(),
     )
+
+
+def transport_problem(exchange: Exchange) -> Problem:
+    """No answer: an unreachable target, or an answer that broke off or never completed."""
+    assert exchange.error is not None
+    return (Category.UNREACHABLE if exchange.unreachable else Category.SERVER_ERROR, exchange.error)
+
+
+def status_problem(contract: EndpointContract, exchange: Exchange) -> list[Problem]:
+    """A status outside the contract: 2xx where anonymous callers must be rejected is an authorization leak."""
+    status = exchange.status
+    assert status is not None
+    if status in contract.status:
+        return []
+    expected = " or ".join(str(s) for s in contract.status)
+    if set(contract.status) <= ANONYMOUS_REJECTIONS and 200 <= status < 300:
+        return [(Category.AUTH_LEAK, f"answered {status} where {expected} was contracted")]
+    return [(Category.SERVER_ERROR if status >= 500 else Category.CONTRACT, f"status {status}, expected {expected}")]
+
+
+def redirect_problem(exchange: Exchange, redactor: Redactor) -> list[Problem]:
+    """A redirect to another host: not followed, and not what the contract describes."""
+    if not exchange.offsite_redirect:
+        return []
+    return [(Category.CONTRACT, f"redirects to another host: {redactor(exchange.offsite_redirect)} (not followed)")]
+
+
+def latency_problem(exchange: Exchange, budget_ms: int) -> list[Problem]:
+    """Slower than the latency budget (also for a request that failed: the time it took is real)."""
+    if exchange.error is not None or exchange.elapsed_ms <= budget_ms:
+        return []
+    return [(Category.SLOW, f"took {exchange.elapsed_ms:.0f} ms, budget {budget_ms} ms")]
+
+
+def _actual(exchange: Exchange) -> str:
+    if exchange.error is not None:
+        return "unreachable" if exchange.unreachable else exchange.error
+    return f"{exchange.status} in {exchange.elapsed_ms:.0f} ms"
+
+
+def _headline(contract: EndpointContract, exchange: Exchange, problems: list[Problem], redactor: Redactor) -> str:
+    """``GET https://host/path: expected 401, got 500 in 84 ms``, or the first problem when the status was right."""
+    where = f"{exchange.method} {redactor(exchange.url)}"
+    elapsed = f"{exchange.elapsed_ms:.0f} ms"
+    if exchange.error is not None:
+        return f"{where}: {exchange.error} after {elapsed}"
+    expected = " or ".join(str(s) for s in contract.status)
+    if exchange.status not in contract.status:
+        leak = "authorization leak: " if problems and problems[0][0] is Category.AUTH_LEAK else ""
+        return f"{where}: {leak}expected {expected}, got {exchange.status} in {elapsed}"
+    if problems:
+        return f"{where}: {exchange.status} in {elapsed}, but {problems[0][1]}"
+    return f"{where}: expected {expected}, got {exchange.status} in {elapsed}"
+
+
+def _sections(
+    contract: EndpointContract,
+    exchange: Exchange,
+    problems: list[Problem],
+    category: Category | None,
+    budget_ms: int,
+    redactor: Redactor,
+) -> tuple[tuple[str, str], ...]:
+    status_in_headline = exchange.error is None and exchange.status not in contract.status
+    listed = problems[1:] if status_in_headline else problems
+    actual = _actual(exchange) if exchange.error else f"{_actual(exchange)}, content type {exchange.content_type or '(none)'}"
+    sections = [
+        ("expected", expected_text(contract, budget_ms)),
+        ("actual", actual),
+        ("also" if status_in_headline else "problems", "\n".join(f"- {text}" for _, text in listed)),
+        ("body (first lines, redacted)", _excerpt(exchange, redactor)),
+    ]
+    if category is not None:
+        sections += [("what it means", MEANING.get(category, "")), ("what to do", TODO.get(category, ""))]
+    return tuple(sections)
 
 
 def _body_problems(contract: EndpointContract, exchange: Exchange) -> list[tuple[Category, str]]:
