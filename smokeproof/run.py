@@ -54,7 +54,6 @@ class SmokeRun:
     lanes: Lanes | None = None  # where the requests run; made from the environment's [http] unless given
     prober: Prober = field(init=False)
     _catalog: asyncio.Task[CatalogSnapshot] | None = None
-    exchanges: dict[str, Exchange] = field(default_factory=dict)
     expected: ExpectedRevision | None = None
     _rate: Any = None  # credential_probes.RateLimit, created on first use
 
@@ -101,7 +100,6 @@ class SmokeRun:
             raise Unavailable(missing)
 
     def _judge(self, contract: EndpointContract, exchange: Exchange) -> Verdict:
-        self.exchanges[contract.test_id] = exchange
         return judge.judge(contract, exchange, default_max_ms=self.env.http.max_ms, redactor=self.env.redactor)
 
     async def fuzz(self, contract: EndpointContract) -> Verdict:

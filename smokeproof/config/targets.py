@@ -41,7 +41,6 @@ class StartedTarget:
     base_url: str | None
     database_url: str | None
     env: dict[str, str] = field(default_factory=dict)
-    started_in_s: float = 0.0
 
     def stop(self) -> None:
         """Close stdin (the polite signal), then SIGTERM, then SIGKILL the process group."""
@@ -78,7 +77,6 @@ def start(spec: StartCommand) -> StartedTarget:
     argv = [sys.executable if arg == "{python}" else arg for arg in spec.command]
     fd, name = tempfile.mkstemp(prefix="smokeproof-target-", suffix=".log")
     log = Path(name)
-    began = time.perf_counter()
     try:
         process = subprocess.Popen(
             argv, cwd=spec.cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=fd, start_new_session=True
@@ -101,7 +99,6 @@ def start(spec: StartCommand) -> StartedTarget:
     target.base_url = info.get("base_url")
     target.database_url = info.get("database_url")
     target.env = {str(k): str(v) for k, v in (info.get("env") or {}).items()}
-    target.started_in_s = time.perf_counter() - began
     return target
 
 

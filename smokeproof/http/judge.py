@@ -21,6 +21,8 @@ from smokeproof.verdict import Area, Attachment, Category, Verdict
 PRIORITY = (Category.UNREACHABLE, Category.AUTH_LEAK, Category.SERVER_ERROR, Category.CONTRACT, Category.SLOW)
 BODY_LINES = 8
 BODY_CHARS = 600
+ATTACHED_BODY_CHARS = 4000  # of the answer, in the report's request-and-response attachment
+SCHEMA_MESSAGE_CHARS = 200
 
 MEANING = {
     Category.UNREACHABLE: "the suite could not reach the deployment at all: nothing else about it is known",
@@ -178,7 +180,7 @@ def _schema_problems(schema: dict[str, Any], exchange: Exchange) -> list[str]:
         return [f"body is not valid JSON ({exc.__class__.__name__}: {str(exc)[:80]})"]
     validator = jsonschema.validators.validator_for(schema)(schema)
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
-    return [f"body{_pointer(list(e.absolute_path))}: {e.message[:200]}" for e in errors]
+    return [f"body{_pointer(list(e.absolute_path))}: {e.message[:SCHEMA_MESSAGE_CHARS]}" for e in errors]
 
 
 def _pointer(path: list[object]) -> str:
@@ -204,6 +206,7 @@ def render_exchange(exchange: Exchange, redactor: Redactor) -> str:
         lines += [f"< {k}: {v}" for k, v in redactor.headers(exchange.response_headers)]
         lines += [
             "",
-            redactor(exchange.text[:4000]) + (" ... (truncated)" if exchange.truncated or len(exchange.text) > 4000 else ""),
+            redactor(exchange.text[:ATTACHED_BODY_CHARS])
+            + (" ... (truncated)" if exchange.truncated or len(exchange.text) > ATTACHED_BODY_CHARS else ""),
         ]
     return "\n".join(lines)

@@ -70,15 +70,15 @@ class Lanes:
     def warm(self) -> None:
         """Start the loop and open the lanes now, in the background.
 
-        Reading the CA bundle gives the GIL back, so most of it overlaps pytest's collection (about 80 ms
-        of work; on a small suite the first request still waits some 40 ms for the rest).
+        Reading the CA bundle gives the GIL back, so most of the work overlaps pytest's collection; on a
+        small suite the first request may still wait for the rest.
         """
         self.submit(self._warm())
 
     async def _warm(self) -> None:
         self._open()
-        # httpcore loads anyio's asyncio backend on its first connection: 25 ms that every request of
-        # the first wave would wait for. Nothing is sent here.
+        # httpcore loads anyio's asyncio backend on its first connection, which every request of the
+        # first wave would wait for; load it now. Nothing is sent here.
         await anyio.lowlevel.checkpoint()
 
     def builder(self) -> httpx.AsyncClient:

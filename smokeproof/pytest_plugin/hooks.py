@@ -18,8 +18,8 @@ from smokeproof.errors import SmokeFailure, Unavailable, UsageError
 from smokeproof.pytest_plugin import settings as settings_module
 from smokeproof.pytest_plugin.fixtures import VERDICT_KEY, smoke
 from smokeproof.pytest_plugin.header import header_lines
+from smokeproof.pytest_plugin.reporting import ReportingPlugin
 from smokeproof.pytest_plugin.session import SESSION_KEY, SmokeSession
-from smokeproof.reporting.plugin import ReportingPlugin
 
 __all__ = [  # what smokeproof.plugin, the entry point, hands pytest
     "pytest_addoption",

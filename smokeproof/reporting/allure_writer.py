@@ -3,10 +3,10 @@
 allure-pytest writes, per test, its result, a container for each parameter (which it takes for a
 fixture: every test shows "Set up: endpoint" and "Tear down: endpoint::<lambda>", nothing a reader
 needs) and our request/response attachment, each created and written while the test waits. Here
-the same files, with the same names and contents, are written by a worker thread (outside the GIL
-while in the kernel: on this project's 2-core VMs a file has cost from 20 µs to 0.45 ms of kernel
-time), the parameters' containers are left out, the session waits for the last file before it
-ends, and a file that cannot be written fails the run (exit status 3) with one line naming it.
+the same files, with the same names and contents, are written by a worker thread (a write gives
+the GIL back while the kernel works, so the tests go on meanwhile), the parameters' containers
+are left out, the session waits for the last file before it ends, and a file that cannot be
+written fails the run (exit status 3) with one line naming it.
 
 The swap goes through allure-commons' own plugin manager: its file logger is unregistered and this
 one registered in its place; at cleanup the original is put back so that allure-pytest's own
@@ -33,12 +33,16 @@ from smokeproof.reporting.allure_labels import WINDOW_LABEL
 PARAMETERS = frozenset({"endpoint", "fuzz_endpoint", "schema_object"})  # what smokeproof.pytest_plugin.hooks parametrizes
 
 
-class ThreadedFileLogger(AllureFileLogger):
-    """allure-commons' file logger, with the writes handed to a worker thread."""
+class ThreadedFileLogger:
+    """allure-commons' file logger (the same files, names and contents), with the writes on a worker thread.
+
+    Its own class rather than a subclass: it implements allure-commons' public reporter hooks and
+    touches nothing private of ``AllureFileLogger``.
+    """
 
     def __init__(self, report_dir: str) -> None:
-        super().__init__(report_dir, clean=False)
-        self._directory = str(self._report_dir)
+        self._directory = os.path.abspath(report_dir)
+        os.makedirs(self._directory, exist_ok=True)
         self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
         self.error: str | None = None
         self._thread = threading.Thread(target=self._work, name="smokeproof-allure-writer", daemon=True)
@@ -73,6 +77,10 @@ class ThreadedFileLogger(AllureFileLogger):
         self._queue.put((file_name, body.encode("utf-8") if isinstance(body, str) else body))
 
     @hookimpl
+    def report_globals(self, globals_item: Any) -> None:
+        self._report_item(globals_item)
+
+    @hookimpl
     def report_attached_file(self, source: str, file_name: str) -> None:
         # Read now: the caller may delete or change its file once attach() returns.
         self._queue.put((file_name, Path(source).read_bytes()))
@@ -95,7 +103,7 @@ class ThreadedFileLogger(AllureFileLogger):
                     os.close(fd)
                 os.replace(tmp, final)
             except OSError as exc:  # the first one is reported by flush(): a full disk must not pass silently
-                self.error = self.error or f"{exc.strerror or exc.__class__.__name__}: {exc.filename or self._report_dir}"
+                self.error = self.error or f"{exc.strerror or exc.__class__.__name__}: {exc.filename or self._directory}"
             finally:
                 self._queue.task_done()
 

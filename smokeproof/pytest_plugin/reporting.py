@@ -1,4 +1,4 @@
-"""The reporting side of a run: collects verdicts, writes the summary and Allure's side files."""
+"""The reporting side of a run, as a pytest plugin: collects verdicts, writes the summary and Allure's side files."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from smokeproof.pytest_plugin.session import SmokeSession
 
 HISTORY = Path("history") / "last-run.json"
+REASON_CHARS = 160  # of a skip reason or an error, in the verification table's "actual" column
 
 
 class ReportingPlugin:
@@ -60,10 +61,12 @@ class ReportingPlugin:
             )
         if report.skipped:
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-            return summary.Row(check, "-", reason.removeprefix("Skipped: ")[:120], "skipped")
+            return summary.Row(check, "-", reason.removeprefix("Skipped: ")[:REASON_CHARS], "skipped")
         if report.failed:
             first = str(report.longrepr).strip().splitlines()
-            return summary.Row(check, "-", first[-1][:160] if first else "error", "failed" if report.when == "call" else "error")
+            return summary.Row(
+                check, "-", first[-1][:REASON_CHARS] if first else "error", "failed" if report.when == "call" else "error"
+            )
         return summary.Row(check, "-", "passed", "passed")
 
     def _header(self) -> dict[str, str]:
