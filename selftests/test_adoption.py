@@ -96,8 +96,9 @@ def test_env_file_with_a_space_elsewhere_stops_with_the_hint(
     assert not (elsewhere / "reports").exists() and not (suite / "reports").exists()
 
 
-def test_ini_switch_runs_the_demo_default(pytester: pytest.Pytester) -> None:
+def test_ini_switch_runs_the_demo_default(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """The suite's own pytest.ini says ``smokeproof = true``: plain ``pytest`` there asks for the default environment."""
+    monkeypatch.delenv("CI", raising=False)  # in CI, a run must name its environment (another self-test)
     lay_out(pytester.path)
     ini = (pytester.path / "pytest.ini").read_text()
     assert "smokeproof = true" in ini
