@@ -78,6 +78,9 @@ class StartTable(_Table):
 
 class EnvironmentFile(_Table):
     description: str = ""
+    # The deployment this file checks: history (the change column) and Allure's history ids belong
+    # to it. Two files that check one target before and after a fix (demo, demo-incident) share it.
+    target: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] | None = None
     production: bool = True
     base_url: str | None = None
     database_url: str | None = None
@@ -108,6 +111,7 @@ class Environment:
     name: str
     file: Path
     description: str
+    target: str
     production: bool
     base_url: str | None
     database_url: Secret | None
@@ -186,6 +190,7 @@ def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | N
         name=name,
         file=path,
         description=parsed.description,
+        target=parsed.target or name,
         production=parsed.production,
         base_url=parsed.base_url.rstrip("/") if parsed.base_url else None,
         database_url=Secret(parsed.database_url) if parsed.database_url else None,

@@ -11,14 +11,19 @@ from typing import TYPE_CHECKING
 import pytest
 
 from smokeproof.database.revision_source import describe_source
-from smokeproof.reporting import allure_files, allure_writer, summary
+from smokeproof.reporting import allure_files, allure_identity, allure_writer, junit, summary
 from smokeproof.verdict import Verdict
 
 if TYPE_CHECKING:
     from smokeproof.pytest_plugin.session import SmokeSession
 
-HISTORY = Path("history") / "last-run.json"
+HISTORY = "last-run.json"  # in reports/history/<target>/: a run compares itself with its own target only
 REASON_CHARS = 160  # of a skip reason or an error, in the verification table's "actual" column
+
+
+def history_file(reports: Path, target: str) -> Path:
+    """Where the previous run against ``target`` left its rows."""
+    return reports / "history" / summary.folder_name(target) / HISTORY
 
 
 class ReportingPlugin:
@@ -39,6 +44,14 @@ class ReportingPlugin:
         """Put the threaded Allure writer in place before the first result is written."""
         if not self.config.getoption("collectonly"):
             self.writer = allure_writer.install(self.config)
+        env = self.session.env
+        junit.name_suite(self.config, environment=env.name, target=env.target)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)  # outermost: after allure-pytest has set its own history id
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
+        yield
+        env = self.session.env
+        allure_identity.stamp(self.config, item, target=env.target, environment=env.name)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -73,6 +86,7 @@ class ReportingPlugin:
         env = self.session.env
         header = {
             "environment": env.name,
+            "target": env.target,
             "base URL": env.redactor(env.base_url or "(none)"),
             "production": "yes" if env.production else "no",
             "expected revision from": describe_source(env, self.session.settings.expected_override),
@@ -106,7 +120,8 @@ class ReportingPlugin:
             return
         redact = self.session.env.redactor
         header = self._header()
-        before = summary.load_previous(self.reports / HISTORY)
+        history = history_file(self.reports, self.session.env.target)
+        before = summary.load_previous(history)
         rows = list(self.rows.values())
         text = redact(summary.markdown(rows, before, header))
         self.reports.mkdir(parents=True, exist_ok=True)
@@ -117,7 +132,7 @@ class ReportingPlugin:
                 handle.write(text + "\n")
         self.table = [redact(line) for line in summary.terminal(rows, before)]
         # Checks not run this time (-m, -k) keep their last known state for the next comparison.
-        summary.save(self.reports / HISTORY, [*{**before, **{r.check: r for r in rows}}.values()], header)
+        summary.save(history, [*{**before, **{r.check: r for r in rows}}.values()], header)
         if results:
             allure_files.write(Path(results), header, redact)
 

@@ -2,13 +2,15 @@
 
 Like the incident report's table ("/api/v1/auth/me | 500 | 401 | FIXED"), written to
 ``reports/summary.md``, printed at the end of the run, appended to ``$GITHUB_STEP_SUMMARY`` when
-set. The previous run's rows are kept in ``reports/history/last-run.json`` so the next run can
-say ``500 -> 401 fixed`` or ``new failure``.
+set. The previous run's rows are kept per target, in ``reports/history/<target>/last-run.json``, so
+the next run against the same target can say ``500 -> 401 fixed`` or ``new failure`` and a run
+against another target in the same folder never compares itself with this one.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -48,6 +50,11 @@ def change(row: Row, before: Mapping[str, Row]) -> str:
     if old.outcome == "failed" and row.outcome == "failed":
         return f"still failing ({was} -> {now})" if was != now else "still failing"
     return ""
+
+
+def folder_name(target: str) -> str:
+    """``target`` as one safe folder name (an environment file's stem may hold anything)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", target).lstrip(".") or "_"
 
 
 def load_previous(path: Path) -> dict[str, Row]:
