@@ -60,8 +60,11 @@ class DemoTarget:
     env: dict[str, str]
     process: subprocess.Popen[bytes]
 
-    def env_file(self, root: Path, *, name: str = "target", extra: str = "", migrations: bool = True) -> Path:
-        """An environment file for this target (tokens come in through ${VAR})."""
+    def env_file(
+        self, root: Path, *, name: str = "target", extra: str = "", migrations: bool = True, target: str | None = None
+    ) -> Path:
+        """An environment file for this target (tokens come in through ${VAR}); ``target`` names the deployment."""
+        top = f'target = "{target}"\n' if target else ""
         revision = f'[revision]\nmigrations = "{REPO / "demo/migrations/versions"}"\n' if migrations else ""
         text = textwrap.dedent(
             f"""\
@@ -69,7 +72,7 @@ class DemoTarget:
             production = false
             base_url = "{self.base_url}"
             database_url = "{self.database_url}"
-            {revision}
+            {top}{revision}
             [auth]
             bearer_token = "${{DEMO_USER_TOKEN}}"
             tokens = {{ super_admin = "${{DEMO_ADMIN_TOKEN}}" }}

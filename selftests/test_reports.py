@@ -39,7 +39,7 @@ def test_incident_then_fix_in_the_same_reports_folder(
     for name, target in (("incident", incident_target), ("healthy", healthy_target)):
         for key, value in target.env.items():
             monkeypatch.setenv(key, value)
-        target.env_file(pytester.path, name=name)
+        target.env_file(pytester.path, name=name, target="app")  # one deployment, before and after the fix
 
     incident = run_suite(pytester, "--env-file=incident.toml")
     assert incident.ret == 1

@@ -16,8 +16,10 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
+from smokeproof.reporting.allure_identity import ENVIRONMENT_LABEL
 from smokeproof.reporting.allure_labels import CATEGORY_LABEL
 from smokeproof.verdict import Category
 
@@ -56,12 +58,15 @@ def allure_binary(root: Path) -> Path:
     return binary
 
 
-def allure_config(reports: Path, name: str) -> dict[str, object]:
+def allure_config(reports: Path, name: str, *, by_environment: bool = False) -> dict[str, object]:
+    group_by = ["epic", "feature"]
+    if by_environment:  # a merged report: each environment its own group
+        group_by.insert(0, ENVIRONMENT_LABEL)
     return {
         "name": name,
         "output": str(reports / "allure-report"),
         "historyPath": str(reports / "history" / "allure-history.jsonl"),
-        "plugins": {"awesome": {"options": {"singleFile": True, "reportName": name, "groupBy": ["epic", "feature"]}}},
+        "plugins": {"awesome": {"options": {"singleFile": True, "reportName": name, "groupBy": group_by}}},
         "categories": {
             "rules": [
                 {"name": c.value, "matchers": {"statuses": ["failed"], "labels": {CATEGORY_LABEL: f"^{re.escape(c.value)}$"}}}
@@ -76,19 +81,27 @@ def strip_trackers(html: str) -> str:
     return TRACKERS.sub("", html)
 
 
-def report(reports: Path, *, name: str = "smokeproof") -> Path:
-    results = reports / "allure-results"
-    if not results.is_dir() or not any(results.glob("*-result.json")):
-        raise ReportError(f"no Allure results in {results}: run the suite first (pytest --env=NAME)")
+def report(reports: Path, *, name: str = "smokeproof", merged: Mapping[str, Path] | None = None) -> Path:
+    """The single-file report of ``reports/allure-results``, or of the ``merged`` results folders by environment."""
+    from smokeproof.reporting import merge
+
+    results = list(merged.values()) if merged else [reports / "allure-results"]
+    if not merged and (not results[0].is_dir() or not any(results[0].glob("*-result.json"))):
+        raise ReportError(f"no Allure results in {results[0]}: run the suite first (pytest --env=NAME)")
     root = project_root(Path.cwd().resolve())
     binary = allure_binary(root)
     (reports / "history").mkdir(parents=True, exist_ok=True)
-    config = reports / "allurerc.json"
-    config.write_text(json.dumps(allure_config(reports, name), indent=1))
+    settings = allure_config(reports, name, by_environment=bool(merged))
+    if merged:  # Allure 3's environments take a matcher function: a JavaScript config
+        config = reports / "allurerc.mjs"
+        config.write_text(merge.allure_config_module(settings, list(merged)))
+    else:
+        config = reports / "allurerc.json"
+        config.write_text(json.dumps(settings, indent=1))
     output = reports / "allure-report"
     shutil.rmtree(output, ignore_errors=True)
     done = subprocess.run(
-        [str(binary), "generate", str(results), "--config", str(config), "--output", str(output)],
+        [str(binary), "generate", *map(str, results), "--config", str(config), "--output", str(output)],
         cwd=root,
         check=False,
         timeout=600,
@@ -104,6 +117,20 @@ def report(reports: Path, *, name: str = "smokeproof") -> Path:
         raise ReportError(f"the report still references a third party ({', '.join(left)}); not publishing it")
     index.write_text(html, encoding="utf-8")
     return index
+
+
+def merge_command(folders: list[Path], reports: Path, name: str) -> Path:
+    """Merge several environments' reports folders into ``reports``: summary.md first, then the HTML."""
+    from smokeproof.reporting import merge
+
+    try:
+        sources = [merge.find(folder.resolve()) for folder in folders]
+    except merge.MergeError as exc:
+        raise ReportError(str(exc)) from None
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / "summary.md").write_text(merge.combined_summary(sources), encoding="utf-8")
+    print(f"smokeproof: {len(sources)} environments merged into {reports / 'summary.md'}")
+    return report(reports, name=name, merged={s.environment: s.results for s in sources})
 
 
 def snapshot_command(args: argparse.Namespace) -> int:
@@ -140,7 +167,12 @@ def snapshot_command(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="smokeproof", description="post-deploy contract checks: reports and catalog")
     commands = parser.add_subparsers(dest="command", required=True)
-    rep = commands.add_parser("report", help="build the single-file HTML report from reports/allure-results")
+    rep = commands.add_parser(
+        "report", help="build the single-file HTML report from reports/allure-results, or merge several reports folders"
+    )
+    rep.add_argument(
+        "folders", nargs="*", type=Path, metavar="DIR", help="reports folders of several environments to merge (CI matrix)"
+    )
     rep.add_argument("--reports", type=Path, default=Path("reports"), help="the reports folder (default: reports)")
     rep.add_argument("--name", default="smokeproof", help="report name")
     snap = commands.add_parser("snapshot", help="print the database catalog an environment points at (read-only)")
@@ -152,10 +184,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "snapshot":
             return snapshot_command(args)
-        index = report(args.reports.resolve(), name=args.name)
+        if args.folders:
+            index = merge_command(args.folders, args.reports.resolve(), args.name)
+        else:
+            index = report(args.reports.resolve(), name=args.name)
     except ReportError as exc:
         print(f"smokeproof report: {exc}", file=sys.stderr)
-        print("smokeproof report: the results (reports/allure-results) and reports/summary.md are unchanged", file=sys.stderr)
+        kept = "the folders given are unchanged" if args.folders else "the results and reports/summary.md are unchanged"
+        print(f"smokeproof report: {kept}", file=sys.stderr)
         return 2
     except UsageError as exc:
         print(exc.render(), file=sys.stderr)

@@ -126,6 +126,7 @@ class ReportingPlugin:
         text = redact(summary.markdown(rows, before, header))
         self.reports.mkdir(parents=True, exist_ok=True)
         (self.reports / "summary.md").write_text(text, encoding="utf-8")
+        (self.reports / "summary.json").write_text(redact(summary.run_record(rows, before, header)), encoding="utf-8")
         step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if step_summary:
             with open(step_summary, "a", encoding="utf-8") as handle:

@@ -70,21 +70,33 @@ def save(path: Path, rows: Iterable[Row], header: Mapping[str, str]) -> None:
     path.write_text(json.dumps({"header": dict(header), "rows": [asdict(r) for r in rows]}, indent=1))
 
 
+def run_record(rows: Iterable[Row], before: Mapping[str, Row], header: Mapping[str, str]) -> str:
+    """This run as JSON (``reports/summary.json``): what ``smokeproof report DIR...`` merges."""
+    return json.dumps(
+        {"header": dict(header), "rows": [{**asdict(r), "change": change(r, before)} for r in rows]}, indent=1, ensure_ascii=False
+    )
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
 def markdown(rows: list[Row], before: Mapping[str, Row], header: Mapping[str, str]) -> str:
+    return section(rows, [change(r, before) for r in rows], header)
+
+
+def section(rows: list[Row], changes: list[str], header: Mapping[str, str]) -> str:
+    """One environment's table, with its header; ``changes`` are the rows' change cells."""
     failed = sum(1 for r in rows if not r.ok)
     verdict = "❌ **not healthy**" if failed else "✅ **healthy**"
     lines = [f"## smokeproof: {header.get('environment', '?')} {verdict}", ""]
     lines += [f"- **{k}**: {_cell(v)}" for k, v in header.items()]
     lines += ["", f"{len(rows)} checks, {failed} failing.", ""]
     lines += ["| check | expected | actual | status | change |", "| --- | --- | --- | --- | --- |"]
-    for r in rows:
+    for r, changed in zip(rows, changes, strict=True):
         lines.append(
             f"| {_cell(r.check)} | {_cell(r.expected)} | {_cell(r.actual)} | {STATUS_ICON.get(r.outcome, r.outcome)} "
-            f"| {_cell(change(r, before))} |"
+            f"| {_cell(changed)} |"
         )
     return "\n".join(lines) + "\n"
 
