@@ -41,6 +41,17 @@ class RevisionTable(_Table):
     json_pointer: str = "/alembic_revision"
 
 
+class WaitTable(_Table):
+    """Waiting for a rolling deploy before the checks (see :mod:`smokeproof.http.wait`)."""
+
+    revision: str | None = None  # usually "${DEPLOY_REVISION}"; --wait-for-revision overrides it
+    url: str | None = None  # default: [revision] url
+    json_pointer: str | None = None  # default: [revision] json_pointer
+    timeout_s: PositiveFloat = 300.0
+    interval_s: PositiveFloat = 5.0
+    consecutive: PositiveInt = 3
+
+
 class HttpTable(_Table):
     timeout_s: PositiveFloat = 10.0
     connect_timeout_s: PositiveFloat = 5.0
@@ -87,6 +98,7 @@ class EnvironmentFile(_Table):
     contracts: str | None = None
     schema_: str | None = Field(default=None, alias="schema")
     revision: RevisionTable = RevisionTable()
+    wait: WaitTable = WaitTable()
     http: HttpTable = HttpTable()
     auth: AuthTable = AuthTable()
     database: DatabaseTable = DatabaseTable()
@@ -119,6 +131,7 @@ class Environment:
     schema: Path | None  # None: no schema contracts
     revision: RevisionTable
     migrations: Path | None
+    wait: WaitTable
     http: HttpTable
     headers: tuple[tuple[str, str | Secret], ...]
     bearer_tokens: Mapping[str, Secret]
@@ -198,6 +211,7 @@ def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | N
         schema=_optional_file(parsed.schema_, "schema", rootdir / "tests" / "schema" / "schema.toml", file=path),
         revision=parsed.revision,
         migrations=_path(parsed.revision.migrations, "revision.migrations", file=path),
+        wait=parsed.wait,
         http=parsed.http,
         headers=_headers(parsed.http.headers, raw, file=path),
         bearer_tokens=tokens,

@@ -16,6 +16,7 @@ import pytest
 from smokeproof.config.environment import ENV_VARIABLE, REVISION_VARIABLE
 from smokeproof.errors import SmokeFailure, Unavailable, UsageError
 from smokeproof.pytest_plugin import settings as settings_module
+from smokeproof.pytest_plugin import waiting
 from smokeproof.pytest_plugin.fixtures import VERDICT_KEY, smoke
 from smokeproof.pytest_plugin.header import header_lines
 from smokeproof.pytest_plugin.reporting import ReportingPlugin
@@ -72,6 +73,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="do not fail a run in which no check ran (all skipped or deselected)",
     )
+    waiting.add_option(group)
     parser.addini(settings_module.INI_SWITCH, "run the smokeproof suite in this project (default: only when --env asks)", "bool")
 
 
@@ -86,6 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     try:
         settings = settings_module.resolve(config)
+        waiting.configure(config, settings.env)
     except UsageError as exc:
         raise pytest.UsageError(exc.render()) from None
     session = config.stash[SESSION_KEY] = SmokeSession(settings)
@@ -94,7 +97,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     """The header: which environment, at which URL, whether it is production, and what it lacks."""
-    return header_lines(config.stash[SESSION_KEY].settings) if SESSION_KEY in config.stash else []
+    if SESSION_KEY not in config.stash:
+        return []
+    settings = config.stash[SESSION_KEY].settings
+    return header_lines(settings) + waiting.header_lines(config, settings.env)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -130,9 +136,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start the run once the selection is known: the target first, then every selected request at once."""
+    """Start the run once the selection is known: the target first, then every selected request at once.
+
+    With ``--wait-for-revision``, the deploy is waited for first; if it did not converge, the run
+    starts without sending a request (every check then fails with why).
+    """
     if SESSION_KEY in session.config.stash and not session.config.getoption("collectonly"):
-        session.config.stash[SESSION_KEY].start(session.items)
+        smoke_session = session.config.stash[SESSION_KEY]
+        waiting.before_checks(session.config, smoke_session.settings.env)
+        smoke_session.start(session.items, send=waiting.failure(session.config) is None)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -143,6 +155,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     deadline = item.config.stash[SESSION_KEY].settings.deadline
     if deadline is not None and time.monotonic() > deadline:
         pytest.fail(f"--smoke-timeout: the session deadline passed before {item.name} ran", pytrace=False)
+    not_converged = waiting.failure(item.config)
+    if not_converged is not None:
+        pytest.fail(not_converged, pytrace=False)
     try:
         return (yield)
     except Unavailable as exc:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from smokeproof.database.revision_source import describe_source
+from smokeproof.pytest_plugin import waiting
 from smokeproof.reporting import allure_files, allure_identity, allure_writer, junit, summary
 from smokeproof.verdict import Verdict
 
@@ -100,6 +101,9 @@ class ReportingPlugin:
                 header["database revision"] = ", ".join(run.snapshot.alembic_revisions)
         if run is not None and run.expected is not None and run.expected.heads:
             header["expected revision"] = ", ".join(run.expected.heads)
+        deploy = waiting.summary(self.config)
+        if deploy is not None:
+            header["rolling deploy"] = deploy
         return header
 
     @pytest.hookimpl(trylast=True)  # after session fixtures are torn down: their Allure containers are queued

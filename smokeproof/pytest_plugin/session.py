@@ -47,8 +47,8 @@ class SmokeSession:
             self._lanes = Lanes(self.settings.env.http)
             self._lanes.warm()
 
-    def start(self, items: Iterable[pytest.Item]) -> None:
-        """Start the target if the environment says how, then send the selected contracts' requests."""
+    def start(self, items: Iterable[pytest.Item], *, send: bool = True) -> None:
+        """Start the target if the environment says how, then send the selected contracts' requests (unless not ``send``)."""
         items = list(items)
         if self._run is not None or not any(FIXTURE in getattr(item, "fixturenames", ()) for item in items):
             return
@@ -61,7 +61,7 @@ class SmokeSession:
         self._run = SmokeRun(
             env=self.env, contracts=settings.contracts, expected_override=settings.expected_override, lanes=self._lanes
         )
-        self._run.select(tuple(_selected_contracts(items)))
+        self._run.select(tuple(_selected_contracts(items)) if send else ())
 
     @property
     def run(self) -> SmokeRun:

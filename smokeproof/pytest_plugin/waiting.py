@@ -1,0 +1,80 @@
+"""``--wait-for-revision REV`` in the session: one wait, after collection, before the first request.
+
+The polling itself is :mod:`smokeproof.http.wait`. Here it is planned at configure time (a wait
+with nowhere to poll is exit 4), announced in the header, run once when collection ends (on its
+own thread and event loop, so pytest-asyncio's loops are untouched), and, if the deploy did not
+converge, no request is sent and every check fails with the same message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+from dataclasses import dataclass
+
+import pytest
+
+from smokeproof.config.environment import Environment
+from smokeproof.config.secrets import reveal
+from smokeproof.http.wait import WAIT_VARIABLE, WaitOutcome, WaitPlan, plan_for, wait_for_revision
+
+
+@dataclass
+class WaitState:
+    plan: WaitPlan
+    outcome: WaitOutcome | None = None
+
+
+WAIT_KEY = pytest.StashKey[WaitState]()
+
+
+def add_option(group: pytest.OptionGroup) -> None:
+    group.addoption(
+        "--wait-for-revision",
+        dest="smoke_wait_revision",
+        metavar="REV",
+        help=f"before any check, poll the deployed code until it reports REV on N answers in a row (also ${WAIT_VARIABLE}; "
+        "[wait] in the environment sets where, how long, how often)",
+    )
+
+
+def configure(config: pytest.Config, env: Environment) -> None:
+    """Plan the wait (a UsageError when it has nowhere to poll)."""
+    plan = plan_for(env, config.getoption("smoke_wait_revision") or os.environ.get(WAIT_VARIABLE))
+    if plan is not None:
+        config.stash[WAIT_KEY] = WaitState(plan)
+
+
+def header_lines(config: pytest.Config, env: Environment) -> list[str]:
+    state = config.stash.get(WAIT_KEY, None)
+    return [f"smokeproof: {env.redactor(state.plan.describe())}"] if state is not None else []
+
+
+def before_checks(config: pytest.Config, env: Environment) -> None:
+    """Wait for the deploy (once); say what came of it."""
+    state = config.stash.get(WAIT_KEY, None)
+    if state is None or state.outcome is not None or config.getoption("collectonly"):
+        return
+    headers = {key: reveal(value) for key, value in env.headers}
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None:
+        terminal.write_line(f"smokeproof: {env.redactor(state.plan.describe())} ...")
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="smokeproof-wait") as pool:
+        state.outcome = pool.submit(asyncio.run, wait_for_revision(state.plan, headers=headers)).result()
+    if terminal is not None:
+        terminal.write_line(f"smokeproof: rolling deploy: {env.redactor(state.outcome.summary())}")
+
+
+def summary(config: pytest.Config) -> str | None:
+    """For the report header: what the wait found, if there was one."""
+    state = config.stash.get(WAIT_KEY, None)
+    return state.outcome.summary() if state is not None and state.outcome is not None else None
+
+
+def failure(config: pytest.Config) -> str | None:
+    """Why every check fails: the deploy did not converge (None when it did, or nobody waited)."""
+    state = config.stash.get(WAIT_KEY, None)
+    if state is None or state.outcome is None or state.outcome.converged:
+        return None
+    return state.outcome.failure()
