@@ -61,10 +61,20 @@ class DemoTarget:
     process: subprocess.Popen[bytes]
 
     def env_file(
-        self, root: Path, *, name: str = "target", extra: str = "", migrations: bool = True, target: str | None = None
+        self,
+        root: Path,
+        *,
+        name: str = "target",
+        extra: str = "",
+        migrations: bool = True,
+        target: str | None = None,
+        top: str = "",
     ) -> Path:
-        """An environment file for this target (tokens come in through ${VAR}); ``target`` names the deployment."""
-        top = f'target = "{target}"\n' if target else ""
+        """An environment file for this target (tokens come in through ${VAR}); ``target`` names the deployment.
+
+        ``top`` holds top-level keys, ``extra`` tables (written last).
+        """
+        top = (f'target = "{target}"\n' if target else "") + top
         revision = f'[revision]\nmigrations = "{REPO / "demo/migrations/versions"}"\n' if migrations else ""
         text = textwrap.dedent(
             f"""\

@@ -31,6 +31,7 @@ from smokeproof.database import revision_source, schema_contract
 from smokeproof.database.catalog import CatalogSnapshot, read
 from smokeproof.database.revision_source import ExpectedRevision
 from smokeproof.database.schema_contract import SchemaEntry
+from smokeproof.database.tenants import OnDatabase, Snapshots, at, on_database
 from smokeproof.errors import DatabaseError, DatabaseUnreachable, TargetError, TargetUnreachable, Unavailable, reason
 from smokeproof.http import judge
 from smokeproof.http.contracts import EndpointContract
@@ -56,6 +57,8 @@ class SmokeRun:
     _catalog: asyncio.Task[CatalogSnapshot] | None = None
     expected: ExpectedRevision | None = None
     _rate: Any = None  # credential_probes.RateLimit, created on first use
+    _tenants: Snapshots | None = None  # the tenant databases' catalogs ([databases])
+    _expected: asyncio.Task[ExpectedRevision | None] | None = None
 
     @property
     def snapshot(self) -> CatalogSnapshot | None:
@@ -129,21 +132,34 @@ class SmokeRun:
 
     # Database ----------------------------------------------------------------------------------
 
-    async def catalog(self) -> CatalogSnapshot:
-        """The catalog snapshot, read once; raises :class:`~smokeproof.errors.TargetError` (the same one each time)."""
+    async def catalog(self, database: str | None = None) -> CatalogSnapshot:
+        """The catalog snapshot, read once; raises :class:`~smokeproof.errors.TargetError` (the same one each time).
+
+        ``database`` names a tenant database; None is the environment's ``database_url``.
+        """
+        if database is not None:
+            if self._tenants is None:
+                self._tenants = Snapshots(list(self.env.databases), self._read_catalog, self.env.database.concurrency)
+            return await self._tenants.get(database)
         if self.env.database_url is None:
             raise Unavailable(f"environment {self.env.name} has no database_url: schema checks need one")
         if self._catalog is None:
             self._catalog = asyncio.ensure_future(self._read_catalog())
         return await self._catalog
 
-    async def _read_catalog(self) -> CatalogSnapshot:
-        assert self.env.database_url is not None
+    @property
+    def tenant_snapshots(self) -> dict[str, CatalogSnapshot | None]:
+        """Each tenant database's catalog as read so far (None: not read, or unreadable)."""
+        return self._tenants.done() if self._tenants is not None else {}
+
+    async def _read_catalog(self, database: str | None = None) -> CatalogSnapshot:
+        url = self.env.database_url if database is None else self.env.databases[database]
+        assert url is not None
         db = self.env.database
-        where = self.env.masked_database_url()
+        where = self.env.masked(url) if database is None else f"{database} ({self.env.masked(url)})"
         try:
             return await read(
-                self.env.database_url.reveal(),
+                url.reveal(),
                 schemas=db.schemas,
                 connect_timeout_s=db.connect_timeout_s,
                 statement_timeout_ms=db.statement_timeout_ms,
@@ -172,21 +188,26 @@ class SmokeRun:
             severity=Severity.BLOCKER,
         )
 
-    async def schema_object(self, entry: SchemaEntry) -> Verdict:
+    async def schema_object(self, target: SchemaEntry | OnDatabase) -> Verdict:
+        """One schema entry's verdict, on ``database_url`` or on the tenant database ``target`` names."""
+        entry, database = (target.entry, target.database) if isinstance(target, OnDatabase) else (target, None)
         try:
-            catalog = await self.catalog()
+            catalog = await self.catalog(database)
         except TargetError as exc:
-            return self.target_failure(entry.id, Area.SCHEMA, exc)
+            return self.target_failure(target.id, Area.SCHEMA, exc)
         root = schema_contract.missing_table(entry, catalog)
         if root is not None:
-            raise Unavailable(f"{entry.id}: its table is missing; reported once, by '{root}'")
-        return schema_contract.check(entry, catalog)
+            raise Unavailable(f"{target.id}: its table is missing; reported once, by '{at(root, database)}'")
+        return on_database(schema_contract.check(entry, catalog), database)
 
     # Alembic -----------------------------------------------------------------------------------
 
-    async def alignment(self) -> Verdict:
-        check = "alembic revision"
-        expected = self.expected = await revision_source.resolve(self.env, self.expected_override, self._fetch_json)
+    async def alignment(self, database: str | None = None) -> Verdict:
+        """The Alembic alignment of ``database_url``, or of the tenant database ``database``."""
+        check = at("alembic revision", database)
+        if self._expected is None:  # resolved once, whichever database asks first
+            self._expected = asyncio.ensure_future(revision_source.resolve(self.env, self.expected_override, self._fetch_json))
+        expected = self.expected = await self._expected
         if expected is None:
             raise Unavailable(
                 f"environment {self.env.name} says nowhere where the code's Alembic head comes from: set "
@@ -204,7 +225,7 @@ class SmokeRun:
                 severity=Severity.BLOCKER,
             )
         try:
-            catalog = await self.catalog()
+            catalog = await self.catalog(database)
         except TargetError as exc:
             return self.target_failure(check, Area.MIGRATIONS, exc)
         from smokeproof.database.alignment import align  # loads alembic: only runs that check it pay
@@ -215,7 +236,7 @@ class SmokeRun:
             database=catalog.alembic_revisions,
             history=expected.history,
         )
-        return result.verdict(check)
+        return on_database(result.verdict("alembic revision"), database)
 
     async def _fetch_json(self, path: str) -> Any:
         assert self.env.base_url is not None

@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from smokeproof.config.databases import tenant_databases
 from smokeproof.config.secrets import Redactor, Secret, mask_url, url_password
 from smokeproof.config.tomlfile import check_headers, read_toml, relative_path, substitute, uses_variables, validate
 from smokeproof.errors import UsageError
@@ -70,6 +71,7 @@ class AuthTable(_Table):
 
 class DatabaseTable(_Table):
     schemas: list[str] = ["public"]
+    concurrency: PositiveInt = 8  # tenant databases read at once
     statement_timeout_ms: PositiveInt = 5000
     connect_timeout_s: PositiveFloat = 5.0
 
@@ -95,6 +97,9 @@ class EnvironmentFile(_Table):
     production: bool = True
     base_url: str | None = None
     database_url: str | None = None
+    databases: dict[str, str] = {}  # tenant databases: name = URL (see smokeproof.config.databases)
+    databases_file: str | None = None
+    databases_list: str | None = None
     contracts: str | None = None
     schema_: str | None = Field(default=None, alias="schema")
     revision: RevisionTable = RevisionTable()
@@ -127,6 +132,7 @@ class Environment:
     production: bool
     base_url: str | None
     database_url: Secret | None
+    databases: Mapping[str, Secret]  # tenant databases by name, in the order written
     contracts: Path | None  # None: the environment has no endpoint contracts
     schema: Path | None  # None: no schema contracts
     revision: RevisionTable
@@ -159,6 +165,10 @@ class Environment:
             database_url=Secret(database_url) if database_url else self.database_url,
             bearer_tokens=merged,
         )
+
+    def masked(self, url: Secret) -> str:
+        """A database URL as the reports show it: no password, no secret."""
+        return self.redactor(mask_url(url.reveal()))
 
     def masked_database_url(self) -> str:
         return self.redactor(mask_url(self.database_url.reveal())) if self.database_url else "(none)"
@@ -195,6 +205,14 @@ def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | N
     redactor = Redactor()
     raw = read_toml(path)
     parsed = validate(EnvironmentFile, substitute(raw, file=path, redactor=redactor, environ=environ), file=path)
+    databases = tenant_databases(
+        parsed.databases,
+        listed=parsed.databases_list,
+        from_file=parsed.databases_file,
+        file=path,
+        redactor=redactor,
+        environ=environ,
+    )
     contracts = _optional_file(parsed.contracts, "contracts", rootdir / "tests" / "contracts" / "endpoints.toml", file=path)
     _check_urls(parsed, contracts, file=path, redactor=redactor)
     tokens = _tokens(parsed.auth)
@@ -207,6 +225,7 @@ def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | N
         production=parsed.production,
         base_url=parsed.base_url.rstrip("/") if parsed.base_url else None,
         database_url=Secret(parsed.database_url) if parsed.database_url else None,
+        databases=databases,
         contracts=contracts,
         schema=_optional_file(parsed.schema_, "schema", rootdir / "tests" / "schema" / "schema.toml", file=path),
         revision=parsed.revision,

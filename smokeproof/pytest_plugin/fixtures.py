@@ -34,6 +34,12 @@ class Checks:
 
 
 @pytest.fixture
+def database() -> str | None:
+    """The database a per-database check runs on: the environment's ``database_url`` unless parametrised by tenant."""
+    return None
+
+
+@pytest.fixture
 def smoke(request: pytest.FixtureRequest) -> Checks:
     """The run's checks for this test: ``smoke.wait_endpoint(...)``, ``await smoke.alignment()``, ``smoke.verify(...)``."""
     if SESSION_KEY not in request.config.stash:

@@ -13,16 +13,19 @@ from collections.abc import Generator
 
 import pytest
 
+from smokeproof.config.databases import DEFAULT_NAME
 from smokeproof.config.environment import ENV_VARIABLE, REVISION_VARIABLE
+from smokeproof.database import tenants
 from smokeproof.errors import SmokeFailure, Unavailable, UsageError
 from smokeproof.pytest_plugin import settings as settings_module
 from smokeproof.pytest_plugin import waiting
-from smokeproof.pytest_plugin.fixtures import VERDICT_KEY, smoke
+from smokeproof.pytest_plugin.fixtures import VERDICT_KEY, database, smoke
 from smokeproof.pytest_plugin.header import header_lines
 from smokeproof.pytest_plugin.reporting import ReportingPlugin
 from smokeproof.pytest_plugin.session import SESSION_KEY, SmokeSession
 
 __all__ = [  # what smokeproof.plugin, the entry point, hands pytest
+    "database",
     "pytest_addoption",
     "pytest_collection_finish",
     "pytest_collection_modifyitems",
@@ -39,7 +42,7 @@ __all__ = [  # what smokeproof.plugin, the entry point, hands pytest
     "smoke",
 ]
 
-PARAMETERS = ("endpoint", "fuzz_endpoint", "schema_object")  # what the suite's thin tests are parametrised by
+PARAMETERS = ("endpoint", "fuzz_endpoint", "schema_object", "database")  # what the suite's thin tests are parametrised by
 REPORTING = "smokeproof.reporting"
 EMPTY_SET = "got empty parameter set"  # pytest's reason on the one item it makes for an empty parametrisation
 
@@ -121,8 +124,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         fuzzable = [c for c in settings.contracts if c.fuzzable] if settings.env.fuzz.max_examples else []
         metafunc.parametrize("fuzz_endpoint", fuzzable, ids=[f"{c.id} rejects malformed credentials" for c in fuzzable])
     if "schema_object" in metafunc.fixturenames:
-        entries = settings.schema.entries
-        metafunc.parametrize("schema_object", entries, ids=[e.id for e in entries])
+        targets = tenants.schema_targets(settings.schema.entries, settings.env)
+        metafunc.parametrize("schema_object", targets, ids=[t.id for t in targets])
+    if "database" in metafunc.fixturenames and settings.env.databases:  # else the fixture: database_url
+        names = [None] * (settings.env.database_url is not None) + list(settings.env.databases)
+        metafunc.parametrize("database", names, ids=[name or DEFAULT_NAME for name in names])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from smokeproof.database import tenants
 from smokeproof.database.revision_source import describe_source
 from smokeproof.pytest_plugin import waiting
 from smokeproof.reporting import allure_files, allure_identity, allure_writer, junit, summary
@@ -101,6 +102,9 @@ class ReportingPlugin:
                 header["database revision"] = ", ".join(run.snapshot.alembic_revisions)
         if run is not None and run.expected is not None and run.expected.heads:
             header["expected revision"] = ", ".join(run.expected.heads)
+        if env.databases:
+            snapshots = run.tenant_snapshots if run is not None else {}
+            header["tenant databases"] = tenants.describe(list(env.databases), snapshots)
         deploy = waiting.summary(self.config)
         if deploy is not None:
             header["rolling deploy"] = deploy

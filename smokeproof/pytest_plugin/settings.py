@@ -42,7 +42,7 @@ class Settings:
         parts = [] if env.contracts is not None else ["endpoint contracts (no contracts file)"]
         if env.schema is None:
             parts.append("schema contracts (no schema file)")
-        if env.database_url is None and env.start is None:
+        if env.database_url is None and not env.databases and env.start is None:
             parts.append("database checks (no database_url)")
         return parts
 

@@ -30,7 +30,8 @@ from attr import asdict
 
 from smokeproof.reporting.allure_labels import WINDOW_LABEL
 
-PARAMETERS = frozenset({"endpoint", "fuzz_endpoint", "schema_object"})  # what smokeproof.pytest_plugin.hooks parametrizes
+# what smokeproof.pytest_plugin.hooks parametrizes
+PARAMETERS = frozenset({"endpoint", "fuzz_endpoint", "schema_object", "database"})
 
 
 class ThreadedFileLogger:

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from smokeproof.database.tenants import database_of
+
 STATUS_ICON = {"passed": "✅ pass", "failed": "❌ FAIL", "skipped": "⏭ skip", "error": "💥 ERROR"}
 
 
@@ -86,19 +88,44 @@ def markdown(rows: list[Row], before: Mapping[str, Row], header: Mapping[str, st
 
 
 def section(rows: list[Row], changes: list[str], header: Mapping[str, str]) -> str:
-    """One environment's table, with its header; ``changes`` are the rows' change cells."""
+    """One environment's table, with its header; ``changes`` are the rows' change cells.
+
+    Checks on tenant databases (``table public.users @ eu``) are grouped by database: a line per
+    database, then the table of each database that fails or changed (a hundred healthy tenants
+    are a hundred lines, not fifteen hundred).
+    """
     failed = sum(1 for r in rows if not r.ok)
     verdict = "❌ **not healthy**" if failed else "✅ **healthy**"
     lines = [f"## smokeproof: {header.get('environment', '?')} {verdict}", ""]
     lines += [f"- **{k}**: {_cell(v)}" for k, v in header.items()]
     lines += ["", f"{len(rows)} checks, {failed} failing.", ""]
-    lines += ["| check | expected | actual | status | change |", "| --- | --- | --- | --- | --- |"]
-    for r, changed in zip(rows, changes, strict=True):
+    groups: dict[str | None, list[tuple[Row, str]]] = {}
+    for row, changed in zip(rows, changes, strict=True):
+        groups.setdefault(database_of(row.check), []).append((row, changed))
+    if None in groups or len(groups) == 0:
+        lines += _table(groups.get(None, []))
+    tenants = [(name, group) for name, group in groups.items() if name is not None]
+    if tenants:
+        lines += ["", "### by database", "", "| database | checks | failing | status |", "| --- | --- | --- | --- |"]
+        for name, group in tenants:
+            failing = sum(1 for r, _ in group if not r.ok)
+            lines.append(f"| {_cell(name)} | {len(group)} | {failing} | {'❌ FAIL' if failing else '✅ pass'} |")
+        for name, group in tenants:
+            failing = sum(1 for r, _ in group if not r.ok)
+            if failing or any(changed for _, changed in group):
+                status = f"❌ {failing} of {len(group)} failing" if failing else "✅ changed"
+                lines += ["", f"#### database {_cell(name)}: {status}", "", *_table(group)]
+    return "\n".join(lines) + "\n"
+
+
+def _table(rows: list[tuple[Row, str]]) -> list[str]:
+    lines = ["| check | expected | actual | status | change |", "| --- | --- | --- | --- | --- |"]
+    for r, changed in rows:
         lines.append(
             f"| {_cell(r.check)} | {_cell(r.expected)} | {_cell(r.actual)} | {STATUS_ICON.get(r.outcome, r.outcome)} "
             f"| {_cell(changed)} |"
         )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def terminal(rows: list[Row], before: Mapping[str, Row]) -> list[str]:

@@ -1,0 +1,116 @@
+"""Schema, drift and Alembic checks on each of an environment's tenant databases.
+
+Each check of ``schema.toml`` and the Alembic alignment run once per database, their ids suffixed
+with the database's name (``table public.users @ eu``, ``alembic revision @ us``), so a report
+says which tenant is behind. The snapshots are read concurrently, at most ``[database]
+concurrency`` at once, one read-only session per database; a database that cannot be read fails
+its own checks and no other's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+from smokeproof.config.environment import Environment
+from smokeproof.database.catalog import CatalogSnapshot
+from smokeproof.database.schema_contract import SchemaEntry
+from smokeproof.verdict import Verdict
+
+SEPARATOR = " @ "
+
+
+def at(check: str, database: str | None) -> str:
+    """``table public.users`` on tenant ``eu``: ``table public.users @ eu`` (the environment's own database: unchanged)."""
+    return check if database is None else f"{check}{SEPARATOR}{database}"
+
+
+def database_of(check: str) -> str | None:
+    """The tenant a check id names, if any."""
+    return check.rsplit(SEPARATOR, 1)[1] if SEPARATOR in check else None
+
+
+@dataclass(frozen=True)
+class OnDatabase:
+    """A schema entry checked on one tenant database (the thin test's ``schema_object`` parameter)."""
+
+    entry: SchemaEntry
+    database: str
+
+    @property
+    def id(self) -> str:
+        return at(self.entry.id, self.database)
+
+    def __repr__(self) -> str:  # what Allure shows as the parameter
+        return f"OnDatabase({self.id!r})"
+
+
+def schema_targets(entries: tuple[SchemaEntry, ...], env: Environment) -> list[SchemaEntry | OnDatabase]:
+    """Every schema check of the run: on ``database_url`` (or nowhere, to say it is absent), then on each tenant."""
+    targets: list[SchemaEntry | OnDatabase] = []
+    if env.database_url is not None or not env.databases:
+        targets.extend(entries)
+    for name in env.databases:
+        targets.extend(OnDatabase(entry, name) for entry in entries)
+    return targets
+
+
+def on_database(verdict: Verdict, database: str | None) -> Verdict:
+    """The verdict with its check named after its database (headline and story too)."""
+    if database is None:
+        return verdict
+    check = at(verdict.check, database)
+    headline = verdict.headline.replace(verdict.check, check, 1) if verdict.check in verdict.headline else verdict.headline
+    if headline == verdict.headline and headline:
+        headline = f"[{database}] {headline}"
+    return replace(verdict, check=check, headline=headline, story=at(verdict.story, database) if verdict.story else "")
+
+
+class Snapshots:
+    """The tenant databases' catalogs, read once each, ``concurrency`` at a time, all started together."""
+
+    def __init__(self, names: list[str], read: Callable[[str], Awaitable[CatalogSnapshot]], concurrency: int) -> None:
+        self._names = names
+        self._read = read
+        self._concurrency = concurrency
+        self._tasks: dict[str, asyncio.Task[CatalogSnapshot]] = {}
+
+    async def get(self, name: str) -> CatalogSnapshot:
+        """``name``'s catalog; the first call starts every database's read (they are all about to be asked for)."""
+        if not self._tasks:
+            gate = asyncio.Semaphore(self._concurrency)
+
+            async def bounded(database: str) -> CatalogSnapshot:
+                async with gate:
+                    return await self._read(database)
+
+            self._tasks = {database: asyncio.ensure_future(bounded(database)) for database in self._names}
+            for task in self._tasks.values():  # a read nobody awaits (its checks deselected) is not an "unretrieved" error
+                task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        return await self._tasks[name]
+
+    def done(self) -> dict[str, CatalogSnapshot | None]:
+        """Each database's catalog as read so far (None: not read, or unreadable)."""
+        found: dict[str, CatalogSnapshot | None] = {}
+        for name in self._names:
+            task = self._tasks.get(name)
+            ok = task is not None and task.done() and not task.cancelled() and task.exception() is None
+            found[name] = task.result() if ok and task is not None else None
+        return found
+
+    def cancel(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+
+
+def describe(names: list[str], snapshots: dict[str, CatalogSnapshot | None]) -> str:
+    """For the report header: how many tenant databases, and at which Alembic revisions."""
+    shown = ", ".join(names[:10]) + (f", … ({len(names) - 10} more)" if len(names) > 10 else "")
+    counts: dict[str, int] = {}
+    for name in names:
+        snap = snapshots.get(name)
+        key = "not read" if snap is None else ", ".join(snap.alembic_revisions or ()) or "(no alembic_version)"
+        counts[key] = counts.get(key, 0) + 1
+    revisions = "; ".join(f"{revision} ×{count}" for revision, count in counts.items())
+    return f"{len(names)} tenant databases ({shown}); revisions: {revisions}"
