@@ -1,4 +1,4 @@
-"""``python -m bench [endpoints|schema|startup]``: run the benchmarks, print and save the table.
+"""``python -m bench [endpoints|schema|startup|tenants]``: run the benchmarks, print and save the table.
 
 Numbers are measured, never asserted; see bench/README.md for how to read them.
 """
@@ -11,13 +11,13 @@ import sys
 import time
 from pathlib import Path
 
-from bench import endpoints, schema, startup
+from bench import endpoints, schema, startup, tenants
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 
 
 def main(argv: list[str]) -> int:
-    parts = argv or ["endpoints", "schema", "startup"]
+    parts = argv or ["endpoints", "schema", "startup", "tenants"]
     began = time.perf_counter()
     sections = [
         f"# smokeproof benchmarks\n\n{time.strftime('%Y-%m-%d %H:%M %Z')}, {os.cpu_count()} CPUs, "
@@ -30,8 +30,10 @@ def main(argv: list[str]) -> int:
             text = schema.run()
         elif part == "startup":
             text = startup.run()
+        elif part == "tenants":
+            text = tenants.run()
         else:
-            print(f"unknown part {part!r}: endpoints, schema, startup", file=sys.stderr)
+            print(f"unknown part {part!r}: endpoints, schema, startup, tenants", file=sys.stderr)
             return 2
         print(text, flush=True)
         sections.append(text)
