@@ -71,6 +71,9 @@ def test_each_database_fails_only_its_own_checks(
         and "| ap | 14 | 14 | ❌ FAIL |" in summary
     )
     assert "#### database us: ❌" in summary and "#### database ap: ❌" in summary and "#### database eu" not in summary
+    results = [json.loads(p.read_text()) for p in (pytester.path / "reports" / "allure-results").glob("*-result.json")]
+    us = next(r for r in results if r["name"] == "alembic revision @ us")
+    assert {"name": "smokeproof_database", "value": "us"} in us["labels"]
     assert "- **tenant databases**: 3 tenant databases (eu, us, ap); revisions: 80105006e3d3 ×1; 010 ×1; not read ×1" in summary
 
 

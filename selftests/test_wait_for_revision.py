@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from smokeproof.config.environment import load
 from smokeproof.errors import UsageError
-from smokeproof.http.wait import WaitPlan, plan_for, wait_for_revision
+from smokeproof.wait import WaitPlan, plan_for, wait_for_revision
 
 from .servers import Route, Server, serve
 from .suite import lay_out, run_suite

@@ -43,7 +43,7 @@ class RevisionTable(_Table):
 
 
 class WaitTable(_Table):
-    """Waiting for a rolling deploy before the checks (see :mod:`smokeproof.http.wait`)."""
+    """Waiting for a rolling deploy before the checks (see :mod:`smokeproof.wait`)."""
 
     revision: str | None = None  # usually "${DEPLOY_REVISION}"; --wait-for-revision overrides it
     url: str | None = None  # default: [revision] url

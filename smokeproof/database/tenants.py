@@ -10,7 +10,7 @@ its own checks and no other's.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 
 from smokeproof.config.environment import Environment
@@ -26,9 +26,13 @@ def at(check: str, database: str | None) -> str:
     return check if database is None else f"{check}{SEPARATOR}{database}"
 
 
-def database_of(check: str) -> str | None:
-    """The tenant a check id names, if any."""
-    return check.rsplit(SEPARATOR, 1)[1] if SEPARATOR in check else None
+def database_of(params: Mapping[str, object]) -> str | None:
+    """The tenant database a test's parameters name (``database``, or a ``schema_object`` on one), if any."""
+    database = params.get("database")
+    if isinstance(database, str):
+        return database
+    target = params.get("schema_object")
+    return target.database if isinstance(target, OnDatabase) else None
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Generator
@@ -53,7 +54,8 @@ class ReportingPlugin:
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
         yield
         env = self.session.env
-        allure_identity.stamp(self.config, item, target=env.target, environment=env.name)
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        allure_identity.stamp(self.config, item, target=env.target, environment=env.name, database=tenants.database_of(params))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -66,9 +68,14 @@ class ReportingPlugin:
         return report
 
     def _row(self, item: pytest.Item, report: pytest.TestReport) -> summary.Row:
+        """The check's row, with the tenant database it ran on (the summary groups by it)."""
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        return dataclasses.replace(self._outcome(item, report), database=tenants.database_of(params) or "")
+
+    def _outcome(self, item: pytest.Item, report: pytest.TestReport) -> summary.Row:
         verdict = item.stash.get(self.verdict_key, None)
         callspec = getattr(item, "callspec", None)
-        check = callspec.id if callspec is not None else item.name
+        check = callspec.id if callspec is not None and "database" not in callspec.params else item.name
         if verdict is not None and report.when == "call":
             outcome = "passed" if report.passed else "failed"
             return summary.Row(

@@ -1,6 +1,6 @@
 """``--wait-for-revision REV`` in the session: one wait, after collection, before the first request.
 
-The polling itself is :mod:`smokeproof.http.wait`. Here it is planned at configure time (a wait
+The polling itself is :mod:`smokeproof.wait`. Here it is planned at configure time (a wait
 with nowhere to poll is exit 4), announced in the header, run once when collection ends (on its
 own thread and event loop, so pytest-asyncio's loops are untouched), and, if the deploy did not
 converge, no request is sent and every check fails with the same message.
@@ -17,7 +17,7 @@ import pytest
 
 from smokeproof.config.environment import Environment
 from smokeproof.config.secrets import reveal
-from smokeproof.http.wait import WAIT_VARIABLE, WaitOutcome, WaitPlan, plan_for, wait_for_revision
+from smokeproof.wait import WAIT_VARIABLE, WaitOutcome, WaitPlan, plan_for, wait_for_revision
 
 
 @dataclass

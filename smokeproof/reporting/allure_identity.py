@@ -21,6 +21,7 @@ from allure_commons.model2 import Label, Parameter
 
 TARGET_LABEL = "smokeproof_target"
 ENVIRONMENT_LABEL = "smokeproof_environment"
+DATABASE_LABEL = "smokeproof_database"  # the tenant database a check ran on
 LISTENER = "allure_listener"  # the name allure-pytest registers its listener under
 
 
@@ -29,7 +30,7 @@ def history_id(target: str, nodeid: str) -> str:
     return hashlib.md5(f"smokeproof\0{target}\0{nodeid}".encode(), usedforsecurity=False).hexdigest()
 
 
-def stamp(config: pytest.Config, item: pytest.Item, *, target: str, environment: str) -> None:
+def stamp(config: pytest.Config, item: pytest.Item, *, target: str, environment: str, database: str | None = None) -> None:
     """Give the running test's Allure result its target, environment and history id.
 
     Called after allure-pytest's own teardown hook (which sets its id) and before the result is
@@ -41,5 +42,7 @@ def stamp(config: pytest.Config, item: pytest.Item, *, target: str, environment:
         return
     result.historyId = history_id(target, item.nodeid)
     result.labels.extend([Label(name=TARGET_LABEL, value=target), Label(name=ENVIRONMENT_LABEL, value=environment)])
+    if database is not None:
+        result.labels.append(Label(name=DATABASE_LABEL, value=database))
     if not any(p.name == "environment" for p in result.parameters):
         result.parameters.append(Parameter(name="environment", value=environment, excluded=True))

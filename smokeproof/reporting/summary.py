@@ -15,8 +15,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from smokeproof.database.tenants import database_of
-
 STATUS_ICON = {"passed": "✅ pass", "failed": "❌ FAIL", "skipped": "⏭ skip", "error": "💥 ERROR"}
 
 
@@ -27,6 +25,7 @@ class Row:
     actual: str
     outcome: str  # passed | failed | skipped | error
     category: str = ""
+    database: str = ""  # the tenant database the check ran on ("": the environment's own, or none)
 
     @property
     def ok(self) -> bool:
@@ -99,12 +98,12 @@ def section(rows: list[Row], changes: list[str], header: Mapping[str, str]) -> s
     lines = [f"## smokeproof: {header.get('environment', '?')} {verdict}", ""]
     lines += [f"- **{k}**: {_cell(v)}" for k, v in header.items()]
     lines += ["", f"{len(rows)} checks, {failed} failing.", ""]
-    groups: dict[str | None, list[tuple[Row, str]]] = {}
+    groups: dict[str, list[tuple[Row, str]]] = {}
     for row, changed in zip(rows, changes, strict=True):
-        groups.setdefault(database_of(row.check), []).append((row, changed))
-    if None in groups or len(groups) == 0:
-        lines += _table(groups.get(None, []))
-    tenants = [(name, group) for name, group in groups.items() if name is not None]
+        groups.setdefault(row.database, []).append((row, changed))
+    if "" in groups or len(groups) == 0:
+        lines += _table(groups.get("", []))
+    tenants = [(name, group) for name, group in groups.items() if name]
     if tenants:
         lines += ["", "### by database", "", "| database | checks | failing | status |", "| --- | --- | --- | --- |"]
         for name, group in tenants:
