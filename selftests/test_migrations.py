@@ -168,20 +168,39 @@ def test_empty_version_table_means_everything_pending() -> None:
     assert revisions(aligned((), LINEAR).pending) == ["1a2b3c4d5e6f", "2b3c4d5e6f7a", "3c4d5e6f7a8b"]
 
 
-def test_multiple_code_heads() -> None:
+def test_two_heads_by_design_list_each_branch() -> None:
     result = aligned(("f00000000001",), TWO_HEADS)
-    assert result.state is AlignmentState.MULTIPLE_CODE_HEADS
+    assert result.state is AlignmentState.PENDING
     assert result.expected == ("f00000000002", "f00000000003")
-    assert sorted(revisions(result.pending)) == ["f00000000002", "f00000000003"]
+    assert [(b.head, revisions(b.files)) for b in result.branches] == [
+        ("f00000000002", ["f00000000002"]),
+        ("f00000000003", ["f00000000003"]),
+    ]
     assert result.upgrade_command == "alembic upgrade heads"
-    assert "the code has 2 heads (f00000000002, f00000000003)" in result.verdict().headline
+    text = str(result.verdict().failure())
+    assert "the code's heads are f00000000002, f00000000003 (2 migrations pending on 2 branches)" in text
+    assert "branch f00000000003:\n      f00000000003  Feature B  (f00000000003_feature_b.py)" in text
+    assert "alembic upgrade heads (before moving traffic" in text and "merge" not in text
 
 
-def test_branch_mismatch() -> None:
+def test_behind_on_one_branch_of_two() -> None:
     result = aligned(("f00000000002",), TWO_HEADS)
-    assert result.state is AlignmentState.BRANCH_MISMATCH
-    assert revisions(result.pending) == ["f00000000003"]
-    assert "branch mismatch: database at f00000000002, code heads f00000000002, f00000000003" in result.verdict().headline
+    assert result.state is AlignmentState.PENDING
+    assert revisions(result.pending) == ["f00000000003"] and len(result.branches) == 1
+    assert "(1 migration pending)" in result.verdict().headline
+
+
+def test_single_head_makes_two_heads_a_failure() -> None:
+    history = read_history(TWO_HEADS)
+    for database in [("f00000000001",), ("f00000000002", "f00000000003")]:
+        result = align(expected=history.heads, source="folder", database=database, history=history, single_head=True)
+        assert result.state is AlignmentState.MULTIPLE_CODE_HEADS and not result.ok
+        assert (
+            "the code has 2 heads (f00000000002, f00000000003) where [revision] single_head says one" in result.verdict().headline
+        )
+        assert "`alembic merge heads`" in result.todo()
+    one_head = read_history(LINEAR)
+    assert align(expected=one_head.heads, source="f", database=one_head.heads, history=one_head, single_head=True).ok
 
 
 def test_both_heads_applied_is_at_head() -> None:
@@ -210,7 +229,8 @@ def folder_with(tmp_path: Path, files: dict[str, str]) -> Path:
     ("files", "culprit", "problem"),
     [
         pytest.param({}, None, "no migration files", id="empty-folder"),
-        pytest.param({"notes.py": "X = 1\n"}, None, "no migration files", id="no-revision-declared"),
+        pytest.param({"notes.py": "X = 1\n"}, "notes.py", "declares no 'revision'", id="no-revision-declared"),
+        pytest.param({"a1.py": 'revision = "a1"\n'}, "a1.py", "declares no 'down_revision'", id="no-down-revision"),
         pytest.param(
             {"a1.py": '"""A"""\nrevision = "a1"\ndown_revision = None\n\ndef upgrade(:\n'},
             "a1.py",
@@ -224,7 +244,10 @@ def folder_with(tmp_path: Path, files: dict[str, str]) -> Path:
             id="unknown-down-revision",
         ),
         pytest.param(
-            {"a1.py": 'revision = "a1"\ndown_revision = None\n', "b2.py": 'revision = "b2"\ndepends_on = "zz9"\n'},
+            {
+                "a1.py": 'revision = "a1"\ndown_revision = None\n',
+                "b2.py": 'revision = "b2"\ndown_revision = None\ndepends_on = "zz9"\n',
+            },
             "b2.py",
             "revision b2 points at unknown revision zz9",
             id="unknown-depends-on",
@@ -242,7 +265,7 @@ def folder_with(tmp_path: Path, files: dict[str, str]) -> Path:
         pytest.param(
             {"a1.py": 'revision = "a1"\ndown_revision = None\n', "b2.py": 'revision = "a1"\ndown_revision = None\n'},
             "b2.py",
-            "revision a1 is declared twice (also in a1.py)",
+            "revision a1 is declared twice: in a1.py and in b2.py",
             id="duplicate-id",
         ),
         pytest.param(

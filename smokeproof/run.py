@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
@@ -38,6 +38,9 @@ from smokeproof.http.contracts import EndpointContract
 from smokeproof.http.lanes import Lanes
 from smokeproof.http.probe import Exchange, Prober
 from smokeproof.verdict import Area, Category, Severity, Verdict
+
+if TYPE_CHECKING:  # alembic loads only when the history is read
+    from smokeproof.database.migrations import MigrationHistory
 
 __all__ = ["SmokeRun", "Unavailable"]
 
@@ -57,6 +60,7 @@ class SmokeRun:
     _catalog: asyncio.Task[CatalogSnapshot] | None = None
     expected: ExpectedRevision | None = None
     _rate: Any = None  # credential_probes.RateLimit, created on first use
+    history: MigrationHistory | None = None  # the code's Alembic history (revision_source.load_history)
     _tenants: Snapshots | None = None  # the tenant databases' catalogs ([databases])
     _expected: asyncio.Task[ExpectedRevision | None] | None = None
 
@@ -206,7 +210,9 @@ class SmokeRun:
         """The Alembic alignment of ``database_url``, or of the tenant database ``database``."""
         check = at("alembic revision", database)
         if self._expected is None:  # resolved once, whichever database asks first
-            self._expected = asyncio.ensure_future(revision_source.resolve(self.env, self.expected_override, self._fetch_json))
+            self._expected = asyncio.ensure_future(
+                revision_source.resolve(self.env, self.expected_override, self._fetch_json, self.history)
+            )
         expected = self.expected = await self._expected
         if expected is None:
             raise Unavailable(
@@ -235,6 +241,7 @@ class SmokeRun:
             source=expected.source,
             database=catalog.alembic_revisions,
             history=expected.history,
+            single_head=self.env.revision.single_head,
         )
         return on_database(result.verdict("alembic revision"), database)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from smokeproof.config.databases import tenant_databases
 from smokeproof.config.secrets import Redactor, Secret, mask_url, url_password
@@ -37,9 +37,22 @@ class _Table(BaseModel):
 
 class RevisionTable(_Table):
     expected: str | None = None
-    migrations: str | None = None
+    # Alembic's own configuration (alembic.ini or pyproject.toml), or the versions folder(s) directly
+    alembic_ini: str | None = None
+    migrations: str | list[str] | None = None
+    recursive: bool = False
+    labels: dict[str, str] = {}  # non-literal branch label expression -> its value ("cli.CONTRACT_BRANCH" = "contract")
+    single_head: bool = False
     url: str | None = None
     json_pointer: str = "/alembic_revision"
+
+    @model_validator(mode="after")
+    def _one_way_to_the_folders(self) -> RevisionTable:
+        if self.alembic_ini is not None and (self.migrations is not None or self.recursive):
+            raise ValueError("set either 'alembic_ini' (Alembic's configuration decides) or 'migrations' and 'recursive'")
+        if self.migrations == []:
+            raise ValueError("'migrations' names no folder")
+        return self
 
 
 class WaitTable(_Table):
@@ -136,7 +149,8 @@ class Environment:
     contracts: Path | None  # None: the environment has no endpoint contracts
     schema: Path | None  # None: no schema contracts
     revision: RevisionTable
-    migrations: Path | None
+    migrations: tuple[Path, ...]  # [revision] migrations, absolute (empty when not set)
+    alembic_ini: Path | None
     wait: WaitTable
     http: HttpTable
     headers: tuple[tuple[str, str | Secret], ...]
@@ -229,7 +243,8 @@ def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | N
         contracts=contracts,
         schema=_optional_file(parsed.schema_, "schema", rootdir / "tests" / "schema" / "schema.toml", file=path),
         revision=parsed.revision,
-        migrations=_path(parsed.revision.migrations, "revision.migrations", file=path),
+        migrations=_folders(parsed.revision.migrations, file=path),
+        alembic_ini=_path(parsed.revision.alembic_ini, "revision.alembic_ini", file=path),
         wait=parsed.wait,
         http=parsed.http,
         headers=_headers(parsed.http.headers, raw, file=path),
@@ -243,6 +258,12 @@ def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | N
 
 def _path(value: str | None, key: str, *, file: Path) -> Path | None:
     return relative_path(value, base=file.parent, file=file, key=key) if value is not None else None
+
+
+def _folders(value: str | list[str] | None, *, file: Path) -> tuple[Path, ...]:
+    """``[revision] migrations``: one folder or a list of them."""
+    folders = [value] if isinstance(value, str) else value or []
+    return tuple(relative_path(folder, base=file.parent, file=file, key="revision.migrations") for folder in folders)
 
 
 def _optional_file(value: str | None, key: str, default: Path, *, file: Path) -> Path | None:

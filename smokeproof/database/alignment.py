@@ -1,8 +1,10 @@
 """Alembic alignment states and what each one means for the deploy.
 
 ``align`` compares the database's ``alembic_version`` rows with the code's head(s) and names the
-state, with the revision ids, the pending migration files (oldest first) and the command that
-would apply them, like the incident report's "Missing Migration" line.
+state, with the revision ids, the pending migration files (parents first, per branch when the code
+has several heads) and the command that would apply them, like the incident report's "Missing
+Migration" line. Several heads are a design (expand/contract branches upgraded with ``alembic upgrade
+heads``) unless the environment says the code has one (``[revision] single_head = true``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from smokeproof.database.migrations import MigrationFile, MigrationHistory
+from smokeproof.database.migrations import MigrationFile, MigrationHistory, PendingBranch
 from smokeproof.verdict import Area, Attachment, Category, Severity, Verdict
 
 
@@ -30,10 +32,10 @@ MEANING = {
     AlignmentState.UNKNOWN: "the database was migrated by code this build does not contain: newer code was "
     "deployed and rolled back, or a hotfix stamped the revision by hand",
     AlignmentState.NO_VERSION_TABLE: "this database was never migrated by Alembic, or the suite points at the wrong database",
-    AlignmentState.MULTIPLE_CODE_HEADS: "the code has unmerged Alembic heads: `alembic upgrade head` fails, and "
-    "each branch's migrations are pending",
-    AlignmentState.BRANCH_MISMATCH: "the database holds some of the code's heads but not all, or sits on a branch "
-    "the code does not head: part of the schema the code expects is missing",
+    AlignmentState.MULTIPLE_CODE_HEADS: "the environment says the code has one Alembic head ([revision] single_head = true), "
+    "and it has several: `alembic upgrade head` fails, and each branch's migrations are pending",
+    AlignmentState.BRANCH_MISMATCH: "the database sits on a branch the expected head(s) do not contain: part of the "
+    "schema the code expects is missing, and the database holds changes this code does not know it has",
     AlignmentState.DIFFERENT: "the database is not at the code's revision; without a versions folder the suite "
     "cannot tell whether it is behind or ahead",
 }
@@ -47,6 +49,7 @@ class Alignment:
     database: tuple[str, ...] | None
     pending: tuple[MigrationFile, ...] = ()
     unknown: tuple[str, ...] = ()
+    branches: tuple[PendingBranch, ...] = ()  # pending, split by the code's heads when it has several
 
     @property
     def ok(self) -> bool:
@@ -60,85 +63,133 @@ class Alignment:
         if self.state is AlignmentState.UNKNOWN:
             return "deploy the code that contains these revisions again, or downgrade/stamp the database deliberately"
         if self.state is AlignmentState.NO_VERSION_TABLE:
-            return "check database_url; a new database needs `alembic upgrade head` before the code can run"
+            return f"check database_url; a new database needs `{self.upgrade_command}` before the code can run"
         if self.state is AlignmentState.MULTIPLE_CODE_HEADS:
-            return "`alembic merge heads` in the code, or apply both branches with `alembic upgrade heads`"
+            return "`alembic merge heads` in the code (or drop [revision] single_head if the branches are by design)"
         return f"{self.upgrade_command} (before moving traffic to this code)"
 
     def verdict(self, check: str = "alembic revision") -> Verdict:
-        db = ", ".join(self.database) if self.database else "(no version table)" if self.database is None else "(empty)"
-        code = ", ".join(self.expected)
-        actual = db if not self.pending else f"{db} ({len(self.pending)} pending)"
-        if self.ok:
-            return Verdict(
-                check=check,
-                area=Area.MIGRATIONS,
-                expected=code,
-                actual=db,
-                ok=True,
-                headline=f"alembic: database at {db}, the code's head",
-                severity=Severity.BLOCKER,
-                feature="alembic",
-                story=self.state.value,
-            )
-        plural = "migration" if len(self.pending) == 1 else "migrations"
-        headline = {
-            AlignmentState.PENDING: f"alembic: database is at {db}, the code expects {code} "
-            f"({len(self.pending)} {plural} pending)",
-            AlignmentState.UNKNOWN: f"alembic: database is at {db}, a revision the code does not know (code expects {code})",
-            AlignmentState.NO_VERSION_TABLE: f"alembic: no alembic_version table in the database (code expects {code})",
-            AlignmentState.MULTIPLE_CODE_HEADS: f"alembic: the code has {len(self.expected)} heads ({code}); db at {db}",
-            AlignmentState.BRANCH_MISMATCH: f"alembic: branch mismatch: database at {db}, code heads {code}",
-            AlignmentState.DIFFERENT: f"alembic: database is at {db}, the code expects {code}",
-        }[self.state]
-        listing = "\n".join(f"{m.revision}  {m.message}  ({m.path.name})" for m in self.pending)
-        sections = (
-            ("database revision", db),
-            ("code head(s)", f"{code} (from {self.source})"),
-            ("pending migrations (oldest first)", listing),
-            ("unknown to the code", ", ".join(self.unknown)),
-            ("what it means", MEANING[self.state]),
-            ("what to do", self.todo()),
-        )
-        attachments = (Attachment(name="pending migrations", body=listing),) if listing else ()
-        return Verdict(
-            check=check,
-            area=Area.MIGRATIONS,
-            expected=code,
-            actual=actual,
-            ok=False,
-            headline=headline,
-            sections=sections,
-            category=Category.MIGRATION_DRIFT,
-            severity=Severity.BLOCKER,
-            feature="alembic",
-            story=self.state.value,
-            attachments=attachments,
-        )
+        return _passed(self, check) if self.ok else _failed(self, check)
+
+
+# --- the verdict, piece by piece --------------------------------------------------------------------
+
+
+def _database_text(alignment: Alignment) -> str:
+    if alignment.database is None:
+        return "(no version table)"
+    return ", ".join(alignment.database) if alignment.database else "(empty)"
+
+
+def _passed(alignment: Alignment, check: str) -> Verdict:
+    db = _database_text(alignment)
+    heads = "the code's head" if len(alignment.expected) == 1 else f"the code's {len(alignment.expected)} heads"
+    return Verdict(
+        check=check,
+        area=Area.MIGRATIONS,
+        expected=", ".join(alignment.expected),
+        actual=db,
+        ok=True,
+        headline=f"alembic: database at {db}, {heads}",
+        severity=Severity.BLOCKER,
+        feature="alembic",
+        story=alignment.state.value,
+    )
+
+
+def _pending_count(alignment: Alignment) -> str:
+    count = len(alignment.pending)
+    text = f"{count} migration{'' if count == 1 else 's'} pending"
+    return f"{text} on {len(alignment.branches)} branches" if len(alignment.branches) > 1 else text
+
+
+def _headline(alignment: Alignment) -> str:
+    db, code = _database_text(alignment), ", ".join(alignment.expected)
+    expects = f"the code expects {code}" if len(alignment.expected) == 1 else f"the code's heads are {code}"
+    return {
+        AlignmentState.PENDING: f"alembic: database is at {db}, {expects} ({_pending_count(alignment)})",
+        AlignmentState.UNKNOWN: f"alembic: database is at {db}, a revision the code does not know (code expects {code})",
+        AlignmentState.NO_VERSION_TABLE: f"alembic: no alembic_version table in the database (code expects {code})",
+        AlignmentState.MULTIPLE_CODE_HEADS: f"alembic: the code has {len(alignment.expected)} heads ({code}) "
+        f"where [revision] single_head says one; db at {db}",
+        AlignmentState.BRANCH_MISMATCH: f"alembic: branch mismatch: database at {db}, code heads {code}",
+        AlignmentState.DIFFERENT: f"alembic: database is at {db}, the code expects {code}",
+    }[alignment.state]
+
+
+def _line(migration: MigrationFile) -> str:
+    return f"{migration.revision}  {migration.message}  ({migration.shown_path})"
+
+
+def _listing(alignment: Alignment) -> str:
+    """Pending files, parents first; under one heading per branch when the code has several heads."""
+    if len(alignment.branches) <= 1:
+        return "\n".join(_line(m) for m in alignment.pending)
+    blocks = []
+    for branch in alignment.branches:
+        title = f"branch {branch.name}" if branch.name == branch.head else f"branch {branch.name} (head {branch.head})"
+        blocks.append("\n".join([f"{title}:", *(f"  {_line(m)}" for m in branch.files)]))
+    return "\n".join(blocks)
+
+
+def _failed(alignment: Alignment, check: str) -> Verdict:
+    db, code, listing = _database_text(alignment), ", ".join(alignment.expected), _listing(alignment)
+    sections = (
+        ("database revision", db),
+        ("code head(s)", f"{code} (from {alignment.source})"),
+        ("pending migrations (parents first)", listing),
+        ("unknown to the code", ", ".join(alignment.unknown)),
+        ("what it means", MEANING[alignment.state]),
+        ("what to do", alignment.todo()),
+    )
+    return Verdict(
+        check=check,
+        area=Area.MIGRATIONS,
+        expected=code,
+        actual=f"{db} ({len(alignment.pending)} pending)" if alignment.pending else db,
+        ok=False,
+        headline=_headline(alignment),
+        sections=sections,
+        category=Category.MIGRATION_DRIFT,
+        severity=Severity.BLOCKER,
+        feature="alembic",
+        story=alignment.state.value,
+        attachments=(Attachment(name="pending migrations", body=listing),) if listing else (),
+    )
+
+
+# --- the state ---------------------------------------------------------------------------------------
 
 
 def align(
-    *, expected: tuple[str, ...], source: str, database: tuple[str, ...] | None, history: MigrationHistory | None
+    *,
+    expected: tuple[str, ...],
+    source: str,
+    database: tuple[str, ...] | None,
+    history: MigrationHistory | None,
+    single_head: bool = False,
 ) -> Alignment:
     """Name the state of ``database`` (the ``alembic_version`` rows) against the code's heads."""
 
-    def result(state: AlignmentState, pending: tuple[MigrationFile, ...] = (), unknown: tuple[str, ...] = ()) -> Alignment:
-        return Alignment(state, expected, source, database, pending, unknown)
+    def result(state: AlignmentState, applied: tuple[str, ...] | None = (), unknown: tuple[str, ...] = ()) -> Alignment:
+        """``applied``: what the pending list starts from (None: no list)."""
+        if history is None or applied is None or not all(history.knows(r) for r in expected):
+            return Alignment(state, expected, source, database, unknown=unknown)
+        branches = history.pending_by_branch(applied, expected) if len(expected) > 1 else ()
+        return Alignment(state, expected, source, database, history.pending(applied, expected), unknown, branches)
 
+    if single_head and len(expected) > 1:
+        return result(AlignmentState.MULTIPLE_CODE_HEADS, database or ())
     if database is None:
-        return result(AlignmentState.NO_VERSION_TABLE, history.pending((), expected) if history else ())
+        return result(AlignmentState.NO_VERSION_TABLE)
     if set(database) == set(expected):
-        return result(AlignmentState.AT_HEAD)
+        return result(AlignmentState.AT_HEAD, None)
     if history is None:
-        return result(AlignmentState.DIFFERENT)
+        return result(AlignmentState.DIFFERENT, None)
     unknown = tuple(r for r in database if not history.knows(r))
     if unknown:
-        return result(AlignmentState.UNKNOWN, unknown=unknown)
-    pending = history.pending(database, expected) if all(history.knows(r) for r in expected) else ()
+        return result(AlignmentState.UNKNOWN, None, unknown)
     wanted = history.lineage(expected)
     if any(r not in wanted for r in database):
-        return result(AlignmentState.BRANCH_MISMATCH, pending)
-    if len(expected) > 1:
-        state = AlignmentState.BRANCH_MISMATCH if set(database) & set(expected) else AlignmentState.MULTIPLE_CODE_HEADS
-        return result(state, pending)
-    return result(AlignmentState.PENDING, pending)
+        return result(AlignmentState.BRANCH_MISMATCH, database)
+    return result(AlignmentState.PENDING, database)

@@ -1,14 +1,15 @@
-"""Alembic alignment: is the database at the code's head, and if not, what is pending?
+"""The code's Alembic history: the files Alembic would load, read statically, as Alembic's ``RevisionMap``.
 
-The versions folder is read statically (``ast``): migration modules import the app, so they are
-never imported. The revisions go to Alembic's own ``RevisionMap`` for every graph question
-(heads, ancestry, order). Database revisions compare exactly: Alembic resolves short prefixes,
-and ``8010`` must not pass for ``80105006e3d3``.
+Files are chosen by Alembic's rules (:mod:`smokeproof.database.alembic_config`) and read without
+importing (:mod:`smokeproof.database.migration_file`); every graph question (heads, ancestry, order)
+goes to Alembic's own ``RevisionMap``. The history is read once, when the run is configured: a broken
+folder stops the run with exit status 4 before any check runs, where ``alembic upgrade`` would stop the
+deploy. Database revisions compare exactly: Alembic resolves short prefixes, and ``8010`` must not
+pass for ``80105006e3d3``.
 """
 
 from __future__ import annotations
 
-import ast
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,26 +17,32 @@ from pathlib import Path
 
 from alembic.script.revision import Revision, RevisionError, RevisionMap
 
+from smokeproof.database.alembic_config import VersionLocations, from_folders, list_files
+from smokeproof.database.migration_file import MigrationFile, Opaque, read_file
 from smokeproof.errors import UsageError
 
-FIELDS = ("revision", "down_revision", "branch_labels", "depends_on")
+__all__ = ["MigrationFile", "MigrationHistory", "PendingBranch", "read_history"]
 
 
 @dataclass(frozen=True)
-class MigrationFile:
-    revision: str
-    down_revisions: tuple[str, ...]
-    branch_labels: tuple[str, ...]
-    depends_on: tuple[str, ...]
-    message: str
-    path: Path
+class PendingBranch:
+    """What one head's branch still needs, parents first."""
+
+    name: str  # the branch's labels, else its head revision
+    head: str
+    files: tuple[MigrationFile, ...]
 
 
 @dataclass(frozen=True)
 class MigrationHistory:
-    versions_dir: Path
+    locations: VersionLocations
     files: Mapping[str, MigrationFile]
     revision_map: RevisionMap
+    warnings: tuple[str, ...] = ()  # for the report header: what was read differently than Alembic would
+
+    @property
+    def versions_dir(self) -> Path:
+        return self.locations.folders[0]
 
     @property
     def heads(self) -> tuple[str, ...]:
@@ -52,81 +59,111 @@ class MigrationHistory:
         return {r.revision for rev in revisions for r in self.revision_map.iterate_revisions(rev, "base")}
 
     def pending(self, applied: tuple[str, ...], heads: tuple[str, ...] | None = None) -> tuple[MigrationFile, ...]:
-        """What ``alembic upgrade`` to ``heads`` would apply from ``applied``, oldest first."""
+        """What ``alembic upgrade`` to ``heads`` would apply from ``applied``, parents first."""
         target = heads if heads is not None else self.heads
         needed = self.lineage(target) - self.lineage(tuple(r for r in applied if self.knows(r)))
         newest_first = [r.revision for r in self.revision_map.iterate_revisions(target, "base")]
         return tuple(self.files[r] for r in reversed(newest_first) if r in needed)
 
+    def pending_by_branch(self, applied: tuple[str, ...], heads: tuple[str, ...]) -> tuple[PendingBranch, ...]:
+        """``pending`` split by head: a migration two branches share is listed under the first."""
+        pending = self.pending(applied, heads)
+        listed: set[str] = set()
+        branches = []
+        for head in heads:
+            wanted = self.lineage((head,))
+            files = tuple(m for m in pending if m.revision in wanted and m.revision not in listed)
+            listed.update(m.revision for m in files)
+            if files:
+                branches.append(PendingBranch(name=self.branch_name(head), head=head, files=files))
+        return tuple(branches)
 
-def _literal(node: ast.expr, path: Path, name: str) -> tuple[str, ...]:
-    try:
-        value = ast.literal_eval(node)
-    except ValueError:
-        raise UsageError(
-            f"'{name}' is not a literal (line {node.lineno}); it cannot be read without importing", file=path
-        ) from None
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    raise UsageError(f"'{name}' must be a string, a tuple of strings or None (line {node.lineno})", file=path)
-
-
-def read_file(path: Path) -> MigrationFile | None:
-    """The revision a migration file declares, or None when it declares none."""
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    except SyntaxError as exc:
-        raise UsageError(f"syntax error at line {exc.lineno}: {exc.msg}", file=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read the migration file: {exc}", file=path) from None
-    found: dict[str, tuple[str, ...]] = {}
-    for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
-        value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
-        for target in targets:
-            if isinstance(target, ast.Name) and target.id in FIELDS and value is not None:
-                found[target.id] = _literal(value, path, target.id)
-    if "revision" not in found:
-        return None
-    if len(found["revision"]) != 1:
-        raise UsageError("'revision' must be one string", file=path)
-    docstring = ast.get_docstring(tree) or ""
-    return MigrationFile(
-        revision=found["revision"][0],
-        down_revisions=found.get("down_revision", ()),
-        branch_labels=found.get("branch_labels", ()),
-        depends_on=found.get("depends_on", ()),
-        message=docstring.strip().splitlines()[0] if docstring.strip() else "",
-        path=path,
-    )
+    def branch_name(self, head: str) -> str:
+        revision = self.revision_map.get_revision(head)
+        labels = sorted(revision.branch_labels) if revision is not None else []
+        return ", ".join(labels) if labels else head
 
 
-def read_history(versions_dir: Path) -> MigrationHistory:
-    """Read an Alembic versions folder; a broken one is a usage error naming the file."""
-    if not versions_dir.is_dir():
-        raise UsageError("the Alembic versions folder does not exist (or is not a folder)", file=versions_dir)
+def read_history(source: VersionLocations | Path, *, labels: Mapping[str, str] | None = None) -> MigrationHistory:
+    """Read the history Alembic would load; a broken one is a usage error naming the file and the line."""
+    locations = source if isinstance(source, VersionLocations) else from_folders([source], recursive=False)
+    if locations.origin is None:
+        for folder in locations.folders:
+            if not folder.is_dir():
+                raise UsageError("the Alembic versions folder does not exist (or is not a folder)", file=folder)
+    files = _read_files(locations, labels or {})
+    _check_references(files)
+    revision_map = _revision_map(files, locations)
+    return MigrationHistory(locations=locations, files=files, revision_map=revision_map, warnings=_unnamed_warnings(files))
+
+
+def _read_files(locations: VersionLocations, labels: Mapping[str, str]) -> dict[str, MigrationFile]:
     files: dict[str, MigrationFile] = {}
-    for path in sorted(versions_dir.rglob("*.py")):
-        if path.name == "__init__.py" or "__pycache__" in path.parts:
-            continue
-        migration = read_file(path)
+    for listed in list_files(locations):
+        migration = read_file(listed.path, relative=listed.relative, labels=labels)
         if migration is None:
             continue
         if migration.revision in files:
-            other = files[migration.revision].path.name
-            raise UsageError(f"revision {migration.revision} is declared twice (also in {other})", file=path)
+            other = files[migration.revision].shown_path
+            raise UsageError(
+                f"revision {migration.revision} is declared twice: in {other} and in {migration.shown_path}", file=listed.path
+            )
         files[migration.revision] = migration
     if not files:
-        raise UsageError("no migration files (no module declares a 'revision')", file=versions_dir)
+        hint = _subfolder_hint(locations)
+        raise UsageError(f"no migration files (no module declares a 'revision'){hint}", file=_where(locations))
+    return files
+
+
+def _subfolder_hint(locations: VersionLocations) -> str:
+    if locations.recursive:
+        return ""
+    folders = [folder for folder in locations.folders if folder.is_dir()]
+    subfolders = sorted(f"{p.name}/" for folder in folders for p in folder.iterdir() if p.is_dir() and p.name != "__pycache__")
+    if not subfolders:
+        return ""
+    setting = "recursive_version_locations = true" if locations.origin is not None else "[revision] recursive = true"
+    return f"; Alembic reads subfolders ({', '.join(subfolders)}) only with {setting}"
+
+
+def _where(locations: VersionLocations) -> Path:
+    return locations.origin if locations.origin is not None else locations.folders[0]
+
+
+def _check_references(files: Mapping[str, MigrationFile]) -> None:
+    """Every parent and dependency names a revision or a label; an unnamed label cannot be one silently."""
     labels = {label for m in files.values() for label in m.branch_labels}
+    unnamed = [(m, opaque) for m in files.values() for opaque in m.unnamed_labels]
     for migration in files.values():
+        for field, opaque in migration.unresolved:
+            raise UsageError(
+                f"'{field}' is `{opaque.expression}` (line {opaque.line}), which only importing could answer"
+                f"{_also_a_label(opaque, unnamed)}: give its value with "
+                f'[revision] labels = {{ "{opaque.expression}" = "..." }}',
+                file=migration.path,
+            )
         for parent in (*migration.down_revisions, *migration.depends_on):
-            if parent not in files and parent not in labels:
-                raise UsageError(f"revision {migration.revision} points at unknown revision {parent}", file=migration.path)
+            if parent in files or parent in labels:
+                continue
+            if unnamed:
+                other, opaque = unnamed[0]
+                raise UsageError(
+                    f"revision {migration.revision} points at '{parent}', no revision here: it may be the branch label "
+                    f"that {other.shown_path} sets with `{opaque.expression}` (line {opaque.line}); name it with "
+                    f'[revision] labels = {{ "{opaque.expression}" = "{parent}" }}',
+                    file=migration.path,
+                )
+            raise UsageError(f"revision {migration.revision} points at unknown revision {parent}", file=migration.path)
+
+
+def _also_a_label(opaque: Opaque, unnamed: list[tuple[MigrationFile, Opaque]]) -> str:
+    for migration, label in unnamed:
+        if label.expression == opaque.expression:
+            return f"; {migration.shown_path} (line {label.line}) sets it as a branch label"
+    return ""
+
+
+def _revision_map(files: Mapping[str, MigrationFile], locations: VersionLocations) -> RevisionMap:
     revisions = [
         Revision(m.revision, m.down_revisions or None, dependencies=m.depends_on or None, branch_labels=m.branch_labels or None)
         for m in files.values()
@@ -135,9 +172,25 @@ def read_history(versions_dir: Path) -> MigrationHistory:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            revision_map.heads  # noqa: B018 - resolves the map now, so a broken graph fails here
-            for head in revision_map.heads:
+            for head in revision_map.heads:  # resolves the map now, so a broken graph fails here
                 list(revision_map.iterate_revisions(head, "base"))
     except (RevisionError, KeyError) as exc:
-        raise UsageError(f"the revision graph is broken: {exc}", file=versions_dir) from None
-    return MigrationHistory(versions_dir=versions_dir, files=files, revision_map=revision_map)
+        raise UsageError(f"the revision graph is broken: {exc}", file=_where(locations)) from None
+    return revision_map
+
+
+def _unnamed_warnings(files: Mapping[str, MigrationFile]) -> tuple[str, ...]:
+    """One line per expression left unnamed in ``branch_labels``, with where it first appears."""
+    places: dict[str, list[tuple[MigrationFile, Opaque]]] = {}
+    for migration in files.values():
+        for opaque in migration.unnamed_labels:
+            places.setdefault(opaque.expression, []).append((migration, opaque))
+    lines = []
+    for expression, found in places.items():
+        first, opaque = found[0]
+        more = f" and {len(found) - 1} more file(s)" if len(found) > 1 else ""
+        lines.append(
+            f"alembic: branch_labels `{expression}` in {first.shown_path} (line {opaque.line}){more} needs importing to read; "
+            f'those branches are unnamed (name them with [revision] labels = {{ "{expression}" = "..." }})'
+        )
+    return tuple(lines)

@@ -1,9 +1,11 @@
 """Where the code's expected Alembic head(s) come from.
 
 First that is set wins: ``--expected-revision`` / ``SMOKEPROOF_EXPECTED_REVISION``, then the
-environment's ``[revision] expected``, ``[revision] migrations`` (a versions folder read
-statically), ``[revision] url`` + ``json_pointer`` (the deployed app reports its head). The
-source travels with the answer: the report header says which one was used.
+environment's ``[revision] expected``, the code's history (``[revision] alembic_ini``, or
+``migrations``: versions folders read statically), ``[revision] url`` + ``json_pointer`` (the
+deployed app reports its head). The source travels with the answer: the report header says which
+one was used. The history is read at configure time (:func:`load_history`), so a broken versions
+folder stops the run before any check.
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ def describe_source(env: Environment, override: str | None) -> str:
         return "--expected-revision / SMOKEPROOF_EXPECTED_REVISION"
     if env.revision.expected:
         return f"[revision] expected in {env.file.name}"
-    if env.migrations is not None:
-        return f"versions folder {env.migrations}"
+    if env.alembic_ini is not None:
+        return f"Alembic configuration {env.alembic_ini}"
+    if env.migrations:
+        return f"versions folder {', '.join(str(folder) for folder in env.migrations)}"
     if env.revision.url:
         return f"{env.revision.url} at {env.revision.json_pointer}"
     return "none configured"
@@ -44,13 +48,27 @@ def split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.replace(",", " ").split() if part.strip())
 
 
-async def resolve(
-    env: Environment, override: str | None, fetch_json: Callable[[str], Awaitable[object]]
-) -> ExpectedRevision | None:
-    """The expected head(s), or None when the environment configures no source."""
+def load_history(env: Environment) -> MigrationHistory | None:
+    """The code's Alembic history, when the environment names it; raises UsageError for a broken one."""
+    if env.alembic_ini is None and not env.migrations:
+        return None
+    from smokeproof.database import alembic_config  # loads alembic: only environments with a history pay
     from smokeproof.database.migrations import read_history
 
-    history = read_history(env.migrations) if env.migrations is not None else None
+    if env.alembic_ini is not None:
+        locations = alembic_config.from_alembic_config(env.alembic_ini)
+    else:
+        locations = alembic_config.from_folders(env.migrations, recursive=env.revision.recursive)
+    return read_history(locations, labels=env.revision.labels)
+
+
+async def resolve(
+    env: Environment,
+    override: str | None,
+    fetch_json: Callable[[str], Awaitable[object]],
+    history: MigrationHistory | None = None,
+) -> ExpectedRevision | None:
+    """The expected head(s), or None when the environment configures no source; ``history`` from :func:`load_history`."""
     source = describe_source(env, override)
     if override:
         return ExpectedRevision(split(override), source, history)

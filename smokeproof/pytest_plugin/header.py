@@ -17,6 +17,7 @@ def header_lines(settings: Settings) -> list[str]:
     database = env.masked_database_url() if env.database_url else "(started by the run)" if env.start else "(none)"
     lines.append(f"smokeproof: database {database}")
     lines.append(f"smokeproof: expected Alembic revision from {describe_source(env, settings.expected_override)}")
+    lines += [f"smokeproof: {warning}" for warning in (settings.history.warnings if settings.history else ())]
     absent = settings.absent()
     if settings.contracts and not any(c.fuzzable for c in settings.contracts) and env.fuzz.max_examples:
         absent.append("credential probes (no contract rejects anonymous callers)")

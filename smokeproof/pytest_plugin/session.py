@@ -59,7 +59,11 @@ class SmokeSession:
             return
         settings = self.settings
         self._run = SmokeRun(
-            env=self.env, contracts=settings.contracts, expected_override=settings.expected_override, lanes=self._lanes
+            env=self.env,
+            contracts=settings.contracts,
+            expected_override=settings.expected_override,
+            lanes=self._lanes,
+            history=settings.history,
         )
         self._run.select(tuple(_selected_contracts(items)) if send else ())
 

@@ -13,13 +13,18 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from smokeproof.config.environment import ENV_VARIABLE, REVISION_VARIABLE, Environment, load, resolve_file
+from smokeproof.database.revision_source import load_history
 from smokeproof.database.schema_contract import SchemaContract, load_schema_contract
 from smokeproof.errors import UsageError
 from smokeproof.http.contracts import EndpointContract, load_contracts
+
+if TYPE_CHECKING:
+    from smokeproof.database.migrations import MigrationHistory
 
 INI_SWITCH = "smokeproof"
 VALUE_OPTIONS = {"--env": "--env=NAME", "--env-file": "--env-file=PATH"}
@@ -35,6 +40,7 @@ class Settings:
     expected_override: str | None
     deadline: float | None  # time.monotonic() after which checks not yet started fail
     allow_empty: bool
+    history: MigrationHistory | None = None  # the code's Alembic history, when the environment names it
 
     def absent(self) -> list[str]:
         """The parts this environment does not have, for the report header."""
@@ -80,6 +86,7 @@ def resolve(config: pytest.Config) -> Settings:
         expected_override=config.getoption("smoke_expected_revision") or os.environ.get(REVISION_VARIABLE),
         deadline=time.monotonic() + timeout if timeout else None,
         allow_empty=bool(config.getoption("smoke_allow_empty")),
+        history=load_history(env),  # a broken versions folder stops the run here, before any check
     )
 
 

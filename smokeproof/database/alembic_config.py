@@ -1,0 +1,148 @@
+"""Which files Alembic counts as migrations: the project's Alembic configuration, or the environment's folders.
+
+Alembic reads ``script_location``/``versions``, or every folder in ``version_locations``; subfolders only
+with ``recursive_version_locations = true``; and only files its own pattern accepts (no ``.#`` editor lock
+files, no ``__init__``, ``.pyc`` only when ``sourceless``). A reader that counts other files than Alembic
+does reports a different head than ``alembic upgrade heads`` reaches: a false "pending" blocks a good
+deploy, a missed folder lets a bad one through.
+
+Options are read with Alembic's own :class:`alembic.config.Config` (``%(here)s``, ``path_separator``,
+``pyproject.toml``'s ``[tool.alembic]``). One difference, on purpose: a relative path is taken relative
+to the configuration file's folder, where Alembic takes it relative to the folder it is run from (the
+two agree when the project runs ``alembic`` beside its ``alembic.ini``, as Alembic's templates assume).
+"""
+
+from __future__ import annotations
+
+import configparser
+import importlib.util
+import os
+import re
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from smokeproof.errors import UsageError
+
+# Alembic's own patterns (alembic/script/base.py), copied: they are private there.
+SOURCE_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")
+SOURCELESS_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)(c|o)?$")
+
+
+@dataclass(frozen=True)
+class VersionLocations:
+    """The folders Alembic reads revisions from, and how it reads them."""
+
+    folders: tuple[Path, ...]
+    recursive: bool = False
+    sourceless: bool = False
+    origin: Path | None = None  # the alembic.ini / pyproject.toml they came from, for messages
+
+    def describe(self) -> str:
+        folders = ", ".join(str(f) for f in self.folders)
+        return f"{folders} (from {self.origin})" if self.origin is not None else folders
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A file Alembic would load, with the version location it was found under."""
+
+    path: Path
+    location: Path
+
+    @property
+    def relative(self) -> str:
+        return self.path.relative_to(self.location).as_posix()
+
+
+def from_alembic_config(path: Path) -> VersionLocations:
+    """The version locations an ``alembic.ini`` (with its folder's ``pyproject.toml``) or a ``pyproject.toml`` names."""
+    from alembic.config import Config
+    from alembic.util import CommandError
+
+    is_toml = path.suffix == ".toml"
+    toml = path if is_toml else path.parent / "pyproject.toml"
+    config = Config(file_=None if is_toml else path, toml_file=toml if toml.is_file() else None)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "no path_separator": Alembic falls back to spaces/commas, so do we
+            script_location = config.get_alembic_option("script_location")
+            listed = config.get_version_locations_list()
+            recursive = config.get_alembic_boolean_option("recursive_version_locations")
+            sourceless = config.get_alembic_boolean_option("sourceless")
+    except (configparser.Error, CommandError, ValueError, KeyError, OSError) as exc:
+        raise UsageError(f"Alembic cannot read this configuration: {exc}", file=path) from None
+    if script_location is None and not listed:
+        raise UsageError("no 'script_location' (nor 'version_locations') in the [alembic] section", file=path)
+    if listed:
+        folders = tuple(_location(entry, path) for entry in listed)
+    else:
+        assert script_location is not None
+        folders = (_location(script_location, path) / "versions",)
+    return VersionLocations(folders=folders, recursive=recursive, sourceless=sourceless, origin=path)
+
+
+def _location(value: str, config_file: Path) -> Path:
+    """A folder from the configuration: a path, or Alembic's ``package:folder`` resource form."""
+    if os.path.isabs(value) or ":" not in value:
+        return (config_file.parent / value).resolve()
+    package, *parts = value.split(":")
+    if "." in package:  # finding a subpackage imports its parent package: the app
+        raise UsageError(
+            f"'{value}' names a folder inside package {package}; finding it would import the app: "
+            "set [revision] migrations to the folder instead",
+            file=config_file,
+        )
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise UsageError(f"'{value}': package {package} is not importable from here", file=config_file)
+    return Path(next(iter(spec.submodule_search_locations)), *parts).resolve()
+
+
+def from_folders(folders: Sequence[Path], *, recursive: bool) -> VersionLocations:
+    """The environment's ``[revision] migrations`` (and ``recursive``), read as Alembic reads version_locations."""
+    return VersionLocations(folders=tuple(folders), recursive=recursive)
+
+
+def list_files(locations: VersionLocations) -> list[Listed]:
+    """The files Alembic would load, in its order; a file found twice (overlapping locations) counts once."""
+    seen: set[Path] = set()
+    listed: list[Listed] = []
+    for location in locations.folders:
+        if not location.exists():  # Alembic skips a version location that does not exist
+            continue
+        for path in _walk(location, locations):
+            real = path.resolve()
+            if real not in seen and _counts(path, locations.sourceless):
+                seen.add(real)
+                listed.append(Listed(path=path, location=location))
+    return listed
+
+
+def _walk(location: Path, locations: VersionLocations) -> Iterator[Path]:
+    """Alembic's ``Script._list_py_dir``: sorted names, ``__pycache__`` only for sourceless files."""
+    for root, dirs, files in os.walk(location):
+        here = Path(root)
+        if here.name.endswith("__pycache__"):
+            continue
+        yield from (here / name for name in sorted(files))
+        cache = here / "__pycache__"
+        if locations.sourceless and cache.exists():
+            names = {name.split(".")[0] for name in files}
+            yield from (cache / name for name in os.listdir(cache) if name.split(".")[0] not in names)
+        if not locations.recursive:
+            break
+        dirs.sort()
+
+
+def _counts(path: Path, sourceless: bool) -> bool:
+    """Alembic's ``Script._from_path`` filter: its pattern, and a ``.py`` preferred over its ``.pyc``."""
+    match = (SOURCELESS_FILE if sourceless else SOURCE_FILE).match(path.name)
+    if match is None:
+        return False
+    compiled = match.group(2) if sourceless else None
+    if compiled:
+        source = path.parent / match.group(1)
+        return not (source.exists() or (compiled == "o" and (path.parent / (match.group(1) + "c")).exists()))
+    return True
