@@ -62,8 +62,11 @@ class MigrationHistory:
         """What ``alembic upgrade`` to ``heads`` would apply from ``applied``, parents first."""
         target = heads if heads is not None else self.heads
         needed = self.lineage(target) - self.lineage(tuple(r for r in applied if self.knows(r)))
-        newest_first = [r.revision for r in self.revision_map.iterate_revisions(target, "base")]
-        return tuple(self.files[r] for r in reversed(newest_first) if r in needed)
+        ordered: dict[str, None] = {}
+        for head in target:  # one walk per head: a head may depend on another (expand/contract)
+            walk = [r.revision for r in self.revision_map.iterate_revisions(head, "base")]
+            ordered.update((r, None) for r in reversed(walk) if r in needed)
+        return tuple(self.files[r] for r in ordered)
 
     def pending_by_branch(self, applied: tuple[str, ...], heads: tuple[str, ...]) -> tuple[PendingBranch, ...]:
         """``pending`` split by head: a migration two branches share is listed under the first."""
@@ -146,14 +149,21 @@ def _check_references(files: Mapping[str, MigrationFile]) -> None:
             if parent in files or parent in labels:
                 continue
             if unnamed:
-                other, opaque = unnamed[0]
                 raise UsageError(
-                    f"revision {migration.revision} points at '{parent}', no revision here: it may be the branch label "
-                    f"that {other.shown_path} sets with `{opaque.expression}` (line {opaque.line}); name it with "
-                    f'[revision] labels = {{ "{opaque.expression}" = "{parent}" }}',
+                    f"revision {migration.revision} points at '{parent}', no revision here: it may be a branch label "
+                    f"set where only importing could read it: {_places(unnamed)}; name it with "
+                    f'[revision] labels = {{ "{unnamed[0][1].expression}" = "{parent}" }}',
                     file=migration.path,
                 )
             raise UsageError(f"revision {migration.revision} points at unknown revision {parent}", file=migration.path)
+
+
+def _places(unnamed: list[tuple[MigrationFile, Opaque]]) -> str:
+    """Each unnamed label expression once, with the first file and line that sets it."""
+    first: dict[str, str] = {}
+    for migration, opaque in unnamed:
+        first.setdefault(opaque.expression, f"`{opaque.expression}` in {migration.shown_path} (line {opaque.line})")
+    return ", ".join(first.values())
 
 
 def _also_a_label(opaque: Opaque, unnamed: list[tuple[MigrationFile, Opaque]]) -> str:
