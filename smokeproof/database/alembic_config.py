@@ -107,42 +107,50 @@ def from_folders(folders: Sequence[Path], *, recursive: bool) -> VersionLocation
 
 def list_files(locations: VersionLocations) -> list[Listed]:
     """The files Alembic would load, in its order; a file found twice (overlapping locations) counts once."""
-    seen: set[Path] = set()
+    seen: set[tuple[int, int] | str] = set()
     listed: list[Listed] = []
     for location in locations.folders:
         if not location.exists():  # Alembic skips a version location that does not exist
             continue
-        for path in _walk(location, locations):
-            real = path.resolve()
-            if real not in seen and _counts(path, locations.sourceless):
-                seen.add(real)
-                listed.append(Listed(path=path, location=location))
+        for entry in _walk(location, locations):
+            if not _counts(entry, locations.sourceless):
+                continue
+            try:  # Alembic compares real paths; the file's identity is the same test for one stat call
+                info = entry.stat()
+                key: tuple[int, int] | str = (info.st_dev, info.st_ino)
+            except OSError:  # a dangling link: reading it will say so
+                key = entry.path
+            if key not in seen:
+                seen.add(key)
+                listed.append(Listed(path=Path(entry.path), location=location))
     return listed
 
 
-def _walk(location: Path, locations: VersionLocations) -> Iterator[Path]:
-    """Alembic's ``Script._list_py_dir``: sorted names, ``__pycache__`` only for sourceless files."""
-    for root, dirs, files in os.walk(location):
-        here = Path(root)
-        if here.name.endswith("__pycache__"):
-            continue
-        yield from (here / name for name in sorted(files))
-        cache = here / "__pycache__"
-        if locations.sourceless and cache.exists():
-            names = {name.split(".")[0] for name in files}
-            yield from (cache / name for name in os.listdir(cache) if name.split(".")[0] not in names)
-        if not locations.recursive:
-            break
-        dirs.sort()
+def _walk(folder: Path | str, locations: VersionLocations) -> Iterator[os.DirEntry[str]]:
+    """Alembic's ``Script._list_py_dir``: sorted names, then sorted subfolders (links not followed) when recursive."""
+    with os.scandir(folder) as scan:
+        entries = sorted(scan, key=lambda e: e.name)
+    files = [e for e in entries if not e.is_dir()]
+    yield from files
+    cache = Path(folder) / "__pycache__"
+    if locations.sourceless and cache.is_dir():
+        names = {e.name.split(".")[0] for e in files}
+        with os.scandir(cache) as scan:
+            yield from (e for e in scan if e.name.split(".")[0] not in names)
+    if locations.recursive:
+        for sub in entries:
+            if sub.is_dir() and not sub.is_symlink() and not sub.name.endswith("__pycache__"):
+                yield from _walk(sub.path, locations)
 
 
-def _counts(path: Path, sourceless: bool) -> bool:
+def _counts(entry: os.DirEntry[str], sourceless: bool) -> bool:
     """Alembic's ``Script._from_path`` filter: its pattern, and a ``.py`` preferred over its ``.pyc``."""
-    match = (SOURCELESS_FILE if sourceless else SOURCE_FILE).match(path.name)
+    match = (SOURCELESS_FILE if sourceless else SOURCE_FILE).match(entry.name)
     if match is None:
         return False
     compiled = match.group(2) if sourceless else None
     if compiled:
-        source = path.parent / match.group(1)
-        return not (source.exists() or (compiled == "o" and (path.parent / (match.group(1) + "c")).exists()))
+        folder = Path(entry.path).parent
+        source = folder / match.group(1)
+        return not (source.exists() or (compiled == "o" and (folder / (match.group(1) + "c")).exists()))
     return True

@@ -182,8 +182,7 @@ def _revision_map(files: Mapping[str, MigrationFile], locations: VersionLocation
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for head in revision_map.heads:  # resolves the map now, so a broken graph fails here
-                list(revision_map.iterate_revisions(head, "base"))
+            revision_map.heads  # noqa: B018 - resolves the map now (as Alembic's load does), so a broken graph fails here
     except (RevisionError, KeyError) as exc:
         raise UsageError(f"the revision graph is broken: {exc}", file=_where(locations)) from None
     return revision_map
