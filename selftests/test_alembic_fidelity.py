@@ -8,6 +8,7 @@ folder Alembic does not read, an editor lock file, a migration without a docstri
 from __future__ import annotations
 
 import py_compile
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -21,7 +22,10 @@ from smokeproof.config.environment import load
 from smokeproof.database import alembic_config, revision_source
 from smokeproof.database.alignment import AlignmentState, align
 from smokeproof.database.migrations import MigrationHistory, read_history
+from smokeproof.database.schema_contract import SchemaContract
 from smokeproof.errors import UsageError
+from smokeproof.pytest_plugin.header import header_lines
+from smokeproof.pytest_plugin.settings import Settings
 
 from .alembic_reference import EXAMPLES, assert_same_as_alembic, script_for, upgrade_heads
 from .suite import REPO, lay_out, run_suite
@@ -216,3 +220,52 @@ def test_a_syntax_error_is_exit_4_and_one_line(pytester: pytest.Pytester) -> Non
     assert f"{BROKEN / 'f2a3b4c5d6e7_broken.py'}: syntax error at line 12: '(' was never closed" in result.stderr.str()
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
     assert "passed" not in result.stdout.str() and "failed" not in result.stdout.str()
+
+
+# --- the environment's [revision] keys ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("revision", "problem"),
+    [
+        pytest.param('alembic_ini = "alembic.ini"\nmigrations = "."\n', "set either 'alembic_ini'", id="ini-and-folders"),
+        pytest.param("migrations = []\n", "'migrations' names no folder", id="empty-list"),
+        pytest.param('migrations = "nope"\n', "'revision.migrations' points at", id="missing-folder"),
+        pytest.param('labels = { "cli.X" = 1 }\n', "key 'revision.labels.cli.X'", id="label-not-a-string"),
+    ],
+)
+def test_bad_revision_keys_are_usage_errors(tmp_path: Path, revision: str, problem: str) -> None:
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
+    with pytest.raises(UsageError, match=re.escape(problem)):
+        history_of(tmp_path, revision)
+
+
+def test_alembic_ini_relative_to_the_environment_file_and_its_own_folder(tmp_path: Path) -> None:
+    project = shutil.copytree(DIALECTS, tmp_path / "project", symlinks=True)
+    (project / "alembic.ini").write_text(
+        "[alembic]\nscript_location = migrations\nversion_locations = migrations/versions/sqlite\n"
+    )
+    history = history_of(tmp_path, 'alembic_ini = "project/alembic.ini"\n')
+    assert history is not None and history.locations.folders == (project / "migrations/versions/sqlite",)
+    assert history_of(tmp_path, 'expected = "abc"\n') is None  # no history named: none read
+
+
+def test_a_package_resource_inside_the_app_is_not_imported(tmp_path: Path) -> None:
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = myapp.db:migrations\n")
+    with pytest.raises(UsageError, match="finding it would import the app"):
+        alembic_config.from_alembic_config(tmp_path / "alembic.ini")
+
+
+def test_unnamed_labels_are_a_header_line(tmp_path: Path) -> None:
+    env = load(env_file(tmp_path, f'migrations = "{EXPAND_CONTRACT / "versions"}"\nrecursive = true\n'), name="t", rootdir=REPO)
+    settings = Settings(
+        env=env,
+        contracts=(),
+        schema=SchemaContract(),
+        expected_override=None,
+        deadline=None,
+        allow_empty=False,
+        history=revision_source.load_history(env),
+    )
+    lines = [line for line in header_lines(settings) if "branch_labels" in line]
+    assert len(lines) == 2 and lines[0].startswith("smokeproof: alembic: branch_labels `cli.CONTRACT_BRANCH`")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import runpy
+import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -275,6 +277,21 @@ def folder_with(tmp_path: Path, files: dict[str, str]) -> Path:
             id="non-literal-revision",
         ),
         pytest.param(
+            {"a1.py": "from app import REV\nrevision = REV\ndown_revision = None\n"},
+            "a1.py",
+            "'revision' is not a literal (line 2)",
+            id="imported-revision",
+        ),
+        pytest.param(
+            {
+                "a1.py": 'import cli\nrevision = "a1"\ndown_revision = None\nbranch_labels = (cli.X,)\n',
+                "b2.py": 'import cli\nrevision = "b2"\ndown_revision = "a1"\ndepends_on = cli.X\n',
+            },
+            "b2.py",
+            "'depends_on' is `cli.X` (line 4), which only importing could answer; a1.py (line 4) sets it as a branch label",
+            id="non-literal-depends-on-naming-the-label",
+        ),
+        pytest.param(
             {"a1.py": 'revision = "a1"\ndown_revision = 7\n'},
             "a1.py",
             "'down_revision' must be a string, a tuple of strings or None (line 2)",
@@ -374,3 +391,29 @@ def test_database_on_a_branch_the_expected_head_does_not_contain() -> None:
     history = read_history(TWO_HEADS)
     result = align(expected=("f00000000002",), source="pin", database=("f00000000003",), history=history)
     assert result.state is AlignmentState.BRANCH_MISMATCH
+
+
+def test_constants_of_the_file_and_supplied_labels(tmp_path: Path) -> None:
+    folder = folder_with(
+        tmp_path,
+        {
+            "a1.py": 'import cli\nREV = "a1"\nrevision = REV\ndown_revision = None\nbranch_labels = (cli.X,)\n',
+            "b2.py": 'import cli\nrevision = "b2"\ndown_revision = ["a1"]\ndepends_on = cli.X\n',
+        },
+    )
+    history = read_history(folder, labels={"cli.X": "x"})
+    assert history.files["a1"].branch_labels == ("x",) and history.files["b2"].depends_on == ("x",)
+    assert history.files["b2"].down_revisions == ("a1",) and history.warnings == ()
+    assert revisions(history.pending(())) == ["a1", "b2"]
+
+
+def test_a_stale_pyc_does_not_hide_a_syntax_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    folder = folder_with(tmp_path, {"a1.py": '"""Base"""\nrevision = "a1"\ndown_revision = None\n'})
+    assert read_history(folder).files["a1"].message == "Base"
+    cached = Path(importlib.util.cache_from_source(str(folder / "a1.py"), optimization=""))
+    assert cached.is_file()  # written as an import writes it: the next read does not compile again
+    assert read_history(folder).files["a1"].message == "Base"  # read from the cached code
+    (folder / "a1.py").write_text('"""Base"""\nrevision = "a1"\ndown_revision = None\ndef f(:\n')
+    with pytest.raises(UsageError, match="syntax error at line 4"):
+        read_history(folder)
