@@ -209,6 +209,19 @@ def test_sourceless_folders_are_read_from_bytecode(tmp_path: Path) -> None:
         read_history(alembic_config.VersionLocations(folders=(tmp_path,)))
 
 
+@pytest.mark.parametrize(
+    ("folder", "states"),
+    [
+        pytest.param(REPO / "demo/migrations/versions", 12, id="demo"),
+        pytest.param(EXAMPLES / "versions_branched", 7, id="branched-with-depends-on"),
+        pytest.param(EXAMPLES / "versions_two_heads", 5, id="two-heads"),
+    ],
+)
+def test_the_other_folders_agree_too(folder: Path, states: int) -> None:
+    history = read_history(folder)
+    assert assert_same_as_alembic(history, script_for(history.locations)) == states
+
+
 # --- a broken folder stops the run before any check -----------------------------------------------------
 
 

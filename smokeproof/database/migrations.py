@@ -113,8 +113,9 @@ def _read_files(locations: VersionLocations, labels: Mapping[str, str]) -> dict[
             )
         files[migration.revision] = migration
     if not files:
+        where = f" in {', '.join(str(f) for f in locations.folders)}" if locations.origin is not None else ""
         hint = _subfolder_hint(locations)
-        raise UsageError(f"no migration files (no module declares a 'revision'){hint}", file=_where(locations))
+        raise UsageError(f"no migration files{where} (no module declares a 'revision'){hint}", file=_where(locations))
     return files
 
 

@@ -68,7 +68,12 @@ async def resolve(
     fetch_json: Callable[[str], Awaitable[object]],
     history: MigrationHistory | None = None,
 ) -> ExpectedRevision | None:
-    """The expected head(s), or None when the environment configures no source; ``history`` from :func:`load_history`."""
+    """The expected head(s), or None when the environment configures no source.
+
+    ``history`` is :func:`load_history`'s answer, read at configure time; None reads it now.
+    """
+    if history is None:
+        history = load_history(env)
     source = describe_source(env, override)
     if override:
         return ExpectedRevision(split(override), source, history)
