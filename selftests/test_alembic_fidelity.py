@@ -98,7 +98,7 @@ def test_a_literal_reference_to_an_unnamed_label_names_both_places(tmp_path: Pat
     with pytest.raises(UsageError) as caught:
         read_history(alembic_config.from_folders([versions], recursive=True))
     assert caught.value.file == network_rbac
-    assert "revision 4ffceebfada points at 'expand', no revision here" in caught.value.problem
+    assert "revision 4ffceebfada points at 'expand' (line 12), no revision here" in caught.value.problem
     assert (
         "`cli.CONTRACT_BRANCH` in liberty/contract/30018084ec99_initial.py (line 7), "
         "`cli.EXPAND_BRANCH` in liberty/expand/354db87e3225_nsxv_vdr_metadata.py (line 13)" in caught.value.problem
@@ -151,7 +151,10 @@ def test_dialect_folders_through_alembic_ini(tmp_path: Path) -> None:
     history = history_of(tmp_path, f'alembic_ini = "{DIALECTS / "alembic.ini"}"\n')
     assert history is not None
     assert {m.message for m in history.files.values()} == {"Create items (postgresql)", "Add item price (postgresql)"}
-    assert assert_same_as_alembic(history, script_for(history.locations)) == 3  # the lock file .#b2c3... is skipped
+    assert assert_same_as_alembic(history, script_for(history.locations)) == 3
+    lock = DIALECTS / "migrations/versions/postgresql/.#b2c3d4e5f6a7_next.py"
+    assert lock.is_symlink() and not lock.exists()  # an editor lock file: a dangling link, as Emacs leaves it
+    assert lock not in [listed.path for listed in alembic_config.list_files(history.locations)]  # skipped, as by Alembic
 
 
 def test_dialect_folders_through_pyproject_toml(tmp_path: Path) -> None:
@@ -176,7 +179,7 @@ def test_dialect_folders_without_alembic_ini(tmp_path: Path) -> None:
         history_of(tmp_path, f'migrations = "{versions}"\nrecursive = true\n')
     assert both.value.file == versions / "sqlite" / "a1b2c3d4e5f6_create_items.py"
     assert (
-        "revision a1b2c3d4e5f6 is declared twice: in postgresql/a1b2c3d4e5f6_create_items.py "
+        "revision a1b2c3d4e5f6 (line 9) is declared twice: in postgresql/a1b2c3d4e5f6_create_items.py "
         "and in sqlite/a1b2c3d4e5f6_create_items.py" in both.value.problem
     )
     with pytest.warns(UserWarning, match="present more than once"):  # Alembic loads it, keeping one file: we stop
@@ -233,6 +236,8 @@ def test_a_syntax_error_is_exit_4_and_one_line(pytester: pytest.Pytester) -> Non
     assert f"{BROKEN / 'f2a3b4c5d6e7_broken.py'}: syntax error at line 12: '(' was never closed" in result.stderr.str()
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
     assert "passed" not in result.stdout.str() and "failed" not in result.stdout.str()
+    with pytest.raises(SyntaxError):  # where `alembic upgrade` stops too
+        script_for(alembic_config.from_folders([BROKEN], recursive=False)).get_heads()
 
 
 # --- the environment's [revision] keys ------------------------------------------------------------------

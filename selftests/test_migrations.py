@@ -242,7 +242,7 @@ def folder_with(tmp_path: Path, files: dict[str, str]) -> Path:
         pytest.param(
             {"a1.py": 'revision = "a1"\ndown_revision = None\n', "b2.py": 'revision = "b2"\ndown_revision = "zz9"\n'},
             "b2.py",
-            "revision b2 points at unknown revision zz9",
+            "revision b2 points at unknown revision zz9 (line 2)",
             id="unknown-down-revision",
         ),
         pytest.param(
@@ -251,7 +251,7 @@ def folder_with(tmp_path: Path, files: dict[str, str]) -> Path:
                 "b2.py": 'revision = "b2"\ndown_revision = None\ndepends_on = "zz9"\n',
             },
             "b2.py",
-            "revision b2 points at unknown revision zz9",
+            "revision b2 points at unknown revision zz9 (line 3)",
             id="unknown-depends-on",
         ),
         pytest.param(
@@ -267,7 +267,7 @@ def folder_with(tmp_path: Path, files: dict[str, str]) -> Path:
         pytest.param(
             {"a1.py": 'revision = "a1"\ndown_revision = None\n', "b2.py": 'revision = "a1"\ndown_revision = None\n'},
             "b2.py",
-            "revision a1 is declared twice: in a1.py and in b2.py",
+            "revision a1 (line 1) is declared twice: in a1.py and in b2.py",
             id="duplicate-id",
         ),
         pytest.param(

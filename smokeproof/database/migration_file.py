@@ -32,6 +32,7 @@ BODY_START = re.compile(rb"^(?:def|class|async|@)\b", re.MULTILINE)
 STORED = frozenset((*FIELDS, "__doc__"))
 STORE_NAME, LOAD_CONST, CACHE = dis.opmap["STORE_NAME"], dis.opmap["LOAD_CONST"], dis.opmap.get("CACHE", -1)
 _NOTHING = object()
+NEWLINE = b"\n"
 
 
 @dataclass(frozen=True)
@@ -221,6 +222,18 @@ def _strings(fields: Fields, name: str, path: Path) -> tuple[tuple[str, ...], tu
     if not isinstance(items, tuple) or not all(isinstance(item, str | Opaque) for item in items):
         raise UsageError(f"'{name}' must be a string, a tuple of strings or None (line {line})", file=path)
     return tuple(i for i in items if isinstance(i, str)), tuple(i for i in items if isinstance(i, Opaque))
+
+
+def field_line(path: Path, field: str) -> str:
+    """`` (line N)`` of the last assignment to ``field`` in a source file, for an error message ("" if unknown)."""
+    try:
+        source = path.read_bytes()
+    except OSError:
+        return ""
+    found = list(re.finditer(rb"^" + field.encode() + rb"\b[^=\n]*=", source, re.MULTILINE))
+    if not found or path.suffix != ".py":
+        return ""
+    return f" (line {source.count(NEWLINE, 0, found[-1].start()) + 1})"
 
 
 def message(docstring: str, path: Path, revision: str) -> str:

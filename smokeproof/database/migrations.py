@@ -18,7 +18,7 @@ from pathlib import Path
 from alembic.script.revision import Revision, RevisionError, RevisionMap
 
 from smokeproof.database.alembic_config import VersionLocations, from_folders, list_files
-from smokeproof.database.migration_file import MigrationFile, Opaque, read_file
+from smokeproof.database.migration_file import MigrationFile, Opaque, field_line, read_file
 from smokeproof.errors import UsageError
 
 __all__ = ["MigrationFile", "MigrationHistory", "PendingBranch", "read_history"]
@@ -109,7 +109,9 @@ def _read_files(locations: VersionLocations, labels: Mapping[str, str]) -> dict[
         if migration.revision in files:
             other = files[migration.revision].shown_path
             raise UsageError(
-                f"revision {migration.revision} is declared twice: in {other} and in {migration.shown_path}", file=listed.path
+                f"revision {migration.revision}{field_line(listed.path, 'revision')} is declared twice: "
+                f"in {other} and in {migration.shown_path}",
+                file=listed.path,
             )
         files[migration.revision] = migration
     if not files:
@@ -146,17 +148,19 @@ def _check_references(files: Mapping[str, MigrationFile]) -> None:
                 f'[revision] labels = {{ "{opaque.expression}" = "..." }}',
                 file=migration.path,
             )
-        for parent in (*migration.down_revisions, *migration.depends_on):
+        parents = [(p, "down_revision") for p in migration.down_revisions] + [(p, "depends_on") for p in migration.depends_on]
+        for parent, field in parents:
             if parent in files or parent in labels:
                 continue
+            line = field_line(migration.path, field)
             if unnamed:
                 raise UsageError(
-                    f"revision {migration.revision} points at '{parent}', no revision here: it may be a branch label "
+                    f"revision {migration.revision} points at '{parent}'{line}, no revision here: it may be a branch label "
                     f"set where only importing could read it: {_places(unnamed)}; name it with "
                     f'[revision] labels = {{ "{unnamed[0][1].expression}" = "{parent}" }}',
                     file=migration.path,
                 )
-            raise UsageError(f"revision {migration.revision} points at unknown revision {parent}", file=migration.path)
+            raise UsageError(f"revision {migration.revision} points at unknown revision {parent}{line}", file=migration.path)
 
 
 def _places(unnamed: list[tuple[MigrationFile, Opaque]]) -> str:
