@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import runpy
 import sys
@@ -14,6 +15,7 @@ from alembic.script.revision import Revision, RevisionMap
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from smokeproof.database import migration_file
 from smokeproof.database.alignment import Alignment, AlignmentState, align
 from smokeproof.database.migrations import MigrationFile, MigrationHistory, read_history
 from smokeproof.errors import UsageError
@@ -292,6 +294,12 @@ def folder_with(tmp_path: Path, files: dict[str, str]) -> Path:
             id="non-literal-depends-on-naming-the-label",
         ),
         pytest.param(
+            {"a1.py": 'import os\nrevision = os.environ.get("REV") if os.environ else "a1"\ndown_revision = None\n'},
+            "a1.py",
+            "'revision' is not a literal (line 2)",
+            id="conditional-revision",
+        ),
+        pytest.param(
             {"a1.py": 'revision = "a1"\ndown_revision = 7\n'},
             "a1.py",
             "'down_revision' must be a string, a tuple of strings or None (line 2)",
@@ -417,3 +425,20 @@ def test_a_stale_pyc_does_not_hide_a_syntax_error(tmp_path: Path, monkeypatch: p
     (folder / "a1.py").write_text('"""Base"""\nrevision = "a1"\ndown_revision = None\ndef f(:\n')
     with pytest.raises(UsageError, match="syntax error at line 4"):
         read_history(folder)
+
+
+def test_the_bytecode_and_the_syntax_tree_read_the_same_fields() -> None:
+    """The fast path (constants in the compiled module) and the syntax tree agree on every example file."""
+    paths = [*DEMO.glob("*.py"), *EXAMPLES.rglob("*.py")]
+    compared = 0
+    for path in paths:
+        if "broken_syntax" in path.parts or path.name == "example_cli.py" or path.name.startswith(".#"):
+            continue
+        source = path.read_bytes()
+        code_fields, code_doc = migration_file._code_fields(compile(source, str(path), "exec"))
+        tree_fields, tree_doc = migration_file._tree_fields(ast.parse(source), {})
+        if all(migration_file._plain(value) for value, _ in code_fields.values()):
+            assert {k: v for k, (v, _) in code_fields.items()} == {k: v for k, (v, _) in tree_fields.items()}, path
+            assert code_doc == tree_doc, path
+            compared += 1
+    assert compared >= 25

@@ -1,8 +1,10 @@
 """One Alembic migration file, read without importing it.
 
-Migration modules import the app (models, settings, a database driver), so they are parsed (``ast``),
-never run. The four fields Alembic reads (``revision``, ``down_revision``, ``branch_labels``,
-``depends_on``) are literals, or names of constants defined earlier in the same file. An expression
+Migration modules import the app (models, settings, a database driver), so they are compiled (a
+syntax error stops ``alembic upgrade``, so it stops the run) and never run. The four fields Alembic
+reads (``revision``, ``down_revision``, ``branch_labels``, ``depends_on``) are constants in the
+module's bytecode, or else read from its syntax tree (``ast``): literals, or names of constants
+defined earlier in the same file. An expression
 that only importing could answer (``cli.CONTRACT_BRANCH``) takes its value from the environment's
 ``[revision] labels``; in ``branch_labels`` without one it leaves the branch unnamed (labels only name
 branches); anywhere else it is kept as unresolved and reported with the history (see ``migrations``).
@@ -31,6 +33,7 @@ FIELD_LINE = re.compile(rb"^(?:revision|down_revision|branch_labels|depends_on)\
 BODY_START = re.compile(rb"^(?:def|class|async|@)\b", re.MULTILINE)
 STORED = frozenset((*FIELDS, "__doc__"))
 STORE_NAME, LOAD_CONST, CACHE = dis.opmap["STORE_NAME"], dis.opmap["LOAD_CONST"], dis.opmap.get("CACHE", -1)
+JUMPS = frozenset(dis.hasjrel + dis.hasjabs)
 _NOTHING = object()
 NEWLINE = b"\n"
 
@@ -160,23 +163,24 @@ def _code_fields(code: CodeType) -> tuple[Fields, str]:
     """Module-level ``LOAD_CONST`` + ``STORE_NAME`` of the fields and the docstring; anything else is Opaque.
 
     A walk over the raw instructions (two bytes each; ``dis.get_instructions`` costs ten times more).
+    A store that a jump lands on (``revision = x if y else "a"``) is not the constant's alone: Opaque.
     """
     raw, names, consts = code.co_code, code.co_names, code.co_consts
-    fields: Fields = {}
-    docstring, constant, extended = "", _NOTHING, 0
+    stores: dict[str, tuple[object, int]] = {}  # name -> (constant or _NOTHING, offset)
+    constant, extended, jumps = _NOTHING, 0, False
     for offset in range(0, len(raw), 2):
         op, arg = raw[offset], raw[offset + 1] | extended
         extended = arg << 8 if op == dis.EXTENDED_ARG else 0
         if op in (dis.EXTENDED_ARG, CACHE):
             continue
+        jumps = jumps or op in JUMPS
         if op == STORE_NAME and names[arg] in STORED:
-            value = constant if constant is not _NOTHING else Opaque("(computed)", 0)
-            if names[arg] == "__doc__":
-                docstring = inspect.cleandoc(value) if isinstance(value, str) else ""
-            else:
-                fields[names[arg]] = (value, 0)
+            stores[names[arg]] = (constant, offset)
         constant = consts[arg] if op == LOAD_CONST else _NOTHING
-    return fields, docstring
+    targets = set(dis.findlabels(raw)) if jumps else set()  # type: ignore[arg-type]  # it reads the raw bytes
+    values = {name: Opaque("(computed)", 0) if c is _NOTHING or o in targets else c for name, (c, o) in stores.items()}
+    doc = values.pop("__doc__", "")
+    return {name: (value, 0) for name, value in values.items()}, inspect.cleandoc(doc) if isinstance(doc, str) else ""
 
 
 def _migration(fields: Fields, docstring: str, path: Path, relative: str) -> MigrationFile | None:
