@@ -67,8 +67,8 @@ Value = object  # None, str, tuple[str | Opaque, ...] or Opaque
 Fields = dict[str, tuple[Value, int]]  # field -> (value, line)
 
 
-def read_file(path: Path, *, relative: str = "", labels: Mapping[str, str] | None = None) -> MigrationFile | None:
-    """The revision a migration file declares (None for a file Alembic would not load as one)."""
+def read_file(path: Path, *, relative: str = "", labels: Mapping[str, str] | None = None) -> MigrationFile:
+    """The revision a migration file declares; a file Alembic could not load is a usage error."""
     if path.suffix in (".pyc", ".pyo"):
         fields, docstring = _compiled_fields(path)
     else:
@@ -183,10 +183,8 @@ def _code_fields(code: CodeType) -> tuple[Fields, str]:
     return {name: (value, 0) for name, value in values.items()}, inspect.cleandoc(doc) if isinstance(doc, str) else ""
 
 
-def _migration(fields: Fields, docstring: str, path: Path, relative: str) -> MigrationFile | None:
+def _migration(fields: Fields, docstring: str, path: Path, relative: str) -> MigrationFile:
     revision = _revision(fields, path)
-    if revision is None:
-        return None
     if "down_revision" not in fields:
         raise UsageError("declares no 'down_revision' (Alembic cannot load it; None for a first migration)", file=path)
     down, down_opaque = _strings(fields, "down_revision", path)
@@ -205,7 +203,7 @@ def _migration(fields: Fields, docstring: str, path: Path, relative: str) -> Mig
     )
 
 
-def _revision(fields: Fields, path: Path) -> str | None:
+def _revision(fields: Fields, path: Path) -> str:
     if "revision" not in fields:
         legacy = LEGACY_NAME.match(path.name)
         if legacy is not None:

@@ -104,8 +104,6 @@ def _read_files(locations: VersionLocations, labels: Mapping[str, str]) -> dict[
     files: dict[str, MigrationFile] = {}
     for listed in list_files(locations):
         migration = read_file(listed.path, relative=listed.relative, labels=labels)
-        if migration is None:
-            continue
         if migration.revision in files:
             other = files[migration.revision].shown_path
             raise UsageError(
@@ -117,7 +115,7 @@ def _read_files(locations: VersionLocations, labels: Mapping[str, str]) -> dict[
     if not files:
         where = f" in {', '.join(str(f) for f in locations.folders)}" if locations.origin is not None else ""
         hint = _subfolder_hint(locations)
-        raise UsageError(f"no migration files{where} (no module declares a 'revision'){hint}", file=_where(locations))
+        raise UsageError(f"no migration files{where}{hint}", file=_where(locations))
     return files
 
 
