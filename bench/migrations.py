@@ -4,24 +4,22 @@ A generated history of N files: a main line with a two-branch fork and its merge
 revisions, a 280 KB squash file at the base (as real projects keep), each file with a docstring,
 imports and a few ``op`` calls. smokeproof compiles each file (a syntax error must stop the run, as
 it stops ``alembic upgrade``), parses its header (``ast``) and builds Alembic's ``RevisionMap``;
-Alembic imports every module. Both are measured twice, alternating: with no ``__pycache__`` (a fresh
-checkout, or ``PYTHONDONTWRITEBYTECODE``), and with the bytecode cache warm (both use it).
+Alembic imports every module. Each read is timed in a fresh process (a smoke run is one; in a
+long-lived process the compiler's memory is already there and the first read's cost hides), the two
+tools in turns: with no ``__pycache__`` (a fresh checkout, or ``PYTHONDONTWRITEBYTECODE``), and with
+the bytecode cache warm (both use it).
 """
 
 from __future__ import annotations
 
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-from alembic.script import ScriptDirectory
-
-from bench.common import table
-from smokeproof.database.alembic_config import from_folders
-from smokeproof.database.migrations import read_history
+from bench.common import ENVIRON, REPO, table
 
 SIZES = (437, 1000)
 REPEATS = 7
@@ -88,23 +86,50 @@ def generate(folder: Path, count: int) -> None:
             head = (write(head, f"Step {n}", f'    op.add_column("t{n}", sa.Column("c{n}", sa.Integer()))'),)
 
 
-def alternating_medians(first: Callable[[], object], second: Callable[[], object]) -> tuple[float, float]:
-    """Median milliseconds of each, run in turns (the machine is shared: turns spread its noise evenly)."""
-    times: tuple[list[float], list[float]] = ([], [])
+# One measurement = one fresh process, as a smoke run is: imports paid first, then one timed read.
+MEASURE = """
+import sys, time
+from pathlib import Path
+from alembic.script import ScriptDirectory
+from smokeproof.database.alembic_config import from_folders
+from smokeproof.database.migrations import read_history
+tool, folder, write = sys.argv[1], Path(sys.argv[2]), sys.argv[3] == "write"
+sys.dont_write_bytecode = not write
+began = time.perf_counter()
+if tool == "smokeproof":
+    heads = read_history(from_folders([folder], recursive=False)).heads
+else:
+    heads = tuple(sorted(ScriptDirectory(str(folder.parent), version_locations=[str(folder)]).get_heads()))
+print((time.perf_counter() - began) * 1000, ",".join(heads))
+"""
+
+
+def measure(tool: str, folder: Path, *, write: bool = False) -> tuple[float, str]:
+    """Milliseconds one fresh process takes to read ``folder``, and the heads it found."""
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, tool, str(folder), "write" if write else "keep"],
+        cwd=REPO,
+        env=ENVIRON,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    ms, heads = done.stdout.split()
+    return float(ms), heads
+
+
+def alternating_medians(folder: Path, *, cached: bool) -> tuple[float, float]:
+    """Median milliseconds of smokeproof and Alembic, in turns (the machine is shared: turns spread its noise)."""
+    times: dict[str, list[float]] = {"smokeproof": [], "alembic": []}
     for _ in range(REPEATS):
-        for action, found in ((first, times[0]), (second, times[1])):
-            began = time.perf_counter()
-            action()
-            found.append((time.perf_counter() - began) * 1000)
-    return statistics.median(times[0]), statistics.median(times[1])
-
-
-def alembic_load(folder: Path) -> tuple[str, ...]:
-    return tuple(ScriptDirectory(str(folder.parent), version_locations=[str(folder)]).get_heads())
+        for tool, found in times.items():
+            if not cached:
+                shutil.rmtree(folder / "__pycache__", ignore_errors=True)
+            found.append(measure(tool, folder)[0])
+    return statistics.median(times["smokeproof"]), statistics.median(times["alembic"])
 
 
 def run() -> str:
-    read_history(Path(__file__).resolve().parents[1] / "demo" / "migrations" / "versions")  # imports paid before timing
     rows = []
     for count in SIZES:
         with tempfile.TemporaryDirectory() as tmp:
@@ -112,28 +137,12 @@ def run() -> str:
             folder.mkdir()
             generate(folder, count)
             size_kb = sum(p.stat().st_size for p in folder.iterdir()) / 1024
-            history = read_history(from_folders([folder], recursive=False))
-            assert history.heads == tuple(sorted(alembic_load(folder))), "smokeproof and Alembic disagree on the heads"
-
-            def ours(folder: Path = folder) -> object:
-                return read_history(from_folders([folder], recursive=False))
-
-            def theirs(folder: Path = folder) -> object:
-                return alembic_load(folder)
-
-            sys.dont_write_bytecode = True
-            fresh = alternating_medians(ours, theirs)
-            sys.dont_write_bytecode = False
-            theirs()  # writes __pycache__
-            cached = alternating_medians(ours, theirs)
-            rows.append(
-                [
-                    str(count),
-                    f"{size_kb:.0f} KB",
-                    *(f"{ms:.0f}" for ms in (*fresh, *cached)),
-                    f"{fresh[1] / fresh[0]:.1f}x / {cached[1] / cached[0]:.1f}x",
-                ]
-            )
+            assert measure("smokeproof", folder)[1] == measure("alembic", folder)[1], "smokeproof and Alembic disagree"
+            fresh = alternating_medians(folder, cached=False)
+            measure("alembic", folder, write=True)  # writes __pycache__, as an import does
+            warm = alternating_medians(folder, cached=True)
+            ratios = f"{fresh[1] / fresh[0]:.1f}x / {warm[1] / warm[0]:.1f}x"
+            rows.append([str(count), f"{size_kb:.0f} KB", *(f"{ms:.0f}" for ms in (*fresh, *warm)), ratios])
     header = [
         "files",
         "size",
@@ -143,6 +152,5 @@ def run() -> str:
         "Alembic ms, __pycache__ warm",
         "Alembic / smokeproof",
     ]
-    return table(
-        f"Migrations phase (a merge every 20 revisions, a 280 KB squash file; medians of {REPEATS}, alternating)", header, rows
-    )
+    title = f"Migrations phase (a merge every 20 revisions, a 280 KB squash file; one fresh process each, medians of {REPEATS})"
+    return table(title, header, rows)
