@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import uvicorn
 from starlette.requests import Request
@@ -76,9 +77,12 @@ class Server:
         await response(scope, receive, send)
 
 
+S = TypeVar("S")
+
+
 @contextmanager
-def serve(server: Server) -> Iterator[Server]:
-    """Run ``server`` on a free loopback port for the duration of the block."""
+def serve(server: S) -> Iterator[S]:
+    """Run ``server`` (an ASGI app with a ``port`` attribute) on a free loopback port for the duration of the block."""
     config = uvicorn.Config(
         server,
         host="127.0.0.1",
@@ -86,8 +90,8 @@ def serve(server: Server) -> Iterator[Server]:
         log_level="error",
         access_log=False,
         lifespan="off",
-        ssl_certfile=server.ssl_certfile,
-        ssl_keyfile=server.ssl_keyfile,
+        ssl_certfile=getattr(server, "ssl_certfile", None),
+        ssl_keyfile=getattr(server, "ssl_keyfile", None),
     )
     runner = uvicorn.Server(config)
     thread = threading.Thread(target=runner.run, daemon=True)
@@ -97,7 +101,7 @@ def serve(server: Server) -> Iterator[Server]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("test server did not start")
         time.sleep(0.01)
-    server.port = runner.servers[0].sockets[0].getsockname()[1]
+    server.port = runner.servers[0].sockets[0].getsockname()[1]  # type: ignore[attr-defined]
     try:
         yield server
     finally:

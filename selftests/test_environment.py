@@ -65,7 +65,7 @@ def test_variables_are_substituted_and_wrapped_as_secrets(tmp_path: Path) -> Non
     )
     assert isinstance(env.database_url, Secret)
     assert "hunter2-canary" not in repr(env) and "tok-canary-123" not in repr(env)
-    assert env.bearer_tokens["bearer"].reveal() == "tok-canary-123"
+    assert env.tokens.static["bearer"].reveal() == "tok-canary-123"
     assert dict(env.headers)["User-Agent"] == "smokeproof"
     assert isinstance(dict(env.headers)["X-Api-Key"], Secret)
     scrubbed = env.redactor("postgresql://app:" + "hunter2-canary" + "@host key-canary-456 tok-canary-123")

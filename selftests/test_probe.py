@@ -237,7 +237,7 @@ async def test_bearer_tokens(tmp_path: Path, server: Server, monkeypatch: pytest
     verdict = await run.endpoint(entries[0])
     assert verdict.ok and server.seen_headers["/echo"]["authorization"] == "Bearer canary-token-5512"
     assert "canary-token-5512" not in "".join(a.body for a in verdict.attachments)
-    with pytest.raises(Unavailable, match=r"needs a bearer token \(\[auth.tokens\] super_admin\)"):
+    with pytest.raises(Unavailable, match=r"needs a token \(\[auth.tokens\] super_admin\)"):
         await run.endpoint(entries[1])
     await run.aclose()
 

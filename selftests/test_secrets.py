@@ -7,10 +7,14 @@ reports/ and everything printed is searched for them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from . import auth_app
+from .auth_app import AuthApp
+from .servers import serve
 from .suite import DemoTarget, lay_out, run_suite
 
 pytestmark = pytest.mark.slow
@@ -73,3 +77,94 @@ def test_no_canary_in_any_output(
     step_summary = (pytester.path / "reports" / "step-summary.md").read_text()
     assert "| check | expected | actual | status | change |" in step_summary  # appended for the CI page
     assert "***" in (pytester.path / "reports/allure-results/environment.properties").read_text()
+
+
+# --- Credentials the suite did not know before the run: minted by a real loopback service during it.
+
+ANSWER_CONTRACTS = """
+[[endpoint]]
+path = "/api/user"
+auth = "conduit_user"
+status = 200
+json_schema = {{ type = "object", required = ["user"], properties = {{ user = {{ required = ["token"], properties = {{ token = {{ maxLength = {max_length} }} }} }} }} }}
+[[endpoint]]
+path = "/login/form"
+method = "POST"
+form = {{ username = "admin@example.com", password = "${{ADMIN_PASSWORD}}" }}
+status = {status}
+json_schema = {{ type = "object", required = ["access_token"] }}
+[[endpoint]]
+path = "/oauth/token"
+method = "POST"
+form = {{ grant_type = "client_credentials", client_id = "svc-client", client_secret = "${{CLIENT_SECRET}}" }}
+status = {status}
+[[endpoint]]
+path = "/api/admin"
+auth = "admin"
+status = {status}
+[[endpoint]]
+path = "/api/service"
+auth = "service"
+status = {status}
+[[endpoint]]
+path = "/api/keyed"
+auth = "keyed"
+status = {status}
+fuzz = true
+"""
+
+ANSWER_ENV = """production = false
+base_url = "{url}"
+contracts = "answers.toml"
+[auth.tokens.keyed]
+value = "${{STATIC_TOKEN}}"
+scheme = ""
+header = "X-API-Key"
+[auth.login.admin]
+path = "/login/form"
+form = {{ username = "admin@example.com", password = "${{ADMIN_PASSWORD}}" }}
+[auth.login.conduit_user]
+path = "/login/json"
+json = {{ user = {{ email = "admin@example.com", password = "${{ADMIN_PASSWORD}}" }} }}
+token_pointer = "/user/token"
+scheme = "Token"
+[auth.oauth2.service]
+token_url = "{url}/oauth/token"
+client_id = "svc-client"
+client_secret = "${{CLIENT_SECRET}}"
+[fuzz]
+max_examples = 5
+max_rate_per_s = 500
+"""
+
+
+@pytest.fixture(scope="module")
+def answering_app() -> Iterator[AuthApp]:
+    with serve(AuthApp()) as app:
+        yield app
+
+
+@pytest.mark.parametrize("state", ["passing", "failing"])
+def test_no_credential_from_an_answer_in_any_output(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, answering_app: AuthApp, state: str
+) -> None:
+    lay_out(pytester.path)
+    monkeypatch.setenv("STATIC_TOKEN", auth_app.STATIC)
+    monkeypatch.setenv("ADMIN_PASSWORD", auth_app.PASSWORD)
+    monkeypatch.setenv("CLIENT_SECRET", auth_app.CLIENT_SECRET)
+    failing = state == "failing"  # statuses wrong (body excerpts printed), and a schema message that quotes the token
+    contracts = ANSWER_CONTRACTS.format(status=201 if failing else 200, max_length=5 if failing else 4000)
+    (pytester.path / "environments" / "answers.toml").write_text(contracts)
+    env_file = pytester.path / "environments" / "answers-env.toml"
+    env_file.write_text(ANSWER_ENV.format(url=answering_app.url))
+    minted_before = len(answering_app.minted)
+    result = run_suite(pytester, f"--env-file={env_file}", "--tb=long", "-l")
+    assert result.ret == (1 if failing else 0), result.stdout.str()[-3000:]
+    out = result.stdout.str()
+    assert len(answering_app.minted) - minted_before >= 8  # tokens, refresh tokens, a session, password fields
+    if failing:
+        assert "body (first lines, redacted)" in out and "is too long" in out
+    else:
+        assert "PASSED tests/contracts/test_credentials.py::test_malformed_credentials[GET /api/keyed rejects" in out
+    secrets = [auth_app.STATIC, auth_app.PASSWORD, auth_app.CLIENT_SECRET, *answering_app.minted]
+    assert leaks(pytester.path, result, secrets) == []

@@ -113,26 +113,13 @@ class SmokeRun:
         """The property-based probe of ``contract`` (malformed credentials)."""
         if not (await self.endpoint(contract)).ok:
             raise Unavailable(
-                f"{contract.test_id} already fails for anonymous callers; probing it with malformed credentials adds nothing"
+                f"{contract.test_id} already fails its contract; probing it with malformed credentials adds nothing"
             )
         from smokeproof.http import credential_probes  # hypothesis is heavy to import: only runs that probe pay for it
 
         if self._rate is None:
             self._rate = credential_probes.RateLimit(self.env.fuzz.max_rate_per_s)
-        rate = self._rate
-        url = self.prober.url_for(contract)
-        base_headers = {
-            k.encode(): v.encode("latin-1") for k, v in self.prober.headers_for(contract).items() if k.lower() != "authorization"
-        }
-        params = {k: str(v) for k, v in contract.query.items()}
-
-        async def send(credential: credential_probes.Credential) -> Exchange:
-            await rate.wait()
-            return await self.prober.send(
-                contract.method, url, params=params, headers={**base_headers, **credential.wire_headers()}
-            )
-
-        return await credential_probes.probe(contract, send, max_examples=self.env.fuzz.max_examples, redactor=self.env.redactor)
+        return await credential_probes.probe_endpoint(self.prober, contract, rate=self._rate, fuzz=self.env.fuzz)
 
     # Database ----------------------------------------------------------------------------------
 

@@ -17,7 +17,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from smokeproof.config import auth
+from smokeproof.config.auth import AuthTable, RedactTable, Tokens
 from smokeproof.config.databases import tenant_databases
+from smokeproof.config.redaction import Shapes
 from smokeproof.config.secrets import Redactor, Secret, mask_url, url_password
 from smokeproof.config.tomlfile import check_headers, read_toml, relative_path, substitute, uses_variables, validate
 from smokeproof.errors import UsageError
@@ -77,11 +80,6 @@ class HttpTable(_Table):
     headers: dict[str, str] = {}
 
 
-class AuthTable(_Table):
-    bearer_token: str | None = None
-    tokens: dict[str, str] = {}
-
-
 class DatabaseTable(_Table):
     schemas: list[str] = ["public"]
     concurrency: PositiveInt = 8  # tenant databases read at once
@@ -119,6 +117,7 @@ class EnvironmentFile(_Table):
     wait: WaitTable = WaitTable()
     http: HttpTable = HttpTable()
     auth: AuthTable = AuthTable()
+    redact: RedactTable = RedactTable()
     database: DatabaseTable = DatabaseTable()
     fuzz: FuzzTable = FuzzTable()
     start: StartTable | None = None
@@ -154,7 +153,7 @@ class Environment:
     wait: WaitTable
     http: HttpTable
     headers: tuple[tuple[str, str | Secret], ...]
-    bearer_tokens: Mapping[str, Secret]
+    tokens: Tokens
     database: DatabaseTable
     fuzz: FuzzTable
     start: StartCommand | None
@@ -171,13 +170,11 @@ class Environment:
     def with_target(self, *, base_url: str | None, database_url: str | None, tokens: Mapping[str, str]) -> Environment:
         """This environment with the addresses and tokens a started target reported."""
         self.redactor.add(url_password(database_url or ""), *tokens.values())
-        merged = dict(self.bearer_tokens)
-        merged.update({name: Secret(value) for name, value in tokens.items()})
         return replace(
             self,
             base_url=base_url or self.base_url,
             database_url=Secret(database_url) if database_url else self.database_url,
-            bearer_tokens=merged,
+            tokens=self.tokens.with_static({name: value for name, value in tokens.items() if value.strip()}),
         )
 
     def masked(self, url: Secret) -> str:
@@ -218,7 +215,11 @@ def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | N
     """Read and validate an environment file."""
     redactor = Redactor()
     raw = read_toml(path)
-    parsed = validate(EnvironmentFile, substitute(raw, file=path, redactor=redactor, environ=environ), file=path)
+    empty: list[tuple[str, str]] = []
+    data = substitute(raw, file=path, redactor=redactor, environ=environ, empty=empty)
+    parsed = validate(EnvironmentFile, data, file=path, redactor=redactor)
+    auth.refuse_empty(empty, file=path)
+    redactor.shapes = Shapes(keys=parsed.redact.keys, patterns=parsed.redact.patterns)
     databases = tenant_databases(
         parsed.databases,
         listed=parsed.databases_list,
@@ -229,8 +230,9 @@ def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | N
     )
     contracts = _optional_file(parsed.contracts, "contracts", rootdir / "tests" / "contracts" / "endpoints.toml", file=path)
     _check_urls(parsed, contracts, file=path, redactor=redactor)
-    tokens = _tokens(parsed.auth)
-    redactor.add(*tokens.values())
+    tokens = auth.tokens(parsed.auth, file=path)
+    redactor.add(*tokens.static.values())
+    redactor.sensitive_headers |= tokens.headers()
     return Environment(
         name=name,
         file=path,
@@ -248,7 +250,7 @@ def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | N
         wait=parsed.wait,
         http=parsed.http,
         headers=_headers(parsed.http.headers, raw, file=path),
-        bearer_tokens=tokens,
+        tokens=tokens,
         database=parsed.database,
         fuzz=parsed.fuzz,
         start=_start(parsed.start, file=path),
@@ -295,13 +297,6 @@ def _headers(headers: Mapping[str, str], raw: Mapping[str, object], *, file: Pat
     return tuple(
         (key, Secret(value) if uses_variables(str(written_headers.get(key, ""))) else value) for key, value in headers.items()
     )
-
-
-def _tokens(auth: AuthTable) -> dict[str, Secret]:
-    tokens = {name: Secret(value) for name, value in auth.tokens.items()}
-    if auth.bearer_token:
-        tokens["bearer"] = Secret(auth.bearer_token)
-    return tokens
 
 
 def _start(table: StartTable | None, *, file: Path) -> StartCommand | None:

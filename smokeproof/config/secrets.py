@@ -6,20 +6,39 @@ into a message, a report or a traceback leaks as stars. Only the code that opens
 sends the request calls :meth:`Secret.reveal`.
 
 :class:`Redactor` is the second line of defence: it knows every secret value of the run and
-scrubs any text (failure messages, captured output, attachments, summary) before it is written.
+scrubs any text (failure messages, captured output, attachments, summary) before it is written,
+including credentials it recognises by their shape (:mod:`smokeproof.config.redaction`).
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
-MASK = "***"
+from smokeproof.config.redaction import MASK, Shapes, mask_header
+
 # Headers whose values are credentials whatever their origin.
 SENSITIVE_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization", "x-api-key"})
 # Shorter values are not scrubbed from free text (they would shred it); they are still wrapped.
 MIN_SCRUB_LEN = 4
+# A credential-shaped value seen in an answer is masked where its shape shows; from this length on it
+# is also learned and masked everywhere (a shorter one, a "password": "short" message, would shred text).
+MIN_LEARN_LEN = 8
+# Text beyond a cut that is still redacted, so a secret straddling the cut is masked whole.
+CLIP_MARGIN = 4096
+# What a learned token is made of: runs of base64url characters, the dots of a JWT between them.
+PIECE = re.compile(rf"[A-Za-z0-9_\-]{{{MIN_LEARN_LEN},}}")
+
+
+def _looks_random(piece: str) -> bool:
+    """A token's run (letters and digits mixed, or both cases), not a word ("required", "Incorrect")."""
+    digits = any(c.isdigit() for c in piece)
+    letters = any(c.isalpha() for c in piece)
+    upper = sum(c.isupper() for c in piece)
+    lower = sum(c.islower() for c in piece)
+    return (digits and letters) or (upper >= 2 and lower >= 2)
 
 
 class Secret:
@@ -75,31 +94,79 @@ def mask_url(url: str) -> str:
 
 
 class Redactor:
-    """Scrubs every known secret value out of text."""
+    """Scrubs every known secret value, and every credential-shaped one, out of text.
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    Thread-safe: the probes' thread teaches it the credentials it sees in answers while the test
+    thread renders messages with it.
+    """
+
+    def __init__(self, secrets: Iterable[str] = (), *, shapes: Shapes | None = None) -> None:
         self._values: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self._dirty = False
+        self._pieces: set[str] = set()
+        self._lock = threading.Lock()
+        self.shapes = shapes or Shapes()
+        self.sensitive_headers = set(SENSITIVE_HEADERS)
         self.add(*secrets)
 
     def add(self, *values: str | Secret | None) -> None:
-        changed = False
-        for value in values:
-            raw = reveal(value) if value is not None else ""
-            for candidate in {raw, raw.strip()}:
-                if len(candidate) >= MIN_SCRUB_LEN and candidate not in self._values:
-                    self._values.add(candidate)
-                    changed = True
-        if changed:
-            # Longest first, so a secret that contains another is masked whole.
-            ordered = sorted(self._values, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+        """Mask these values from now on, wherever they appear."""
+        with self._lock:
+            for value in values:
+                raw = reveal(value) if value is not None else ""
+                for candidate in {raw, raw.strip()}:
+                    if len(candidate) >= MIN_SCRUB_LEN and candidate not in self._values:
+                        self._values.add(candidate)
+                        self._dirty = True
+
+    def learn(self, value: str) -> None:
+        """A credential seen in an answer: masked from now on (short ones only where their shape shows).
+
+        A run can see thousands (a fresh token in every answer), so they are not added to the known
+        values' pattern, whose cost grows with each: a token-like value is kept as its random-looking
+        runs of base64url characters, found in later text by one ``findall`` and a set intersection.
+        """
+        if len(value) < MIN_LEARN_LEN or value in self._values:
+            return
+        pieces = PIECE.findall(value)
+        covered = sum(map(len, pieces)) >= len(value) - MIN_LEARN_LEN  # what no piece covers is short
+        if pieces and covered and all(map(_looks_random, pieces)):
+            with self._lock:
+                self._pieces.update(pieces)
+        else:
+            self.add(value)
+
+    def _known(self) -> re.Pattern[str] | None:
+        if self._dirty:
+            with self._lock:
+                # Longest first, so a secret that contains another is masked whole.
+                ordered = sorted(self._values, key=len, reverse=True)
+                self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+                self._dirty = False
+        return self._pattern
 
     def __call__(self, text: str) -> str:
-        if self._pattern is None or not text:
+        if not text:
             return text
-        return self._pattern.sub(MASK, text)
+        text = self.shapes.mask(text, self.learn)
+        if self._pieces:
+            for piece in sorted(self._pieces.intersection(PIECE.findall(text)), key=len, reverse=True):
+                text = text.replace(piece, MASK)
+        pattern = self._known()
+        return pattern.sub(MASK, text) if pattern is not None else text
+
+    def clip(self, text: str, limit: int, *, more: str = "...") -> str:
+        """Redact, then cut: a secret cut in half would no longer match what the redactor knows."""
+        window = self(text[: limit + CLIP_MARGIN])
+        whole = len(text) <= limit + CLIP_MARGIN
+        return window if whole and len(window) <= limit else window[:limit] + more
+
+    def scan(self, text: str, headers: Iterable[tuple[str, str]] = ()) -> None:
+        """Learn the credentials an answer carries, as soon as it arrives (its text is written later, or never)."""
+        self.headers(headers)
+        self(text)
 
     def headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-        """Headers for a report: credentials masked always, other values scrubbed."""
-        return [(k, MASK if k.lower() in SENSITIVE_HEADERS else self(v)) for k, v in headers]
+        """Headers for a report: credentials masked always (their frame kept), other values scrubbed."""
+        return [(k, self(mask_header(k, v, self.learn)) if k.lower() in self.sensitive_headers else self(v)) for k, v in headers]

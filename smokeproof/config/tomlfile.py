@@ -43,21 +43,26 @@ def substitute(
     redactor: Redactor,
     environ: Mapping[str, str] | None = None,
     where: str = "",
+    empty: list[tuple[str, str]] | None = None,
 ) -> Any:
     """Replace ``${VAR}`` in every string of ``data`` from the process environment.
 
     Each substituted value is handed to ``redactor``: it came from the environment, so it is
     treated as a secret everywhere. ``$${VAR}`` is a literal ``${VAR}``. An unset variable is a
-    usage error naming the variable, the file and the key.
+    usage error naming the variable, the file and the key. A variable that is set but empty (or blank)
+    is listed in ``empty`` as ``(variable, key)``: whether that is an error depends on the key.
     """
     env = os.environ if environ is None else environ
     if isinstance(data, dict):
         return {
-            k: substitute(v, file=file, redactor=redactor, environ=env, where=f"{where}.{k}" if where else k)
+            k: substitute(v, file=file, redactor=redactor, environ=env, where=f"{where}.{k}" if where else k, empty=empty)
             for k, v in data.items()
         }
     if isinstance(data, list):
-        return [substitute(v, file=file, redactor=redactor, environ=env, where=f"{where}[{i}]") for i, v in enumerate(data)]
+        return [
+            substitute(v, file=file, redactor=redactor, environ=env, where=f"{where}[{i}]", empty=empty)
+            for i, v in enumerate(data)
+        ]
     if not isinstance(data, str) or "${" not in data:
         return data
 
@@ -67,6 +72,8 @@ def substitute(
             return "${" + name + "}"
         if name not in env:
             raise UsageError(f"environment variable ${{{name}}} is not set", file=file, where=where)
+        if empty is not None and not env[name].strip():
+            empty.append((name, where))
         redactor.add(env[name])
         return env[name]
 
@@ -77,12 +84,15 @@ def uses_variables(value: str) -> bool:
     return any(m.group(1) is None for m in VAR.finditer(value))
 
 
-def validate(model: type[M], data: Any, *, file: Path, where: str | None = None) -> M:
-    """``model.model_validate(data)`` with pydantic's errors rewritten as one usage error."""
+def validate(model: type[M], data: Any, *, file: Path, where: str | None = None, redactor: Redactor | None = None) -> M:
+    """``model.model_validate(data)`` with pydantic's errors rewritten as one usage error.
+
+    The values the message quotes pass through ``redactor`` whole, before they are cut.
+    """
     try:
         return model.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise UsageError(describe(exc), file=file, where=where) from None
+        raise UsageError(describe(exc, redactor or Redactor()), file=file, where=where) from None
 
 
 def check_headers(headers: Mapping[str, str], *, file: Path, where: str | None = None, key: str = "headers") -> None:
@@ -99,7 +109,7 @@ def check_headers(headers: Mapping[str, str], *, file: Path, where: str | None =
             )
 
 
-def describe(exc: pydantic.ValidationError) -> str:
+def describe(exc: pydantic.ValidationError, redactor: Redactor) -> str:
     problems = []
     for error in exc.errors(include_url=False):
         key = ".".join(str(part) for part in error["loc"]) or "(top level)"
@@ -109,13 +119,8 @@ def describe(exc: pydantic.ValidationError) -> str:
             problems.append(f"missing key '{key}'")
         else:
             message = str(error["msg"]).removeprefix("Value error, ")
-            problems.append(f"key '{key}': {message} (got {_short(error.get('input'))})")
+            problems.append(f"key '{key}': {message} (got {redactor.clip(repr(error.get('input')), 57)})")
     return "; ".join(problems)
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def relative_path(value: str | Path, *, base: Path, file: Path, key: str, must_exist: bool = True) -> Path:

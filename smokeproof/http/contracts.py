@@ -7,9 +7,11 @@ broken contract stops the run before any request is sent instead of failing one 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -48,6 +50,9 @@ class EndpointContract(BaseModel):
     fuzz: bool | None = None
     allow_in_production: bool = False
     follow_redirects: bool = False
+    json_: Annotated[Any, Field(alias="json")] = None
+    form: dict[str, str] | None = None
+    body: str | None = None
 
     @field_validator("status", mode="before")
     @classmethod
@@ -92,6 +97,8 @@ class EndpointContract(BaseModel):
     def _defaults(self) -> EndpointContract:
         if not self.status:
             raise ValueError("'status' needs at least one status code")
+        if sum(part is not None for part in (self.json_, self.form, self.body)) > 1:
+            raise ValueError("give one request body: 'json', 'form' or 'body'")
         if not self.id:
             object.__setattr__(self, "id", f"{self.method} {self.path}")
         if not self.feature:
@@ -115,7 +122,19 @@ class EndpointContract(BaseModel):
 
     @property
     def fuzzable(self) -> bool:
-        return self.rejects_anonymous and self.fuzz is not False and self.method in SAFE_METHODS
+        """Probed with malformed credentials: rejects anonymous callers, or uses a token and says ``fuzz = true``."""
+        by_default = self.rejects_anonymous and self.fuzz is not False
+        return self.method in SAFE_METHODS and (by_default or (self.auth is not None and self.fuzz is True))
+
+    def request_body(self) -> tuple[bytes, str] | None:
+        """What the request sends, and its default content type (an entry's ``headers`` may name another)."""
+        if self.form is not None:
+            return urlencode(self.form).encode(), "application/x-www-form-urlencoded"
+        if self.json_ is not None:
+            return json.dumps(self.json_).encode(), "application/json"
+        if self.body is not None:
+            return self.body.encode(), "text/plain; charset=utf-8"
+        return None
 
     def applies_to(self, env_name: str) -> bool:
         return self.only is None or env_name in self.only
@@ -143,7 +162,7 @@ def load_contracts(path: Path, *, env_name: str, production: bool, redactor: Red
     for number, raw in enumerate(data.endpoint, start=1):
         where = f"[[endpoint]] #{number} ({raw.get('id') or raw.get('path', '?')})"
         raw = substitute(raw, file=path, redactor=redactor, where=where)
-        entry = validate(EndpointContract, raw, file=path, where=where)
+        entry = validate(EndpointContract, raw, file=path, where=where, redactor=redactor)
         check_headers(entry.headers, file=path, where=where)
         if entry.test_id in seen:
             raise UsageError(

@@ -1,18 +1,20 @@
 """Property-based probes: malformed credentials never get a 5xx or a 2xx.
 
-For every endpoint contracted to reject anonymous callers, hypothesis generates broken
-credentials (garbage and JWT-shaped bearer tokens, ``alg: none`` forgeries, oversize and
-non-ASCII header values, odd schemes, odd cookies). A 5xx means a crafted header can crash the
-auth path; a 2xx means it can get in. Examples are derandomised (CI is reproducible), bounded by
-``[fuzz] max_examples``, rate-limited by ``[fuzz] max_rate_per_s``, and no example database is
-written. Hypothesis runs in a worker thread; each example's request runs on the run's event loop
-and its shared client.
+For every endpoint contracted to reject anonymous callers (and every entry with ``auth = "NAME"``
+that says ``fuzz = true``), hypothesis generates broken credentials (garbage and JWT-shaped
+tokens, ``alg: none`` forgeries, oversize and non-ASCII header values, odd schemes, odd cookies),
+sent in the header and scheme the entry's token declares (``Authorization: Bearer`` by default).
+A 5xx means a crafted header can crash the auth path; a 2xx means it can get in. Examples are
+derandomised (CI is reproducible), bounded by ``[fuzz] max_examples``, rate-limited by
+``[fuzz] max_rate_per_s``, and no example database is written. Hypothesis runs in a worker
+thread; each example's request runs on the run's event loop and its shared client.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 import time
 from collections.abc import Callable, Coroutine, Mapping
@@ -22,13 +24,16 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from smokeproof.config.auth import Sent
+from smokeproof.config.environment import FuzzTable
 from smokeproof.config.secrets import Redactor
 from smokeproof.http.contracts import EndpointContract
-from smokeproof.http.probe import Exchange
+from smokeproof.http.probe import Exchange, Prober
 from smokeproof.verdict import Area, Attachment, Category, Severity, Verdict
 
 # Header values must be latin-1 and free of control characters to be sent at all.
 HEADER_CHARS = st.characters(min_codepoint=0x20, max_codepoint=0xFF, blacklist_characters="\x7f")
+DEFAULT_SENT = Sent()
 B64URL = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", max_size=60)
 
 
@@ -61,34 +66,72 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _bearer(kind: str, token: str) -> Credential:
-    return Credential(kind, {"Authorization": f"Bearer {token}"})
-
-
 def alg_none_token(role: str = "super_admin") -> str:
     header = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
     payload = _b64(json.dumps({"sub": "00000000-0000-0000-0000-000000000001", "role": role, "exp": 4102444800}).encode())
     return f"{header}.{payload}."
 
 
-credentials = st.one_of(
-    st.text(HEADER_CHARS, max_size=80).map(lambda t: _bearer("garbage bearer token", t)),
-    st.lists(B64URL, min_size=1, max_size=6).map(lambda s: _bearer(f"JWT-shaped, {len(s)} segments", ".".join(s))),
-    st.sampled_from(["super_admin", "admin", "analyst"]).map(lambda r: _bearer("alg:none forgery", alg_none_token(r))),
-    st.integers(8_000, 16_000).map(lambda n: _bearer(f"oversize token ({n} chars)", "A" * n)),
-    st.text(st.characters(min_codepoint=0xA0, max_codepoint=0xFF), min_size=1, max_size=40).map(
-        lambda t: _bearer("non-ASCII (latin-1) token", t)
-    ),
-    st.sampled_from(["Basic dXNlcjpwYXNz", "bearer x", "Bearer", "Token abc", "Bearer a b c", "Bearer .....", "Bearer\tx"]).map(
-        lambda v: Credential("odd Authorization scheme", {"Authorization": v})
-    ),
-    st.dictionaries(
-        st.sampled_from(["session", "access_token", "sid", "auth0"]),
-        st.text(HEADER_CHARS.filter(lambda c: c not in ';,"\\'), max_size=300),
-        min_size=1,
-        max_size=4,
-    ).map(lambda c: Credential("odd cookies", cookies=c)),
-)
+def odd_values(sent: Sent) -> list[str]:
+    """Values a careless parser trips on, in the token's own header and scheme."""
+    scheme = sent.scheme
+    if not scheme:
+        return ["", " ", "a b c", ".....", "Bearer x", "null", "x\ty"]
+    other = "Token" if scheme.lower() != "token" else "Bearer"
+    return [
+        "Basic dXNlcjpwYXNz",
+        f"{scheme.lower()} x",
+        scheme,
+        f"{other} abc",
+        f"{scheme} a b c",
+        f"{scheme} .....",
+        f"{scheme}\tx",
+    ]
+
+
+@functools.cache
+def credentials(sent: Sent = DEFAULT_SENT) -> st.SearchStrategy[Credential]:
+    """Malformed credentials sent in ``sent``'s header and scheme (``Authorization: Bearer ...`` by default)."""
+
+    def token(kind: str, value: str) -> Credential:
+        return Credential(kind, {sent.header: sent.value(value)})
+
+    return st.one_of(
+        st.text(HEADER_CHARS, max_size=80).map(lambda t: token("garbage token", t)),
+        st.lists(B64URL, min_size=1, max_size=6).map(lambda s: token(f"JWT-shaped, {len(s)} segments", ".".join(s))),
+        st.sampled_from(["super_admin", "admin", "analyst"]).map(lambda r: token("alg:none forgery", alg_none_token(r))),
+        st.integers(8_000, 16_000).map(lambda n: token(f"oversize token ({n} chars)", "A" * n)),
+        st.text(st.characters(min_codepoint=0xA0, max_codepoint=0xFF), min_size=1, max_size=40).map(
+            lambda t: token("non-ASCII (latin-1) token", t)
+        ),
+        st.sampled_from(odd_values(sent)).map(lambda v: Credential(f"odd {sent.header} value", {sent.header: v})),
+        st.dictionaries(
+            st.sampled_from(["session", "access_token", "sid", "auth0"]),
+            st.text(HEADER_CHARS.filter(lambda c: c not in ';,"\\'), max_size=300),
+            min_size=1,
+            max_size=4,
+        ).map(lambda c: Credential("odd cookies", cookies=c)),
+    )
+
+
+async def probe_endpoint(prober: Prober, contract: EndpointContract, *, rate: RateLimit, fuzz: FuzzTable) -> Verdict:
+    """The property for ``contract``, its malformed credentials sent as its token would be.
+
+    The request is the entry's own (environment headers, the entry's headers and query), less any
+    credential: the token's header (and ``Authorization``) carry only the malformed values.
+    """
+    sent = prober.env.tokens.how(contract.auth or "bearer")
+    dropped = {sent.header.lower(), "authorization"}
+    plain = {**prober.headers_for_env(), **contract.headers}
+    base = {k.encode(): v.encode("latin-1") for k, v in plain.items() if k.lower() not in dropped}
+    url, params = prober.url_for(contract), {k: str(v) for k, v in contract.query.items()}
+
+    async def send(credential: Credential) -> Exchange:
+        await rate.wait()
+        return await prober.send(contract.method, url, params=params, headers={**base, **credential.wire_headers()})
+
+    redactor = prober.env.redactor
+    return await probe(contract, send, max_examples=fuzz.max_examples, redactor=redactor, strategy=credentials(sent))
 
 
 class RateLimit:
@@ -126,6 +169,7 @@ async def probe(
     *,
     max_examples: int,
     redactor: Redactor,
+    strategy: st.SearchStrategy[Credential] | None = None,
 ) -> Verdict:
     """Run the property for ``contract``; the verdict carries the shrunk example when it fails."""
     loop = asyncio.get_running_loop()
@@ -140,7 +184,7 @@ async def probe(
         report_multiple_bugs=False,
         suppress_health_check=list(HealthCheck),
     )
-    @given(credentials)
+    @given(credentials() if strategy is None else strategy)
     def prop(credential: Credential) -> None:
         nonlocal sent
         exchange = asyncio.run_coroutine_threadsafe(send(credential), loop).result()
@@ -171,7 +215,7 @@ def _failed(check: str, expected: str, contract: EndpointContract, failure: Reje
     got = str(exchange.status) if exchange.status is not None else f"no answer ({exchange.error})"
     leak = exchange.status is not None and 200 <= exchange.status < 300
     category = Category.AUTH_LEAK if leak else Category.UNREACHABLE if exchange.unreachable else Category.SERVER_ERROR
-    body = redactor(exchange.text[:400])
+    body = redactor.clip(exchange.text, 400)
     return Verdict(
         check=check,
         area=Area.PROBES,

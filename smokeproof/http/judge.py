@@ -13,6 +13,7 @@ from typing import Any
 import jsonschema
 
 from smokeproof.config.secrets import Redactor
+from smokeproof.http import tokens
 from smokeproof.http.contracts import ANONYMOUS_REJECTIONS, EndpointContract
 from smokeproof.http.probe import Exchange
 from smokeproof.verdict import Area, Attachment, Category, Verdict
@@ -56,13 +57,15 @@ Problem = tuple[Category, str]
 
 def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int, redactor: Redactor) -> Verdict:
     """The verdict for one endpoint contract: every aspect of the answer checked, the worst naming the category."""
+    if exchange.auth_setup is not None:
+        return tokens.setup_failure(contract, exchange.auth_setup)
     budget = contract.max_ms or default_max_ms
     if exchange.error is not None:
         problems = [transport_problem(exchange)]
     else:
         problems = [*status_problem(contract, exchange), *redirect_problem(exchange, redactor)]
         if not problems:
-            problems.extend(_body_problems(contract, exchange))
+            problems.extend(_body_problems(contract, exchange, redactor))
     problems.extend(latency_problem(exchange, budget))
     category = min((c for c, _ in problems), key=PRIORITY.index) if problems else None
     return Verdict(
@@ -157,21 +160,21 @@ def _sections(
     return tuple(sections)
 
 
-def _body_problems(contract: EndpointContract, exchange: Exchange) -> list[tuple[Category, str]]:
+def _body_problems(contract: EndpointContract, exchange: Exchange, redactor: Redactor) -> list[tuple[Category, str]]:
     problems: list[tuple[Category, str]] = []
     if contract.content_type:
         media = exchange.content_type.split(";")[0].strip().lower()
         if media != contract.content_type.lower():
             problems.append((Category.CONTRACT, f"content type {media or '(none)'}, expected {contract.content_type}"))
     if contract.json_schema is not None:
-        problems.extend((Category.CONTRACT, p) for p in _schema_problems(contract.json_schema, exchange))
+        problems.extend((Category.CONTRACT, p) for p in _schema_problems(contract.json_schema, exchange, redactor))
     for needle in contract.body_contains:
         if needle not in exchange.text:
-            problems.append((Category.CONTRACT, f"body does not contain {needle!r}"))
+            problems.append((Category.CONTRACT, f"body does not contain {redactor.clip(repr(needle), 200)}"))
     return problems
 
 
-def _schema_problems(schema: dict[str, Any], exchange: Exchange) -> list[str]:
+def _schema_problems(schema: dict[str, Any], exchange: Exchange, redactor: Redactor) -> list[str]:
     if exchange.truncated:
         return [f"body larger than the {len(exchange.body)} byte cap; not parsed"]
     try:
@@ -180,7 +183,8 @@ def _schema_problems(schema: dict[str, Any], exchange: Exchange) -> list[str]:
         return [f"body is not valid JSON ({exc.__class__.__name__}: {str(exc)[:80]})"]
     validator = jsonschema.validators.validator_for(schema)(schema)
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
-    return [f"body{_pointer(list(e.absolute_path))}: {e.message[:SCHEMA_MESSAGE_CHARS]}" for e in errors]
+    # The message quotes the value (a token, perhaps): redacted whole, then cut.
+    return [redactor.clip(f"body{_pointer(list(e.absolute_path))}: {e.message}", SCHEMA_MESSAGE_CHARS) for e in errors]
 
 
 def _pointer(path: list[object]) -> str:
@@ -190,8 +194,9 @@ def _pointer(path: list[object]) -> str:
 def _excerpt(exchange: Exchange, redactor: Redactor) -> str:
     if not exchange.body:
         return ""
-    lines = redactor(exchange.text[:BODY_CHARS]).splitlines()[:BODY_LINES]
-    more = " ..." if exchange.truncated or len(exchange.text) > BODY_CHARS else ""
+    text = exchange.text
+    lines = redactor.clip(text, BODY_CHARS, more="").splitlines()[:BODY_LINES]
+    more = " ..." if exchange.truncated or len(text) > BODY_CHARS else ""
     return "\n".join(lines) + more
 
 
@@ -204,9 +209,6 @@ def render_exchange(exchange: Exchange, redactor: Redactor) -> str:
     else:
         lines.append(f"< {exchange.status}  ({exchange.elapsed_ms:.0f} ms)")
         lines += [f"< {k}: {v}" for k, v in redactor.headers(exchange.response_headers)]
-        lines += [
-            "",
-            redactor(exchange.text[:ATTACHED_BODY_CHARS])
-            + (" ... (truncated)" if exchange.truncated or len(exchange.text) > ATTACHED_BODY_CHARS else ""),
-        ]
+        text, cap = exchange.text, ATTACHED_BODY_CHARS
+        lines += ["", redactor.clip(text, cap, more="") + (" ... (truncated)" if exchange.truncated or len(text) > cap else "")]
     return "\n".join(lines)

@@ -19,7 +19,7 @@ import itertools
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TypedDict, Unpack
+from typing import Unpack
 from urllib.parse import urljoin
 
 import httpx
@@ -28,51 +28,12 @@ from smokeproof.config.environment import Environment
 from smokeproof.config.secrets import reveal
 from smokeproof.errors import reason
 from smokeproof.http.contracts import EndpointContract
+from smokeproof.http.exchange import Exchange as Exchange
+from smokeproof.http.exchange import RequestOptions as RequestOptions
 from smokeproof.http.lanes import Lane, Lanes
+from smokeproof.http.tokens import TokenBroker, TokenUnavailable
 
 MAX_REDIRECTS = 5
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One request and what came back (or why nothing did)."""
-
-    method: str
-    url: str
-    request_headers: tuple[tuple[str, str], ...]
-    status: int | None = None
-    response_headers: tuple[tuple[str, str], ...] = ()
-    body: bytes = b""
-    truncated: bool = False
-    elapsed_ms: float = 0.0
-    error: str | None = None
-    unreachable: bool = False
-    offsite_redirect: str | None = None
-    started: float = 0.0
-    finished: float = 0.0
-
-    def wall_window(self) -> tuple[float, float]:
-        """When the request started and finished, in epoch seconds (``started`` and ``finished`` are ``perf_counter``)."""
-        offset = time.time() - time.perf_counter()
-        return self.started + offset, self.finished + offset
-
-    @property
-    def content_type(self) -> str:
-        for key, value in self.response_headers:
-            if key.lower() == "content-type":
-                return value
-        return ""
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
-
-
-class RequestOptions(TypedDict, total=False):
-    params: Mapping[str, str]
-    headers: Mapping[str, str] | Mapping[bytes, bytes]
-    cookies: Mapping[str, str]
-    follow: bool  # follow redirects on the same host
 
 
 @dataclass
@@ -85,20 +46,41 @@ class Prober:
     _futures: dict[str, concurrent.futures.Future[Exchange]] = field(default_factory=dict)
     _down: str | None = None
     _started: bool = False
+    tokens: TokenBroker = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tokens = TokenBroker(self.env.tokens, base_url=self.env.base_url, send=self._send_token, redactor=self.env.redactor)
 
     def start(self) -> None:
         """Send every selected contract's request now, in order, in the background (once)."""
         if self._started:
             return
         self._started = True
-        jobs: list[tuple[EndpointContract, concurrent.futures.Future[Exchange]]] = []
+        # Checks that need a token the run obtains wait for it; the others go at once (None).
+        groups: dict[str | None, list[tuple[EndpointContract, concurrent.futures.Future[Exchange]]]] = {}
         for contract in self.selected:
             if contract.test_id not in self._futures and self.missing_credentials(contract) is None:
                 future: concurrent.futures.Future[Exchange] = concurrent.futures.Future()
                 self._futures[contract.test_id] = future
-                jobs.append((contract, future))
-        if jobs:
-            self.lanes.submit(self._dispatch(jobs))
+                token = contract.auth if contract.auth in self.env.tokens.obtained else None
+                groups.setdefault(token, []).append((contract, future))
+        for token, jobs in sorted(groups.items(), key=lambda item: item[0] is not None):
+            self.lanes.submit(self._dispatch(jobs) if token is None else self._dispatch_after(token, jobs))
+
+    async def _dispatch_after(self, token: str, jobs: list[tuple[EndpointContract, concurrent.futures.Future[Exchange]]]) -> None:
+        """The jobs' requests once their token is in; without it, each job's exchange says why."""
+        try:
+            await self.tokens.get(token)
+        except TokenUnavailable as exc:
+            for contract, future in jobs:
+                with contextlib.suppress(concurrent.futures.InvalidStateError):
+                    future.set_result(self._unauthenticated(contract, str(exc)))
+            return
+        await self._dispatch(jobs)
+
+    def _unauthenticated(self, contract: EndpointContract, reason: str) -> Exchange:
+        now = time.perf_counter()
+        return Exchange(contract.method, self.url_for(contract), (), auth_setup=reason, started=now, finished=now)
 
     async def _dispatch(self, jobs: list[tuple[EndpointContract, concurrent.futures.Future[Exchange]]]) -> None:
         """Each request is built while the ones before it are out, and sent the moment a lane is free."""
@@ -131,9 +113,9 @@ class Prober:
 
     def missing_credentials(self, contract: EndpointContract) -> str | None:
         """Why ``contract`` cannot be sent here (it needs a token the environment lacks), or None."""
-        if contract.auth is not None and contract.auth not in self.env.bearer_tokens:
+        if contract.auth is not None and not self.env.tokens.declared(contract.auth):
             key = "[auth] bearer_token" if contract.auth == "bearer" else f"[auth.tokens] {contract.auth}"
-            return f"{contract.test_id}: needs a bearer token ({key}), which environment {self.env.name} does not set"
+            return f"{contract.test_id}: needs a token ({key}), which environment {self.env.name} does not set"
         return None
 
     def future(self, contract: EndpointContract) -> concurrent.futures.Future[Exchange]:
@@ -157,7 +139,8 @@ class Prober:
         headers = self.headers_for_env()
         headers.update(contract.headers)
         if contract.auth is not None:
-            headers["Authorization"] = f"Bearer {self.env.bearer_tokens[contract.auth].reveal()}"
+            sent = self.env.tokens.how(contract.auth)
+            headers[sent.header] = sent.value(self.tokens.value(contract.auth))
         return headers
 
     def url_for(self, contract: EndpointContract) -> str:
@@ -166,13 +149,27 @@ class Prober:
         return self.env.base_url + contract.path
 
     def _options(self, contract: EndpointContract) -> RequestOptions:
-        options: RequestOptions = {"headers": self.headers_for(contract), "follow": contract.follow_redirects}
+        headers = self.headers_for(contract)
+        options: RequestOptions = {"headers": headers, "follow": contract.follow_redirects}
         if contract.query:
             options["params"] = {k: str(v) for k, v in contract.query.items()}
+        request_body = contract.request_body()
+        if request_body is not None:
+            options["content"], media = request_body
+            if not any(k.lower() == "content-type" for k in headers):
+                headers["Content-Type"] = media
         return options
 
     async def _probe(self, contract: EndpointContract) -> Exchange:
+        if contract.auth is not None and contract.auth in self.env.tokens.obtained:
+            try:
+                await self.tokens.get(contract.auth)
+            except TokenUnavailable as exc:
+                return self._unauthenticated(contract, str(exc))
         return await self._send(contract.method, self.url_for(contract), **self._options(contract))
+
+    async def _send_token(self, method: str, url: str, headers: Mapping[str, str], content: bytes) -> Exchange:
+        return await self._send(method, url, headers=headers, content=content, mark_down=False)
 
     async def send(self, method: str, url: str, **options: Unpack[RequestOptions]) -> Exchange:
         """One bounded request, sent on the prober's loop; awaitable from any loop."""
@@ -181,13 +178,17 @@ class Prober:
     async def _send(self, method: str, url: str, **options: Unpack[RequestOptions]) -> Exchange:
         request = self._build(method, url, **options)
         async with self.lanes.lane() as lane:
-            return await self._exchange(lane, request, follow=options.get("follow", False))
+            return await self._exchange(
+                lane, request, follow=options.get("follow", False), mark_down=options.get("mark_down", True)
+            )
 
     def _build(self, method: str, url: str, **options: Unpack[RequestOptions]) -> httpx.Request:
         params, headers, cookies = options.get("params"), options.get("headers"), options.get("cookies")
-        return self.lanes.builder().build_request(method, url, params=params, headers=headers, cookies=dict(cookies or {}))
+        return self.lanes.builder().build_request(
+            method, url, params=params, headers=headers, cookies=dict(cookies or {}), content=options.get("content")
+        )
 
-    async def _exchange(self, lane: Lane, request: httpx.Request, *, follow: bool) -> Exchange:
+    async def _exchange(self, lane: Lane, request: httpx.Request, *, follow: bool, mark_down: bool = True) -> Exchange:
         """One bounded request on a lane (connect, read and total timeouts; body read with a cap)."""
         sent = tuple(request.headers.multi_items())
         started = time.perf_counter()
@@ -199,8 +200,10 @@ class Prober:
             async with asyncio.timeout(self.env.http.timeout_s):
                 return await self._follow(lane, request, sent, started, follow)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            self._down = f"target unreachable: {reason(exc, kind=False)[:200]} ({request.url.netloc.decode('ascii', 'replace')})"
-            return self._failed(request, sent, started, self._down, unreachable=True)
+            down = f"target unreachable: {reason(exc, kind=False)[:200]} ({request.url.netloc.decode('ascii', 'replace')})"
+            if mark_down:
+                self._down = down
+            return self._failed(request, sent, started, down, unreachable=True)
         except (TimeoutError, httpx.TimeoutException):
             return self._failed(request, sent, started, f"no complete answer within {self.env.http.timeout_s:g} s")
         except httpx.HTTPError as exc:
@@ -233,6 +236,7 @@ class Prober:
                     )
                     continue
             finished = time.perf_counter()
+            self.env.redactor.scan(body.decode("utf-8", errors="replace"), response.headers.multi_items())
             return Exchange(
                 method=request.method,
                 url=str(request.url),
@@ -270,7 +274,7 @@ class Prober:
         )
 
     async def aclose(self) -> None:
-        await self.lanes.aclose()
+        await self.lanes.aclose()  # cancels every task on the lanes' loop, token requests included
 
 
 async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:

@@ -1,0 +1,149 @@
+"""Tokens the run obtains itself: a login request, or an OAuth2 client-credentials grant.
+
+Each token is requested once per run, the first time a check needs it, on the probes' event loop
+and through the probes' lanes (so the same timeouts, TLS settings and body cap apply); tokens
+needed by different checks are requested concurrently, and each check waits only for its own.
+A token lives in memory only and joins the redactor the moment it arrives, as do the credentials
+that obtained it (they came from ``${VAR}``).
+
+A token that cannot be obtained is not a skip: every check that needs it fails, in the
+"Authentication setup" category, with one line saying which token, which request, and what it
+answered (redacted). The declared request is sent even to production: it is what the file asks for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
+
+from smokeproof.config.auth import ClientCredentials, Login, Obtained, Tokens
+from smokeproof.config.secrets import Redactor
+from smokeproof.database.revision_source import json_pointer
+from smokeproof.verdict import Area, Category, Verdict
+
+if TYPE_CHECKING:
+    from smokeproof.http.contracts import EndpointContract
+    from smokeproof.http.exchange import Exchange
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+ANSWER_CHARS = 200
+
+# (method, url, headers, body) -> the exchange, sent on a lane
+Send = Callable[[str, str, Mapping[str, str], bytes], Awaitable["Exchange"]]
+
+
+class TokenUnavailable(Exception):
+    """Why a token could not be obtained: one line, already redacted."""
+
+
+def encode(*, form: Mapping[str, str] | None = None, json_body: Any = None) -> tuple[bytes, str]:
+    """A request body and its content type."""
+    if form is not None:
+        return urlencode(form).encode(), FORM
+    return json.dumps(json_body).encode(), JSON
+
+
+class TokenBroker:
+    """Obtains the run's tokens on demand, once each; lives on the probes' event loop."""
+
+    def __init__(self, tokens: Tokens, *, base_url: str | None, send: Send, redactor: Redactor) -> None:
+        self.tokens = tokens
+        self.base_url = base_url
+        self.send = send
+        self.redactor = redactor
+        self._tasks: dict[str, asyncio.Task[str]] = {}
+
+    def value(self, name: str) -> str:
+        """The token's value; an obtained one must have been awaited with :meth:`get` first."""
+        if name in self.tokens.static:
+            return self.tokens.static[name].reveal()
+        task = self._tasks[name]
+        return task.result()
+
+    async def get(self, name: str) -> str:
+        """The token, requested now if nobody asked for it before (raises :class:`TokenUnavailable`)."""
+        if name in self.tokens.static:
+            return self.tokens.static[name].reveal()
+        task = self._tasks.get(name)
+        if task is None:
+            task = self._tasks[name] = asyncio.ensure_future(self._obtain(self.tokens.obtained[name]))
+        return await asyncio.shield(task)
+
+    async def _obtain(self, spec: Obtained) -> str:
+        method, url, headers, body = self._request(spec)
+        exchange = await self.send(method, url, headers, body)
+        where = f"token '{spec.name}': {method} {self.redactor(url)}"
+        if exchange.error is not None:
+            raise TokenUnavailable(f"{where}: {self.redactor(exchange.error)}")
+        answer = self.redactor.clip(exchange.text, ANSWER_CHARS).replace("\n", " ")
+        if exchange.status is None or not 200 <= exchange.status < 300:
+            raise TokenUnavailable(f"{where} answered {exchange.status}: {answer or '(empty body)'}")
+        pointer = spec.pointer if isinstance(spec, Login) else "/access_token"
+        try:
+            token = json_pointer(json.loads(exchange.body), pointer)
+        except (LookupError, ValueError):
+            raise TokenUnavailable(f"{where} answered {exchange.status} without a token at {pointer}: {answer}") from None
+        if not isinstance(token, str) or not token.strip():
+            raise TokenUnavailable(f"{where} answered {exchange.status}, but {pointer} is not a non-empty string: {answer}")
+        self.redactor.add(token)
+        return token
+
+    def _request(self, spec: Obtained) -> tuple[str, str, dict[str, str], bytes]:
+        headers = {"Accept": JSON}
+        if isinstance(spec, Login):
+            url = spec.url
+            if url.startswith("/"):
+                if self.base_url is None:
+                    raise TokenUnavailable(f"token '{spec.name}': the environment has no base_url for {url}")
+                url = self.base_url + url
+            body, headers["Content-Type"] = encode(form=spec.form, json_body=spec.json)
+            return "POST", url, headers, body
+        return "POST", spec.url, headers | _client_auth(spec), _grant(spec)
+
+    async def aclose(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+
+
+def _grant(spec: ClientCredentials) -> bytes:
+    form = {"grant_type": "client_credentials"}
+    if spec.client_auth == "body":
+        form |= {"client_id": spec.client_id, "client_secret": spec.client_secret.reveal()}
+    if spec.scope:
+        form["scope"] = spec.scope
+    if spec.audience:
+        form["audience"] = spec.audience
+    return urlencode(form).encode()
+
+
+def _client_auth(spec: ClientCredentials) -> dict[str, str]:
+    headers = {"Content-Type": FORM}
+    if spec.client_auth == "basic":  # RFC 6749 2.3.1: both parts form-encoded, then joined
+        pair = f"{quote(spec.client_id, safe='')}:{quote(spec.client_secret.reveal(), safe='')}"
+        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+    return headers
+
+
+def setup_failure(contract: EndpointContract, reason: str) -> Verdict:
+    """The verdict of a check whose token could not be obtained."""
+    return Verdict(
+        check=contract.test_id,
+        area=Area.ENDPOINTS,
+        expected="/".join(str(s) for s in contract.status),
+        actual="no token",
+        ok=False,
+        headline=f"{contract.test_id}: not sent: {reason}",
+        sections=(
+            ("what it means", "the run could not authenticate, so nothing is known about what this route answers a caller"),
+            ("what to do", "check the credentials the environment gives (and the login or token endpoint's health)"),
+        ),
+        category=Category.AUTH_SETUP,
+        severity=contract.severity,
+        feature=contract.feature,
+        story=contract.id,
+    )
