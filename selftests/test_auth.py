@@ -209,3 +209,10 @@ def test_a_quoted_secret_is_redacted_before_it_is_cut(tmp_path: Path, monkeypatc
     message = str(caught.value)
     assert "key 'auth.bearer_token': Input should be a valid string (got {'value': 'eyJ…***'})" in message
     assert token[:16] not in message
+
+
+def test_an_empty_header_secret_in_a_contract_file_stops_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARTNER_KEY", "")
+    env = environment(tmp_path, "http://127.0.0.1:9")
+    with pytest.raises(UsageError, match=r"\$\{PARTNER_KEY\} is set but empty, and key .*headers.X-API-Key"):
+        contracts(tmp_path, '[[endpoint]]\npath = "/x"\nstatus = 200\nheaders = { "X-API-Key" = "${PARTNER_KEY}" }\n', env)

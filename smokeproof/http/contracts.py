@@ -17,6 +17,7 @@ import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from smokeproof.config.secrets import Redactor
+from smokeproof.config.auth import refuse_empty
 from smokeproof.config.tomlfile import check_headers, read_toml, substitute, validate
 from smokeproof.errors import UsageError
 from smokeproof.verdict import Severity
@@ -161,7 +162,9 @@ def load_contracts(path: Path, *, env_name: str, production: bool, redactor: Red
     seen: dict[str, int] = {}
     for number, raw in enumerate(data.endpoint, start=1):
         where = f"[[endpoint]] #{number} ({raw.get('id') or raw.get('path', '?')})"
-        raw = substitute(raw, file=path, redactor=redactor, where=where)
+        empty: list[tuple[str, str]] = []
+        raw = substitute(raw, file=path, redactor=redactor, where=where, empty=empty)
+        refuse_empty(empty, file=path, needs_value=("headers.",))  # no request carries an empty credential
         entry = validate(EndpointContract, raw, file=path, where=where, redactor=redactor)
         check_headers(entry.headers, file=path, where=where)
         if entry.test_id in seen:
