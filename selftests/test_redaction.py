@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from smokeproof.config.auth import Login, Sent, Tokens
 from smokeproof.config.redaction import is_jwt
 from smokeproof.config.secrets import Redactor
 from smokeproof.errors import UsageError
+from smokeproof.http import credential_probes, judge, tokens
+from smokeproof.http.contracts import EndpointContract
+from smokeproof.http.exchange import Exchange
 
 from .auth_app import mint_jwt
 from .probing import environment
@@ -82,3 +88,48 @@ def test_a_declared_tokens_header_is_masked_in_reports(tmp_path: Path, monkeypat
 def test_is_jwt() -> None:
     assert is_jwt(JWT) and is_jwt(JWT.rsplit(".", 1)[0] + ".")  # alg: none has an empty signature
     assert not is_jwt("eyJub3QganNvbg.eyJ4IjoxfQ.sig")  # the header is not JSON
+
+
+# --- Redact, then cut: a secret that straddles a message's cut is masked whole, never half-quoted.
+
+SECRET = "declared-secret-value-7431"
+
+
+def straddling(cut: int) -> bytes:
+    return ("x" * (cut - 10) + SECRET + " tail" * 40).encode()
+
+
+def answer(cut: int, status: int = 400) -> Exchange:
+    return Exchange(method="GET", url="http://127.0.0.1:9/x", request_headers=(), status=status, body=straddling(cut))
+
+
+def excerpt(redactor: Redactor) -> str:
+    return judge._excerpt(answer(judge.BODY_CHARS), redactor)
+
+
+def attachment(redactor: Redactor) -> str:
+    return judge.render_exchange(answer(4000), redactor)
+
+
+def probe_failure(redactor: Redactor) -> str:
+    contract = EndpointContract.model_validate({"path": "/x", "status": 401})
+    failure = credential_probes.Rejected(credential_probes.Credential("garbage token"), answer(400, status=500))
+    verdict = credential_probes._failed("check", "never 5xx", contract, failure, redactor)
+    return str(verdict.failure()) + verdict.attachments[0].body
+
+
+def token_failure(redactor: Redactor) -> str:
+    async def send(method: str, url: str, headers: object, content: bytes) -> Exchange:
+        return answer(tokens.ANSWER_CHARS)
+
+    login = Login("admin", Sent(), "http://127.0.0.1:9/login", {"u": "x"}, None, "/access_token")
+    broker = tokens.TokenBroker(Tokens(obtained={"admin": login}), base_url=None, send=send, redactor=redactor)
+    with pytest.raises(tokens.TokenUnavailable) as caught:
+        asyncio.run(broker.get("admin"))
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("render", [excerpt, attachment, probe_failure, token_failure])
+def test_a_secret_across_the_cut_is_masked_whole(render: Callable[[Redactor], str]) -> None:
+    text = render(Redactor([SECRET]))
+    assert SECRET[:8] not in text and "***" in text

@@ -16,8 +16,8 @@ from urllib.parse import urlencode
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from smokeproof.config.secrets import Redactor
 from smokeproof.config.auth import refuse_empty
+from smokeproof.config.secrets import Redactor
 from smokeproof.config.tomlfile import check_headers, read_toml, substitute, validate
 from smokeproof.errors import UsageError
 from smokeproof.verdict import Severity
