@@ -144,13 +144,14 @@ def answering_app() -> Iterator[AuthApp]:
         yield app
 
 
-@pytest.mark.parametrize("state", ["passing", "failing"])
+@pytest.mark.parametrize("state", ["passing", "failing", "wrong password"])
 def test_no_credential_from_an_answer_in_any_output(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, answering_app: AuthApp, state: str
 ) -> None:
     lay_out(pytester.path)
     monkeypatch.setenv("STATIC_TOKEN", auth_app.STATIC)
-    monkeypatch.setenv("ADMIN_PASSWORD", auth_app.PASSWORD)
+    password = "wrong-canary-pw-5182" if state == "wrong password" else auth_app.PASSWORD
+    monkeypatch.setenv("ADMIN_PASSWORD", password)
     monkeypatch.setenv("CLIENT_SECRET", auth_app.CLIENT_SECRET)
     failing = state == "failing"  # statuses wrong (body excerpts printed), and a schema message that quotes the token
     contracts = ANSWER_CONTRACTS.format(status=201 if failing else 200, max_length=5 if failing else 4000)
@@ -159,8 +160,12 @@ def test_no_credential_from_an_answer_in_any_output(
     env_file.write_text(ANSWER_ENV.format(url=answering_app.url))
     minted_before = len(answering_app.minted)
     result = run_suite(pytester, f"--env-file={env_file}", "--tb=long", "-l")
-    assert result.ret == (1 if failing else 0), result.stdout.str()[-3000:]
+    assert result.ret == (0 if state == "passing" else 1), result.stdout.str()[-3000:]
     out = result.stdout.str()
+    if state == "wrong password":  # both logins refused: their checks fail (not skip) as Authentication setup
+        assert out.count("  category:\n    Authentication setup") == 2 and "token 'admin': POST" in out and "answered 400" in out
+        assert password not in out
+        return
     assert len(answering_app.minted) - minted_before >= 8  # tokens, refresh tokens, a session, password fields
     if failing:
         assert "body (first lines, redacted)" in out and "is too long" in out

@@ -105,10 +105,6 @@ class TokenBroker:
             return "POST", url, headers, body
         return "POST", spec.url, headers | _client_auth(spec), _grant(spec)
 
-    async def aclose(self) -> None:
-        for task in self._tasks.values():
-            task.cancel()
-
 
 def _grant(spec: ClientCredentials) -> bytes:
     form = {"grant_type": "client_credentials"}
