@@ -108,7 +108,7 @@ def excerpt(redactor: Redactor) -> str:
 
 
 def attachment(redactor: Redactor) -> str:
-    return judge.render_exchange(answer(4000), redactor)
+    return judge.render_exchange(answer(judge.ATTACHED_BODY_CHARS), redactor)
 
 
 def probe_failure(redactor: Redactor) -> str:
