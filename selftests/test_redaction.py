@@ -38,6 +38,7 @@ JWT = mint_jwt("someone")
 )
 def test_shapes(text: str, masked: str) -> None:
     assert Redactor()(text) == masked
+    assert Redactor()(masked) == masked  # redacting twice (a message, then the report) changes nothing more
 
 
 def test_a_masked_value_is_learned_and_masked_in_any_later_context() -> None:

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 
 MASK = "***"
 JWT_PREFIX_MASK = "eyJ…" + MASK
+MASKS = frozenset({MASK, JWT_PREFIX_MASK})
 DEFAULT_KEYS = (
     "token",
     "access_token",
@@ -98,7 +99,7 @@ class Shapes:
         """``text`` with every credential-shaped value masked; each masked value is passed to ``learn``."""
 
         def keyed(match: re.Match[str]) -> str:
-            if _normal(match.group(1)) not in self._keys:
+            if _normal(match.group(1)) not in self._keys or match.group(2) in MASKS:  # masked already: text is redacted twice
                 return match.group(0)
             learn(match.group(2))
             return match.group(0)[: match.start(2) - match.start(0)] + preview(match.group(2))
