@@ -7,7 +7,7 @@ ENV ?= demo
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install smoke test report bench lint clean
+.PHONY: install smoke test report bench lint clean baseline
 
 install: $(STAMP)
 
@@ -35,6 +35,10 @@ lint: install
 	$(BIN)/ruff check smokeproof demo selftests tests bench
 	$(BIN)/ruff format --check smokeproof demo selftests tests bench
 	$(BIN)/mypy
+
+# The demo's schema baseline ([drift] in environments/demo*.toml), remade from its own migrations.
+baseline: install
+	$(BIN)/smokeproof baseline --migrate "$(BIN)/alembic -c demo/alembic.ini upgrade head" --write demo/baseline.json
 
 bench: install
 	$(BIN)/python -m bench

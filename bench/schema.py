@@ -1,13 +1,16 @@
-"""Schema phase: one catalog snapshot vs one query per check, as tables grow.
+"""Schema phase: one catalog snapshot vs one query per check, as tables grow; and the drift comparison.
 
 The database holds T tables (each with 4 columns and an index) and 100 enum types; the schema
 contract names every one of them. smokeproof reads the catalog once (a fixed number of
-statements) and checks every entry in memory; the hand-written suite asks once per check.
+statements) and checks every entry in memory; the hand-written suite asks once per check. The
+drift comparison is timed on the same snapshot against a baseline of the same database (read
+back from its JSON text): the live document made from the snapshot, then every drift check.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import time
 
@@ -15,7 +18,8 @@ import asyncpg
 
 from bench.common import table
 from demo.pgcluster import start_cluster
-from smokeproof.database.catalog import read
+from smokeproof.database import baseline, drift
+from smokeproof.database.catalog import CatalogSnapshot, read
 from smokeproof.database.schema_contract import EnumEntry, TableEntry, check
 
 ENUMS = 100
@@ -37,7 +41,7 @@ async def populate(url: str, tables: int) -> None:
         await conn.close()
 
 
-async def smokeproof_phase(url: str, tables: int) -> tuple[float, int, int]:
+async def smokeproof_phase(url: str, tables: int) -> tuple[float, int, int, CatalogSnapshot]:
     entries = [
         TableEntry(name=f"t{i}", schema="public", columns={"id": "uuid", "name": "varchar(255)", "created_at": "timestamptz"})
         for i in range(tables)
@@ -46,7 +50,16 @@ async def smokeproof_phase(url: str, tables: int) -> tuple[float, int, int]:
     began = time.perf_counter()
     snap = await read(url, schemas=["public"], connect_timeout_s=5, statement_timeout_ms=30_000)
     failures = sum(1 for entry in entries if not check(entry, snap).ok)
-    return time.perf_counter() - began, snap.round_trips, failures
+    return time.perf_counter() - began, snap.round_trips, failures, snap
+
+
+def drift_phase(snap: CatalogSnapshot) -> tuple[float, int, int]:
+    """Seconds to compare the snapshot with its baseline (the live document, then every object), checks, findings."""
+    settings = drift.DriftSettings(json.loads(baseline.dumps(baseline.document(snap))))
+    began = time.perf_counter()
+    comparison = drift.compare(settings, baseline.Live(snap))
+    elapsed = time.perf_counter() - began
+    return elapsed, len(drift.objects(settings)), len(comparison.findings)
 
 
 async def per_check_phase(url: str, tables: int) -> tuple[float, int]:
@@ -87,13 +100,16 @@ def run(sizes: tuple[int, ...] = (10, 500, 5000)) -> str:
                 await admin.close()
                 url = cluster.url(database)
                 await populate(url, tables)
-                snaps, hands = [], []
+                snaps, hands, drifts = [], [], []
                 for _ in range(REPEATS):
-                    snap_s, trips, failures = await smokeproof_phase(url, tables)
+                    snap_s, trips, failures, snap = await smokeproof_phase(url, tables)
                     assert failures == 0
+                    drift_s, checks, drift_failures = drift_phase(snap)
+                    assert drift_failures == 0
                     hand_s, queries = await per_check_phase(url, tables)
                     snaps.append(snap_s)
                     hands.append(hand_s)
+                    drifts.append(drift_s)
                 snap_s, hand_s = statistics.median(snaps), statistics.median(hands)
                 return [
                     str(tables),
@@ -103,6 +119,8 @@ def run(sizes: tuple[int, ...] = (10, 500, 5000)) -> str:
                     f"{hand_s * 1000:.0f}",
                     str(queries),
                     f"{hand_s / snap_s:.1f}x",
+                    f"{statistics.median(drifts) * 1000:.1f}",
+                    str(checks),
                 ]
 
             rows.append(asyncio.run(measure()))
@@ -116,6 +134,8 @@ def run(sizes: tuple[int, ...] = (10, 500, 5000)) -> str:
             "one query per check ms",
             "queries",
             "speed-up",
+            "drift comparison ms",
+            "drift checks",
         ],
         rows,
     )

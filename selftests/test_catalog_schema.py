@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import textwrap
 from pathlib import Path
 
@@ -433,3 +434,89 @@ async def test_qualified_enum_types_and_spaced_references(pg_url: str, tmp_path:
     """,
     ).entries
     assert all(check(e, snap).ok for e in entries), [check(e, snap).headline for e in entries]
+
+
+# --- not_null, default, [[check]] and [[unique]] ------------------------------------------------------
+
+
+async def test_not_null_default_check_and_unique_entries(pg_url: str, tmp_path: Path) -> None:
+    snap = await prepared(
+        pg_url,
+        SCHEMA + "ALTER TABLE users ADD CONSTRAINT users_login_count_check CHECK (login_count >= 0);"
+        "ALTER TABLE organisations ADD CONSTRAINT organisations_name_key UNIQUE (name);",
+    )
+    entries = by_id(
+        contract(
+            tmp_path,
+            """
+            [[table]]
+            name = "users"
+            columns = { id = { type = "uuid", not_null = true }, email = "varchar(255)", role = { default = "'viewer'::userrole" } }
+            [[table]]
+            name = "organisations"
+            columns = { name = { not_null = false, default = "''::text" } }
+            [[check]]
+            name = "users_login_count_check"
+            table = "users"
+            [[check]]
+            name = "users_gone_check"
+            [[unique]]
+            name = "organisations_name_key"
+            columns = ["name"]
+            [[unique]]
+            name = "organisations_name_key2"
+            [[unique]]
+            name = "users_login_count_check"
+            """,
+        ).entries
+    )
+    assert check(entries["table public.users"], snap).ok
+    organisations = str(check(entries["table public.organisations"], snap).failure())
+    assert "column name: NOT NULL, contracted nullable" in organisations
+    assert "column name: default (none), contracted ''::text" in organisations
+    assert check(entries["check public.users_login_count_check"], snap).ok
+    gone = check(entries["check public.users_gone_check"], snap)
+    assert not gone.ok and gone.category is Category.MISSING_SCHEMA and "users_gone_check does not exist" in gone.headline
+    assert check(entries["unique public.organisations_name_key"], snap).ok
+    assert not check(entries["unique public.organisations_name_key2"], snap).ok
+    assert not check(entries["unique public.users_login_count_check"], snap).ok  # a check, not a unique constraint
+
+
+async def test_at_head_the_advice_does_not_send_the_reader_to_alembic(pg_url: str) -> None:
+    snap = await prepared(pg_url)
+    entry = TableEntry(name="users", schema="public", columns=["id", "description"])
+    behind, at_head = str(check(entry, snap).failure()), str(check(entry, snap, at_head=True).failure())
+    assert "Alembic alignment" in behind
+    assert "changed outside the migrations" in at_head and "Alembic" not in at_head
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('[[table]]\nname = "t"\ncolumns = { id = { type = "uuid", nullable = true } }\n', "nullable"),
+        ('[[check]]\nname = "c"\ncolumns = ["a"]\n', "'columns' is for [[unique]]"),
+        ('[[unique]]\nname = "u"\ncolumns = "a"\n', "columns"),
+    ],
+)
+def test_bad_column_specs_and_constraints_name_the_entry(tmp_path: Path, text: str, problem: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(problem)):
+        contract(tmp_path, text)
+
+
+async def test_types_of_every_schema_read_match_qualified_or_not(pg_url: str, tmp_path: Path) -> None:
+    snap = await prepared(
+        pg_url, SCHEMA + "CREATE TABLE audit.logins (kind audit.kind, role public.userrole);", ("public", "audit")
+    )
+    assert snap.tables[("audit", "logins")].columns["kind"].type == "kind"  # the search path is the schemas read
+    entries = by_id(
+        contract(
+            tmp_path,
+            """
+            schemas = ["public", "audit"]
+            [[table]]
+            name = "audit.logins"
+            columns = { kind = "audit.kind", role = "public.userrole" }
+            """,
+        ).entries
+    )
+    assert check(entries["table audit.logins"], snap).ok

@@ -10,7 +10,7 @@ import pytest
 
 from demo.pgcluster import DEBIAN_PG15_BIN
 
-from .suite import demo_target, lay_out, outcomes, run_suite
+from .suite import REPO, demo_target, lay_out, outcomes, run_suite
 
 pytestmark = pytest.mark.slow
 
@@ -30,6 +30,8 @@ INCIDENT_TABLES = {
     "table public.hierarchy_permission_overrides",
 }
 INCIDENT_ENUMS = {"enum public.hierarchylevel", "enum public.enhanceduserrole"}
+# [drift] against demo/baseline.json: the same three tables and two enum types, as missing objects.
+INCIDENT_DRIFT = {f"drift {name.split(' ', 1)[1]}" for name in INCIDENT_TABLES} | {f"drift {name}" for name in INCIDENT_ENUMS}
 
 
 def test_healthy_demo_passes_every_check(pytester: pytest.Pytester) -> None:
@@ -40,6 +42,7 @@ def test_healthy_demo_passes_every_check(pytester: pytest.Pytester) -> None:
     assert set(seen) >= ENDPOINTS, sorted(seen)
     assert "test_alembic_revision" in seen
     assert any(k.startswith("table ") for k in seen) and any(k.startswith("enum ") for k in seen)
+    assert {"drift public.users", "drift enum public.hierarchylevel", "drift extensions", "drift extra objects"} <= set(seen)
     assert set(seen.values()) == {"passed"}, {k: v for k, v in seen.items() if v != "passed"}
 
 
@@ -52,7 +55,8 @@ def test_incident_fails_exactly_where_the_incident_report_says(pytester: pytest.
     emergency = {"GET /api/v1/auth/emergency/create-user-application-access-table -> 404"}
     auth_path = ENDPOINTS - emergency - {"GET /api/v1/health -> 200"}  # every route that loads the hierarchy
     indexes_and_keys = {k for k in failed if k.startswith(("index ", "foreign key "))}
-    assert failed - indexes_and_keys == auth_path | emergency | INCIDENT_TABLES | INCIDENT_ENUMS | {"test_alembic_revision"}
+    expected = auth_path | emergency | INCIDENT_TABLES | INCIDENT_ENUMS | INCIDENT_DRIFT | {"test_alembic_revision"}
+    assert failed - indexes_and_keys == expected
     # Indexes and foreign keys of the missing tables fail with them; nothing else may.
     assert all("hierarchy" in k for k in indexes_and_keys), indexes_and_keys
     assert {k for k, v in seen.items() if v == "passed"} >= {"GET /api/v1/health -> 200"}
@@ -61,6 +65,7 @@ def test_incident_fails_exactly_where_the_incident_report_says(pytester: pytest.
     assert "80105006e3d3_epic_1_module_system_and_hierarchy_.py" in out
     assert "alembic upgrade 80105006e3d3" in out
     assert "got 405" in out  # the emergency route exists
+    assert "the database is behind the code (1 migration pending)" in out  # drift points at the pending migration
 
 
 @pytest.mark.skipif(
@@ -70,7 +75,7 @@ def test_incident_fails_exactly_where_the_incident_report_says(pytester: pytest.
     ("revision", "build", "expected_failures"),
     [
         ("head", "healthy", set()),
-        ("010", "incident", INCIDENT_TABLES | INCIDENT_ENUMS | {"test_alembic_revision"}),
+        ("010", "incident", INCIDENT_TABLES | INCIDENT_ENUMS | INCIDENT_DRIFT | {"test_alembic_revision"}),
     ],
 )
 def test_schema_checks_on_debian_postgres_15(
@@ -80,9 +85,9 @@ def test_schema_checks_on_debian_postgres_15(
     with demo_target("--revision", revision, "--build", build, "--pg-bin", str(DEBIAN_PG15_BIN)) as target:
         for key, value in target.env.items():
             monkeypatch.setenv(key, value)
-        env = target.env_file(pytester.path)
+        env = target.env_file(pytester.path, extra=f'[drift]\nbaseline = "{REPO / "demo/baseline.json"}"\n')
         result = run_suite(pytester, f"--env-file={env}", "-m", "schema")
     seen = outcomes(result)
     assert {k for k, v in seen.items() if v == "failed"} == expected_failures
-    assert any(k.startswith("table ") for k in seen)
+    assert any(k.startswith("table ") for k in seen) and "drift public.users" in seen
     assert "- **database server**: PostgreSQL 15." in (pytester.path / "reports" / "summary.md").read_text()

@@ -66,9 +66,9 @@ def test_each_database_fails_only_its_own_checks(
     assert "s3cret-pw" not in out and "s3cret-pw" not in (pytester.path / "reports" / "summary.md").read_text()
     summary = (pytester.path / "reports" / "summary.md").read_text()
     assert (
-        "| eu | 14 | 0 | ✅ pass |" in summary
-        and "| us | 14 | 6 | ❌ FAIL |" in summary
-        and "| ap | 14 | 14 | ❌ FAIL |" in summary
+        "| eu | 15 | 0 | ✅ pass |" in summary
+        and "| us | 15 | 6 | ❌ FAIL |" in summary
+        and "| ap | 15 | 15 | ❌ FAIL |" in summary
     )
     assert "#### database us: ❌" in summary and "#### database ap: ❌" in summary and "#### database eu" not in summary
     results = [json.loads(p.read_text()) for p in (pytester.path / "reports" / "allure-results").glob("*-result.json")]

@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
 from smokeproof.config.environment import Environment
-from smokeproof.database import revision_source, schema_contract
+from smokeproof.database import baseline, revision_source, schema_contract
+from smokeproof.database import drift as schema_drift
 from smokeproof.database.catalog import CatalogSnapshot, read
 from smokeproof.database.revision_source import ExpectedRevision
 from smokeproof.database.schema_contract import SchemaEntry
@@ -40,6 +42,7 @@ from smokeproof.http.probe import Exchange, Prober
 from smokeproof.verdict import Area, Category, Severity, Verdict
 
 if TYPE_CHECKING:  # alembic loads only when the history is read
+    from smokeproof.database.alignment import Alignment
     from smokeproof.database.migrations import MigrationHistory
 
 __all__ = ["SmokeRun", "Unavailable"]
@@ -63,6 +66,8 @@ class SmokeRun:
     history: MigrationHistory | None = None  # the code's Alembic history (revision_source.load_history)
     _tenants: Snapshots | None = None  # the tenant databases' catalogs ([databases])
     _expected: asyncio.Task[ExpectedRevision | None] | None = None
+    # [drift]: per database (None: database_url), the comparison and its advice, made once
+    _drift: dict[str | None, tuple[schema_drift.Comparison, schema_drift.Advice]] = field(default_factory=dict)
 
     @property
     def snapshot(self) -> CatalogSnapshot | None:
@@ -179,7 +184,7 @@ class SmokeRun:
             severity=Severity.BLOCKER,
         )
 
-    async def schema_object(self, target: SchemaEntry | OnDatabase) -> Verdict:
+    async def schema_object(self, target: SchemaEntry | OnDatabase[SchemaEntry]) -> Verdict:
         """One schema entry's verdict, on ``database_url`` or on the tenant database ``target`` names."""
         entry, database = (target.entry, target.database) if isinstance(target, OnDatabase) else (target, None)
         try:
@@ -189,18 +194,54 @@ class SmokeRun:
         root = schema_contract.missing_table(entry, catalog)
         if root is not None:
             raise Unavailable(f"{target.id}: its table is missing; reported once, by '{at(root, database)}'")
-        return on_database(schema_contract.check(entry, catalog), database)
+        alignment = await self._alignment_of(catalog)
+        return on_database(schema_contract.check(entry, catalog, at_head=alignment is not None and alignment.ok), database)
+
+    async def drift(self, target: schema_drift.DriftObject | OnDatabase[schema_drift.DriftObject]) -> Verdict:
+        """One drift check's verdict (on ``database_url`` or a tenant database), from that database's one snapshot."""
+        obj, database = (target.entry, target.database) if isinstance(target, OnDatabase) else (target, None)
+        try:
+            catalog = await self.catalog(database)
+        except TargetError as exc:
+            return self.target_failure(target.id, Area.SCHEMA, exc)
+        if database not in self._drift:
+            comparison = schema_drift.compare(obj.settings, baseline.Live(catalog))
+            self._drift[database] = comparison, schema_drift.advice(await self._alignment_of(catalog))
+        comparison, advice = self._drift[database]
+        root = schema_drift.reported_by(obj, comparison)
+        if root is not None:
+            raise Unavailable(f"{target.id}: its table is missing; reported once, by '{at(root, database)}'")
+        verdict = on_database(schema_drift.check(obj, comparison, advice), database)
+        if verdict.ok and verdict.headline:  # [drift] extra = "warn"
+            warnings.warn(schema_drift.DriftWarning(verdict.headline), stacklevel=1)
+        return verdict
+
+    async def _expected_revision(self) -> ExpectedRevision | None:
+        """The code's expected head(s), resolved once, whichever check asks first."""
+        if self._expected is None:
+            self._expected = asyncio.ensure_future(
+                revision_source.resolve(self.env, self.expected_override, self._fetch_json, self.history)
+            )
+        self.expected = await self._expected
+        return self.expected
+
+    async def _alignment_of(self, catalog: CatalogSnapshot) -> Alignment | None:
+        """A database's Alembic alignment (for the schema and drift advice), or None when the code's revision is not known."""
+        expected = await self._expected_revision()
+        if expected is None or expected.error:
+            return None
+        from smokeproof.database.alignment import align
+
+        return align(
+            expected=expected.heads, source=expected.source, database=catalog.alembic_revisions, history=expected.history
+        )
 
     # Alembic -----------------------------------------------------------------------------------
 
     async def alignment(self, database: str | None = None) -> Verdict:
         """The Alembic alignment of ``database_url``, or of the tenant database ``database``."""
         check = at("alembic revision", database)
-        if self._expected is None:  # resolved once, whichever database asks first
-            self._expected = asyncio.ensure_future(
-                revision_source.resolve(self.env, self.expected_override, self._fetch_json, self.history)
-            )
-        expected = self.expected = await self._expected
+        expected = await self._expected_revision()
         if expected is None:
             raise Unavailable(
                 f"environment {self.env.name} says nowhere where the code's Alembic head comes from: set "

@@ -1,4 +1,4 @@
-"""``smokeproof report`` (the single-file HTML report) and ``smokeproof snapshot`` (the catalog).
+"""``smokeproof report`` (the single-file HTML report), ``snapshot`` (the catalog), ``baseline`` (:mod:`.baseline`).
 
 ``report`` runs Allure 3 (npm package ``allure``, pinned by package.json and its lockfile) over
 ``reports/allure-results`` and writes ``reports/allure-report/index.html``: one file that opens
@@ -178,12 +178,17 @@ def main(argv: list[str] | None = None) -> int:
     snap = commands.add_parser("snapshot", help="print the database catalog an environment points at (read-only)")
     snap.add_argument("--env", help="environment name (environments/NAME.toml)")
     snap.add_argument("--env-file", help="environment file")
+    from smokeproof.cli import baseline
+
+    baseline.add_parser(commands)
     args = parser.parse_args(argv)
     from smokeproof.errors import EXIT_USAGE, DatabaseUnreachable, UsageError
 
     try:
         if args.command == "snapshot":
             return snapshot_command(args)
+        if args.command == "baseline":
+            return baseline.command(args)
         if args.folders:
             index = merge_command(args.folders, args.reports.resolve(), args.name)
         else:
@@ -197,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         print(exc.render(), file=sys.stderr)
         return EXIT_USAGE
     except DatabaseUnreachable as exc:
-        print(f"smokeproof snapshot: target unreachable: {exc}", file=sys.stderr)
+        print(f"smokeproof {args.command}: target unreachable: {exc}", file=sys.stderr)
         return 1
     print(f"smokeproof: report written to {index} (open it from disk)")
     return 0

@@ -92,6 +92,12 @@ class FuzzTable(_Table):
     max_rate_per_s: PositiveFloat = 50.0
 
 
+class DriftTable(_Table):
+    baseline: str
+    extra: Literal["fail", "warn", "ignore"] = "fail"
+    ignore: list[str] = []
+
+
 class StartTable(_Table):
     command: list[str] = Field(min_length=1)
     cwd: str = "."
@@ -121,6 +127,16 @@ class EnvironmentFile(_Table):
     database: DatabaseTable = DatabaseTable()
     fuzz: FuzzTable = FuzzTable()
     start: StartTable | None = None
+    drift: DriftTable | None = None
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    """``[drift]``: the baseline file (absolute), what extra objects do, the globs left out."""
+
+    baseline: Path
+    extra: Literal["fail", "warn", "ignore"]
+    ignore: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -158,6 +174,7 @@ class Environment:
     fuzz: FuzzTable
     start: StartCommand | None
     redactor: Redactor = field(compare=False)
+    drift: DriftConfig | None = None
 
     @property
     def kind(self) -> Literal["production", "non-production"]:
@@ -255,6 +272,7 @@ def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | N
         fuzz=parsed.fuzz,
         start=_start(parsed.start, file=path),
         redactor=redactor,
+        drift=_drift(parsed.drift, file=path),
     )
 
 
@@ -297,6 +315,13 @@ def _headers(headers: Mapping[str, str], raw: Mapping[str, object], *, file: Pat
     return tuple(
         (key, Secret(value) if uses_variables(str(written_headers.get(key, ""))) else value) for key, value in headers.items()
     )
+
+
+def _drift(table: DriftTable | None, *, file: Path) -> DriftConfig | None:
+    if table is None:
+        return None
+    baseline = relative_path(table.baseline, base=file.parent, file=file, key="drift.baseline")
+    return DriftConfig(baseline=baseline, extra=table.extra, ignore=tuple(table.ignore))
 
 
 def _start(table: StartTable | None, *, file: Path) -> StartCommand | None:

@@ -1,10 +1,13 @@
 """One read-only snapshot of the database catalog.
 
-Everything the schema checks and the Alembic alignment need is read from ``pg_catalog`` (not
-``information_schema``, which hides what the role may not see) in one read-only transaction and a
-fixed number of queries, whatever the number of checks: tables, columns (as ``format_type()``
-prints them), enum types with labels in ``enumsortorder``, indexes, foreign keys and the
-``alembic_version`` rows. Works on PostgreSQL 13 to 18.
+Everything the schema checks, the drift checks and the Alembic alignment need is read from
+``pg_catalog`` (not ``information_schema``, which hides what the role may not see) in one
+read-only transaction and a fixed number of statements (:mod:`catalog_queries`), whatever the
+number of objects: tables and views with their columns (types as ``format_type()`` prints them,
+nullability, defaults, identity and generated columns), enum types with labels in
+``enumsortorder``, indexes, constraints (primary keys, unique, check, exclusion, foreign keys with
+their actions), sequences, installed extensions and the ``alembic_version`` rows. Works on
+PostgreSQL 13 to 18.
 """
 
 from __future__ import annotations
@@ -16,61 +19,13 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from smokeproof.database import catalog_queries as q
 from smokeproof.errors import DatabaseUnreachable, reason
 
 APPLICATION_NAME = "smokeproof"
-
-TABLES = """
-SELECT n.nspname AS schema, c.relname AS name, c.oid
-FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = ANY($1::text[])
-"""
-COLUMNS = """
-SELECT n.nspname AS schema, c.relname AS table, a.attname AS name,
-       pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
-       pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS "default"
-FROM pg_catalog.pg_attribute a
-JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped AND n.nspname = ANY($1::text[])
-ORDER BY n.nspname, c.relname, a.attnum
-"""
-ENUMS = """
-SELECT n.nspname AS schema, t.typname AS name,
-       array_agg(e.enumlabel ORDER BY e.enumsortorder) AS labels
-FROM pg_catalog.pg_type t
-JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-JOIN pg_catalog.pg_enum e ON e.enumtypid = t.oid
-WHERE n.nspname = ANY($1::text[])
-GROUP BY n.nspname, t.typname
-"""
-INDEXES = """
-SELECT n.nspname AS schema, ic.relname AS name, tc.relname AS table, i.indisunique AS unique,
-       i.indisvalid AS valid,
-       ARRAY(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
-             JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-             ORDER BY k.ord) AS columns
-FROM pg_catalog.pg_index i
-JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
-JOIN pg_catalog.pg_class tc ON tc.oid = i.indrelid
-JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
-WHERE n.nspname = ANY($1::text[])
-"""
-FOREIGN_KEYS = """
-SELECT n.nspname AS schema, con.conname AS name, c.relname AS table,
-       rn.nspname AS ref_schema, rc.relname AS ref_table,
-       ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord)
-             JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY k.ord) AS columns,
-       ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(attnum, ord)
-             JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum ORDER BY k.ord) AS ref_columns
-FROM pg_catalog.pg_constraint con
-JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_catalog.pg_class rc ON rc.oid = con.confrelid
-JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
-WHERE con.contype = 'f' AND n.nspname = ANY($1::text[])
-"""
+IDENTITY = {"a": "always", "d": "by default"}
+GENERATED = {"s": "stored", "v": "virtual"}
+ACTIONS = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
 
 
 @dataclass(frozen=True)
@@ -79,13 +34,20 @@ class Column:
     type: str
     not_null: bool
     default: str | None
+    identity: str = ""  # "always" or "by default" for an identity column
+    generated: str = ""  # "stored" (or "virtual") for a generated column; default holds its expression
 
 
 @dataclass(frozen=True)
 class Table:
+    """A table, view, materialised view or foreign table (``kind`` is pg_class.relkind)."""
+
     schema: str
     name: str
     columns: Mapping[str, Column]
+    kind: str = "r"
+    definition: str | None = None  # a view's query
+    extension_member: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,6 +65,9 @@ class Index:
     unique: bool
     valid: bool
     columns: tuple[str, ...]
+    definition: str = ""
+    predicate: str | None = None
+    constraint: bool = False  # backs a primary key, unique or exclusion constraint
 
 
 @dataclass(frozen=True)
@@ -114,6 +79,34 @@ class ForeignKey:
     ref_schema: str
     ref_table: str
     ref_columns: tuple[str, ...]
+    on_delete: str = "no action"
+    on_update: str = "no action"
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A primary key (``p``), unique (``u``), check (``c``) or exclusion (``x``) constraint."""
+
+    schema: str
+    table: str
+    name: str
+    kind: str
+    columns: tuple[str, ...]
+    definition: str
+
+
+@dataclass(frozen=True)
+class Sequence_:
+    schema: str
+    name: str
+    type: str
+    start: int
+    increment: int
+    min: int
+    max: int
+    cycle: bool
+    owned_by: str | None = None  # schema.table.column of a serial column
+    identity: bool = False  # made by an identity column (compared as the column's identity)
 
 
 @dataclass(frozen=True)
@@ -125,21 +118,35 @@ class CatalogSnapshot:
     alembic_revisions: tuple[str, ...] | None
     server_version: str
     round_trips: int = field(default=0)
+    constraints: tuple[Constraint, ...] = ()
+    sequences: Mapping[tuple[str, str], Sequence_] = field(default_factory=dict)
+    extensions: Mapping[str, str] = field(default_factory=dict)  # name -> schema
+    schemas: tuple[str, ...] = ()
 
 
-async def connect_readonly(dsn: str, *, connect_timeout_s: float, statement_timeout_ms: int) -> asyncpg.Connection:
-    """A connection on which every transaction is read-only, with connect and statement timeouts."""
+async def connect_readonly(
+    dsn: str, *, connect_timeout_s: float, statement_timeout_ms: int, search_path: Sequence[str] = ()
+) -> asyncpg.Connection:
+    """A connection on which every transaction is read-only, with connect and statement timeouts.
+
+    ``search_path``, when given, is the session's: ``format_type()``, ``pg_get_viewdef()`` and the
+    constraint and default expressions qualify names by it, so two snapshots taken with the same
+    schemas print the same text whatever search path the role has.
+    """
+    settings = {
+        "default_transaction_read_only": "on",
+        "statement_timeout": str(statement_timeout_ms),
+        "idle_in_transaction_session_timeout": str(max(statement_timeout_ms * 2, 10_000)),
+        "application_name": APPLICATION_NAME,
+    }
+    if search_path:
+        settings["search_path"] = ", ".join('"' + name.replace('"', '""') + '"' for name in search_path)
     return await asyncpg.connect(
         dsn,
         timeout=connect_timeout_s,
         command_timeout=statement_timeout_ms / 1000 + connect_timeout_s,
         statement_cache_size=0,
-        server_settings={
-            "default_transaction_read_only": "on",
-            "statement_timeout": str(statement_timeout_ms),
-            "idle_in_transaction_session_timeout": str(max(statement_timeout_ms * 2, 10_000)),
-            "application_name": APPLICATION_NAME,
-        },
+        server_settings=settings,
     )
 
 
@@ -150,7 +157,9 @@ async def read(dsn: str, *, schemas: Sequence[str], connect_timeout_s: float, st
     timeout, say) propagates as asyncpg raised it.
     """
     try:
-        conn = await connect_readonly(dsn, connect_timeout_s=connect_timeout_s, statement_timeout_ms=statement_timeout_ms)
+        conn = await connect_readonly(
+            dsn, connect_timeout_s=connect_timeout_s, statement_timeout_ms=statement_timeout_ms, search_path=schemas
+        )
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise DatabaseUnreachable(reason(exc)) from exc
     try:
@@ -167,8 +176,8 @@ async def snapshot(conn: asyncpg.Connection, *, schemas: Sequence[str]) -> Catal
     def count(record: object) -> None:
         issued.append(str(getattr(record, "query", "")))
 
-    # Counted by the driver: BEGIN, five catalog queries, COMMIT, asyncpg's one-time type
-    # introspection on a fresh connection, and alembic_version when it exists. None per object.
+    # Counted by the driver: BEGIN, seven catalog queries, COMMIT, and alembic_version when it exists
+    # (no type introspection: every column's type has a codec built into asyncpg). None per object.
     conn.add_query_logger(count)
     try:
         snap = await _read(conn, names)
@@ -180,36 +189,109 @@ async def snapshot(conn: asyncpg.Connection, *, schemas: Sequence[str]) -> Catal
 
 async def _read(conn: asyncpg.Connection, names: list[str]) -> CatalogSnapshot:
     async with conn.transaction(readonly=True, isolation="repeatable_read"):
-        table_rows = await conn.fetch(TABLES, names)
-        column_rows = await conn.fetch(COLUMNS, names)
-        enum_rows = await conn.fetch(ENUMS, names)
-        index_rows = await conn.fetch(INDEXES, names)
-        fk_rows = await conn.fetch(FOREIGN_KEYS, names)
+        rows = {kind: await conn.fetch(sql, names) for kind, sql in STATEMENTS.items()}
+        rows["extensions"] = await conn.fetch(q.EXTENSIONS)
         versions: tuple[str, ...] | None = None
-        version_table = next((r for r in table_rows if r["name"] == "alembic_version"), None)
+        version_table = next((r for r in rows["tables"] if r["name"] == "alembic_version"), None)
         if version_table is not None:
-            ident = f'"{version_table["schema"]}"."alembic_version"'
-            rows = await conn.fetch(f"SELECT version_num FROM {ident} ORDER BY version_num")
-            versions = tuple(r["version_num"] for r in rows)
-    columns: dict[tuple[str, str], dict[str, Column]] = {}
-    for r in column_rows:
-        columns.setdefault((r["schema"], r["table"]), {})[r["name"]] = Column(r["name"], r["type"], r["not_null"], r["default"])
+            ident = '"' + version_table["schema"].replace('"', '""') + '"."alembic_version"'
+            found = await conn.fetch(f"SELECT version_num FROM {ident} ORDER BY version_num")
+            versions = tuple(r["version_num"] for r in found)
     version = conn.get_server_version()
+    attnames: dict[tuple[str, str], dict[str, str]] = {}  # attribute number (as text) -> name
+    tables = _tables(rows["tables"], rows["columns"], attnames)
+
+    def named(r: asyncpg.Record) -> tuple[str, ...]:
+        """The row's attribute numbers as column names (an index's expression, number 0, has none)."""
+        known = attnames.get((r["schema"], r["table"]), {})
+        return tuple(known[num] for num in r["columns"] or () if num in known)
+
+    constraints = [r for r in rows["constraints"] if r["kind"] != "f"]
     return CatalogSnapshot(
-        tables={
-            (r["schema"], r["name"]): Table(r["schema"], r["name"], columns.get((r["schema"], r["name"]), {})) for r in table_rows
-        },
-        enums={(r["schema"], r["name"]): EnumType(r["schema"], r["name"], tuple(r["labels"])) for r in enum_rows},
-        indexes={
-            (r["schema"], r["name"]): Index(r["schema"], r["name"], r["table"], r["unique"], r["valid"], tuple(r["columns"]))
-            for r in index_rows
-        },
-        foreign_keys=tuple(
-            ForeignKey(
-                r["schema"], r["name"], r["table"], tuple(r["columns"]), r["ref_schema"], r["ref_table"], tuple(r["ref_columns"])
-            )
-            for r in fk_rows
-        ),
+        tables=tables,
+        enums={(r["schema"], r["name"]): EnumType(r["schema"], r["name"], tuple(r["labels"])) for r in rows["enums"]},
+        indexes={(r["schema"], r["name"]): _index(r, named(r)) for r in rows["indexes"]},
+        foreign_keys=tuple(_foreign_key(r, named(r)) for r in rows["constraints"] if r["kind"] == "f"),
         alembic_revisions=versions,
         server_version=f"{version.major}.{version.minor}",
+        constraints=tuple(
+            Constraint(r["schema"], r["table"], r["name"], r["kind"], named(r), r["definition"] or "") for r in constraints
+        ),
+        sequences={(r["schema"], r["name"]): _sequence(r) for r in rows["sequences"]},
+        extensions={r["name"]: r["schema"] for r in rows["extensions"]},
+        schemas=tuple(names),
+    )
+
+
+STATEMENTS = {
+    "tables": q.TABLES,
+    "columns": q.COLUMNS,
+    "enums": q.ENUMS,
+    "indexes": q.INDEXES,
+    "constraints": q.CONSTRAINTS,
+    "sequences": q.SEQUENCES,
+}
+
+
+def _tables(
+    table_rows: list[asyncpg.Record], column_rows: list[asyncpg.Record], attnames: dict[tuple[str, str], dict[str, str]]
+) -> dict[tuple[str, str], Table]:
+    """The tables with their columns; fills ``attnames`` (attribute number -> name, per table) on the way."""
+    columns: dict[tuple[str, str], dict[str, Column]] = {}
+    key: tuple[str, str] | None = None
+    for schema, table, name, num, type_, not_null, default, identity, generated in column_rows:  # COLUMNS' order
+        if key is None or key[0] != schema or key[1] != table:  # the rows come ordered by table
+            key = (schema, table)
+            these, numbers = columns.setdefault(key, {}), attnames.setdefault(key, {})
+        these[name] = Column(name, type_, not_null, default, IDENTITY.get(identity, ""), GENERATED.get(generated, ""))
+        numbers[num] = name
+    return {
+        (r["schema"], r["name"]): Table(
+            r["schema"], r["name"], columns.get((r["schema"], r["name"]), {}), r["kind"], r["definition"], r["extension_member"]
+        )
+        for r in table_rows
+    }
+
+
+def _index(r: asyncpg.Record, columns: tuple[str, ...]) -> Index:
+    return Index(
+        r["schema"],
+        r["name"],
+        r["table"],
+        r["unique"],
+        r["valid"],
+        columns,
+        r["definition"] or "",
+        r["predicate"],
+        r["constraint"],
+    )
+
+
+def _foreign_key(r: asyncpg.Record, columns: tuple[str, ...]) -> ForeignKey:
+    return ForeignKey(
+        r["schema"],
+        r["name"],
+        r["table"],
+        columns,
+        r["ref_schema"],
+        r["ref_table"],
+        tuple(r["ref_columns"]),
+        ACTIONS.get(r["on_delete"], r["on_delete"]),
+        ACTIONS.get(r["on_update"], r["on_update"]),
+    )
+
+
+def _sequence(r: asyncpg.Record) -> Sequence_:
+    owner = f"{r['owner_schema']}.{r['owner_table']}.{r['owner_column']}" if r["owner_table"] else None
+    return Sequence_(
+        r["schema"],
+        r["name"],
+        r["type"],
+        r["start"],
+        r["increment"],
+        r["min"],
+        r["max"],
+        r["cycle"],
+        owner,
+        r["owner_kind"] == "i",
     )

@@ -10,15 +10,18 @@ its own checks and no other's.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Generic, TypeVar
 
 from smokeproof.config.environment import Environment
 from smokeproof.database.catalog import CatalogSnapshot
+from smokeproof.database.drift import DriftObject
 from smokeproof.database.schema_contract import SchemaEntry
 from smokeproof.verdict import Verdict
 
 SEPARATOR = " @ "
+Check = TypeVar("Check", SchemaEntry, DriftObject)
 
 
 def at(check: str, database: str | None) -> str:
@@ -31,15 +34,15 @@ def database_of(params: Mapping[str, object]) -> str | None:
     database = params.get("database")
     if isinstance(database, str):
         return database
-    target = params.get("schema_object")
+    target = params.get("schema_object") or params.get("drift_object")
     return target.database if isinstance(target, OnDatabase) else None
 
 
 @dataclass(frozen=True)
-class OnDatabase:
-    """A schema entry checked on one tenant database (the thin test's ``schema_object`` parameter)."""
+class OnDatabase(Generic[Check]):
+    """A schema entry or drift check on one tenant database (the ``schema_object`` or ``drift_object`` parameter)."""
 
-    entry: SchemaEntry
+    entry: Check
     database: str
 
     @property
@@ -50,9 +53,9 @@ class OnDatabase:
         return f"OnDatabase({self.id!r})"
 
 
-def schema_targets(entries: tuple[SchemaEntry, ...], env: Environment) -> list[SchemaEntry | OnDatabase]:
-    """Every schema check of the run: on ``database_url`` (or nowhere, to say it is absent), then on each tenant."""
-    targets: list[SchemaEntry | OnDatabase] = []
+def schema_targets(entries: Sequence[Check], env: Environment) -> list[Check | OnDatabase[Check]]:
+    """Every schema (or drift) check of the run: on ``database_url`` (or nowhere, to say it is absent), then on each tenant."""
+    targets: list[Check | OnDatabase[Check]] = []
     if env.database_url is not None or not env.databases:
         targets.extend(entries)
     for name in env.databases:

@@ -42,7 +42,7 @@ __all__ = [  # what smokeproof.plugin, the entry point, hands pytest
     "smoke",
 ]
 
-PARAMETERS = ("endpoint", "fuzz_endpoint", "schema_object", "database")  # what the suite's thin tests are parametrised by
+PARAMETERS = ("endpoint", "fuzz_endpoint", "schema_object", "drift_object", "database")  # what the thin tests are parametrised by
 REPORTING = "smokeproof.reporting"
 EMPTY_SET = "got empty parameter set"  # pytest's reason on the one item it makes for an empty parametrisation
 
@@ -126,6 +126,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "schema_object" in metafunc.fixturenames:
         targets = tenants.schema_targets(settings.schema.entries, settings.env)
         metafunc.parametrize("schema_object", targets, ids=[t.id for t in targets])
+    if "drift_object" in metafunc.fixturenames:
+        drifts = tenants.schema_targets(settings.drift, settings.env)
+        metafunc.parametrize("drift_object", drifts, ids=[t.id for t in drifts])
     if "database" in metafunc.fixturenames and settings.env.databases:  # else the fixture: database_url
         names = [None] * (settings.env.database_url is not None) + list(settings.env.databases)
         metafunc.parametrize("database", names, ids=[name or DEFAULT_NAME for name in names])

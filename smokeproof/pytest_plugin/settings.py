@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from smokeproof.config.environment import ENV_VARIABLE, REVISION_VARIABLE, Environment, load, resolve_file
+from smokeproof.database import drift
 from smokeproof.database.revision_source import load_history
 from smokeproof.database.schema_contract import SchemaContract, load_schema_contract
 from smokeproof.errors import UsageError
@@ -41,6 +42,7 @@ class Settings:
     deadline: float | None  # time.monotonic() after which checks not yet started fail
     allow_empty: bool
     history: MigrationHistory | None = None  # the code's Alembic history, when the environment names it
+    drift: tuple[drift.DriftObject, ...] = ()  # [drift]: one check per object of the baseline
 
     def absent(self) -> list[str]:
         """The parts this environment does not have, for the report header."""
@@ -87,6 +89,7 @@ def resolve(config: pytest.Config) -> Settings:
         deadline=time.monotonic() + timeout if timeout else None,
         allow_empty=bool(config.getoption("smoke_allow_empty")),
         history=load_history(env),  # a broken versions folder stops the run here, before any check
+        drift=drift.objects(drift.load_settings(env.drift, schemas=env.database.schemas)) if env.drift else (),
     )
 
 

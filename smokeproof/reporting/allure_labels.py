@@ -34,4 +34,5 @@ def record(verdict: Verdict) -> None:
         start, stop = verdict.window
         allure.dynamic.label(WINDOW_LABEL, f"{round(start * 1000)}-{round(stop * 1000)}")
     for attachment in verdict.attachments:
-        allure.attach(attachment.body, name=attachment.name, attachment_type=allure.attachment_type.TEXT)
+        kind = allure.attachment_type.JSON if attachment.mime == "application/json" else allure.attachment_type.TEXT
+        allure.attach(attachment.body, name=attachment.name, attachment_type=kind)
