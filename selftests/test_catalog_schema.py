@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from smokeproof.database import schema_toml
 from smokeproof.database.catalog import CatalogSnapshot, connect_readonly, read, snapshot
 from smokeproof.database.schema_contract import (
     EnumEntry,
@@ -520,3 +521,35 @@ async def test_types_of_every_schema_read_match_qualified_or_not(pg_url: str, tm
         ).entries
     )
     assert check(entries["table audit.logins"], snap).ok
+
+
+# --- the snapshot as a schema.toml (smokeproof init, smokeproof snapshot --format toml) -----------
+
+
+async def test_a_snapshot_written_as_schema_toml_is_a_contract_its_database_passes(pg_url: str, tmp_path: Path) -> None:
+    """Every table, enum, index and foreign key of both schemas, each passing; a domain type is written qualified."""
+    snap = await prepared(
+        pg_url, SCHEMA + "CREATE DOMAIN posint AS integer CHECK (VALUE > 0); CREATE TABLE counts (n posint);", ("public", "audit")
+    )
+    path = tmp_path / "schema.toml"
+    path.write_text(schema_toml.render(snap, schemas=["public", "audit"], header="written by a test"))
+    assert path.read_text().startswith("# written by a test\n")
+    entries = by_id(load_schema_contract(path).entries)
+    assert {
+        "table public.users",
+        "table audit.events",
+        "enum public.userrole",
+        "enum audit.kind",
+        "index public.uq_users_email",
+        "index public.users_pkey",
+        "foreign key public.users(organisation_id) -> organisations(id)",
+        "foreign key audit.events(user_id) -> public.users(id)",
+    } <= set(entries)
+    counts = entries["table public.counts"]
+    assert isinstance(counts, TableEntry) and counts.columns == {"n": "public.posint"}
+    assert all(check(e, snap).ok for e in entries.values()), [check(e, snap).headline for e in entries.values()]
+    # ... and a contract that can fail: the same file against the database after a migration went missing.
+    await execute(pg_url, "DROP INDEX uq_users_email; ALTER TABLE users DROP COLUMN active;")
+    after = await take(pg_url, ("public", "audit"))
+    failed = {e.id for e in entries.values() if not check(e, after).ok}
+    assert failed == {"index public.uq_users_email", "table public.users"}

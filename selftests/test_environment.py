@@ -73,6 +73,24 @@ def test_variables_are_substituted_and_wrapped_as_secrets(tmp_path: Path) -> Non
     assert env.masked_database_url() == "postgresql://app:" + MASK + "@127.0.0.1:5/app"
 
 
+def test_a_base_url_from_a_variable_is_shown_its_password_is_not(tmp_path: Path) -> None:
+    """An address is not a secret: ``at ***`` and ``GET ***/api/v1/...`` tell nobody which deployment failed."""
+    env = load_text(
+        tmp_path,
+        'base_url = "${SERVICE_URL}"\n[auth]\nbearer_token = "${TOKEN}"\n',
+        {"SERVICE_URL": "https://api.internal.example:8443", "TOKEN": "tok-canary-123"},
+    )
+    assert "at https://api.internal.example:8443 " in env.header_line()
+    assert (
+        env.redactor("GET https://api.internal.example:8443/me with tok-canary-123")
+        == "GET https://api.internal.example:8443/me with ***"
+    )
+    with_password = load_text(
+        tmp_path, 'base_url = "${SERVICE_URL}"\n', {"SERVICE_URL": "https://probe:pw-canary-77@api.example"}
+    )
+    assert "pw-canary-77" not in with_password.header_line() and "api.example" in with_password.header_line()
+
+
 def test_escaped_variable_is_literal(tmp_path: Path) -> None:
     env = load_text(tmp_path, BASE + '[http]\nheaders = { "X-Template" = "$${NOT_A_VAR}" }\n')
     assert dict(env.headers)["X-Template"] == "${NOT_A_VAR}"

@@ -33,6 +33,7 @@ def server() -> Server:
             "/redirect": Route(status=302, body="", headers={"Location": "/open"}),
             "/big": Route(body=b"x" * 3_000_000, content_type="application/octet-stream"),
             "/echo": Route(),
+            "/profile": Route(body='{"email": "not-an-email", "active": false, "id": "7f1c2d", "seen": "yesterday"}'),
         }
     )
     with serve(app):
@@ -99,9 +100,34 @@ async def test_json_schema_content_type_and_body(tmp_path: Path, server: Server)
     )
     assert result["GET /login -> 200"].ok
     bad = str(result["GET /bad-login -> 200"].failure())
-    assert "does not match" in bad and "body does not contain 'client_id='" in bad and "'state='" in bad  # all listed
+    assert "does not match" in bad and 'body does not contain "client_id="' in bad and '"state="' in bad  # all listed, in JSON
     assert "not valid JSON" in str(result["GET /not-json -> 200"].failure())
     assert "content type text/html, expected application/json" in str(result["GET /html -> 200"].failure())
+
+
+async def test_formats_are_checked_and_values_print_as_json(tmp_path: Path, server: Server) -> None:
+    """A client that parses ``email`` as an address breaks on ``not-an-email``; the message quotes the body's JSON."""
+    result = await verdicts(
+        tmp_path,
+        server,
+        """
+        [[endpoint]]
+        path = "/profile"
+        status = 200
+        json_schema = { type = "object", properties = { email = { type = "string", format = "email" }, active = { const = true }, id = { format = "uuid" }, seen = { format = "date-time" } } }
+        [[endpoint]]
+        id = "formats that hold"
+        path = "/login"
+        status = 200
+        json_schema = { properties = { auth_url = { format = "uri" } } }
+    """,
+    )
+    failure = str(result["GET /profile -> 200"].failure())
+    assert 'body at /email: "not-an-email" does not match format "email"' in failure
+    assert "body at /active: true was expected, got false" in failure  # JSON, not Python's True/False
+    assert 'body at /id: "7f1c2d" does not match format "uuid"' in failure
+    assert 'body at /seen: "yesterday" does not match format "date-time"' in failure
+    assert result["formats that hold -> 200"].ok
 
 
 async def test_latency_budget_per_entry_and_default(tmp_path: Path, server: Server) -> None:

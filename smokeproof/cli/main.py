@@ -135,6 +135,7 @@ def merge_command(folders: list[Path], reports: Path, name: str) -> Path:
 
 def snapshot_command(args: argparse.Namespace) -> int:
     from smokeproof.config.environment import load, resolve_file
+    from smokeproof.database import schema_toml
     from smokeproof.database.catalog import read
     from smokeproof.errors import UsageError
 
@@ -142,25 +143,33 @@ def snapshot_command(args: argparse.Namespace) -> int:
     env = load(path, name=name, rootdir=Path.cwd())
     if env.database_url is None:
         raise UsageError(f"environment {name} has no database_url", file=path)
-
-    async def show() -> None:
-        assert env.database_url is not None
-        db = env.database
-        snap = await read(
+    db = env.database
+    snap = asyncio.run(
+        read(
             env.database_url.reveal(),
             schemas=db.schemas,
             connect_timeout_s=db.connect_timeout_s,
             statement_timeout_ms=db.statement_timeout_ms,
         )
-        print(f"PostgreSQL {snap.server_version}; alembic_version: {snap.alembic_revisions}; {snap.round_trips} statements")
-        for (schema, table), info in sorted(snap.tables.items()):
-            print(f"table {schema}.{table}: " + ", ".join(f"{c.name} {c.type}" for c in info.columns.values()))
-        for (schema, enum), enum_type in sorted(snap.enums.items()):
-            print(f"enum {schema}.{enum}: {', '.join(enum_type.labels)}")
-        for (schema, index), idx in sorted(snap.indexes.items()):
-            print(f"index {schema}.{index} on {idx.table} ({', '.join(idx.columns)}){' unique' if idx.unique else ''}")
-
-    asyncio.run(show())
+    )
+    revision = ", ".join(snap.alembic_revisions) if snap.alembic_revisions else "(no alembic_version table)"
+    if args.format == "toml":
+        header = f"Schema contract of {env.masked_database_url()} (environment {name}), Alembic revision {revision}.\n"
+        header += "Written by smokeproof snapshot --format toml: keep what the deployed code needs, delete the rest."
+        print(schema_toml.render(snap, schemas=db.schemas, header=env.redactor(header)), end="")
+        return 0
+    print(f"PostgreSQL {snap.server_version}; alembic_version: {revision}; {snap.round_trips} statements")
+    for (schema, table), info in sorted(snap.tables.items()):
+        print(f"table {schema}.{table}: " + ", ".join(f"{c.name} {c.type}" for c in info.columns.values()))
+    for (schema, enum), enum_type in sorted(snap.enums.items()):
+        print(f"enum {schema}.{enum}: {', '.join(enum_type.labels)}")
+    for (schema, index), idx in sorted(snap.indexes.items()):
+        print(f"index {schema}.{index} on {idx.table} ({', '.join(idx.columns)}){' unique' if idx.unique else ''}")
+    for key in sorted(snap.foreign_keys, key=lambda k: (k.schema, k.table, k.name)):
+        print(
+            f"foreign key {key.schema}.{key.table}({', '.join(key.columns)}) -> "
+            f"{key.ref_schema}.{key.ref_table}({', '.join(key.ref_columns)}) [{key.name}]"
+        )
     return 0
 
 
@@ -178,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     snap = commands.add_parser("snapshot", help="print the database catalog an environment points at (read-only)")
     snap.add_argument("--env", help="environment name (environments/NAME.toml)")
     snap.add_argument("--env-file", help="environment file")
+    snap.add_argument(
+        "--format", choices=("text", "toml"), default="text", help="text (default) or toml: a schema.toml the database passes"
+    )
     from smokeproof.cli import baseline
 
     baseline.add_parser(commands)

@@ -28,6 +28,8 @@ from smokeproof.errors import UsageError
 DEFAULT_ENV = "demo"
 ENV_VARIABLE = "SMOKEPROOF_ENV"
 REVISION_VARIABLE = "SMOKEPROOF_EXPECTED_REVISION"
+# Keys whose ${VAR} values are not secrets: shown in messages (a URL's password is masked all the same).
+PUBLIC_KEYS = frozenset({"base_url"})
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -233,7 +235,7 @@ def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | N
     redactor = Redactor()
     raw = read_toml(path)
     empty: list[tuple[str, str]] = []
-    data = substitute(raw, file=path, redactor=redactor, environ=environ, empty=empty)
+    data = substitute(raw, file=path, redactor=redactor, environ=environ, empty=empty, public=PUBLIC_KEYS)
     parsed = validate(EnvironmentFile, data, file=path, redactor=redactor)
     auth.refuse_empty(empty, file=path)
     redactor.shapes = Shapes(keys=parsed.redact.keys, patterns=parsed.redact.patterns)
@@ -299,8 +301,10 @@ def _check_urls(parsed: EnvironmentFile, contracts: Path | None, *, file: Path, 
     if parsed.base_url is None and parsed.start is None and needs_base:
         why = "endpoint contracts" if contracts is not None else "[revision] url"
         raise UsageError(f"set 'base_url' (or a [start] table that starts the target): {why} need it", file=file)
-    if parsed.base_url is not None and not parsed.base_url.startswith(("http://", "https://")):
-        raise UsageError(f"'base_url' must start with http:// or https:// (got {redactor(parsed.base_url)!r})", file=file)
+    if parsed.base_url is not None:
+        redactor.add(url_password(parsed.base_url))
+        if not parsed.base_url.startswith(("http://", "https://")):
+            raise UsageError(f"'base_url' must start with http:// or https:// (got {redactor(parsed.base_url)!r})", file=file)
     if parsed.database_url is not None:
         if not parsed.database_url.startswith(("postgresql://", "postgres://")):
             raise UsageError("'database_url' must be a postgresql:// URL", file=file)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,23 +44,28 @@ def substitute(
     environ: Mapping[str, str] | None = None,
     where: str = "",
     empty: list[tuple[str, str]] | None = None,
+    public: Collection[str] = (),
 ) -> Any:
     """Replace ``${VAR}`` in every string of ``data`` from the process environment.
 
-    Each substituted value is handed to ``redactor``: it came from the environment, so it is
-    treated as a secret everywhere. ``$${VAR}`` is a literal ``${VAR}``. An unset variable is a
-    usage error naming the variable, the file and the key. A variable that is set but empty (or blank)
-    is listed in ``empty`` as ``(variable, key)``: whether that is an error depends on the key.
+    Each substituted value is handed to ``redactor`` (masked everywhere) unless its key is in
+    ``public``: a value is a secret unless the file's schema says what it is (a ``base_url`` is an
+    address, shown in every message; its password, if any, the caller masks). ``$${VAR}`` is a literal
+    ``${VAR}``. An unset variable is a usage error naming the variable, the file and the key. A variable
+    that is set but empty (or blank) is listed in ``empty`` as ``(variable, key)``: whether that is an
+    error depends on the key.
     """
     env = os.environ if environ is None else environ
     if isinstance(data, dict):
         return {
-            k: substitute(v, file=file, redactor=redactor, environ=env, where=f"{where}.{k}" if where else k, empty=empty)
+            k: substitute(
+                v, file=file, redactor=redactor, environ=env, where=f"{where}.{k}" if where else k, empty=empty, public=public
+            )
             for k, v in data.items()
         }
     if isinstance(data, list):
         return [
-            substitute(v, file=file, redactor=redactor, environ=env, where=f"{where}[{i}]", empty=empty)
+            substitute(v, file=file, redactor=redactor, environ=env, where=f"{where}[{i}]", empty=empty, public=public)
             for i, v in enumerate(data)
         ]
     if not isinstance(data, str) or "${" not in data:
@@ -74,7 +79,8 @@ def substitute(
             raise UsageError(f"environment variable ${{{name}}} is not set", file=file, where=where)
         if empty is not None and not env[name].strip():
             empty.append((name, where))
-        redactor.add(env[name])
+        if where not in public:
+            redactor.add(env[name])
         return env[name]
 
     return VAR.sub(replace, data)

@@ -28,7 +28,7 @@ class AlignmentState(enum.StrEnum):
 
 MEANING = {
     AlignmentState.PENDING: "the deployed code needs tables, columns or types these migrations create; "
-    "requests that touch them fail with 500 (the incident: every login answered 500 for 90 minutes)",
+    "every request that touches them fails (typically with 500) until they are applied",
     AlignmentState.UNKNOWN: "the database was migrated by code this build does not contain: newer code was "
     "deployed and rolled back, or a hotfix stamped the revision by hand",
     AlignmentState.NO_VERSION_TABLE: "this database was never migrated by Alembic, or the suite points at the wrong database",

@@ -67,6 +67,19 @@ BUILTINS = {
     "citext",
     "bit",
     "bit varying",
+    "tsquery",
+    "jsonpath",
+    "name",
+    "int4range",
+    "int8range",
+    "numrange",
+    "daterange",
+    "tsrange",
+    "tstzrange",
+    "point",
+    "polygon",
+    "box",
+    "circle",
 }
 # name, optional (precision), optional "with[out] time zone" (after the precision, as format_type()
 # prints "timestamp(3) with time zone"), optional [] for arrays.
@@ -92,11 +105,18 @@ def normalise_type(text: str) -> str:
     return expanded + mod + array
 
 
-def check_type(text: str, enums: set[str], path: Path, where: str) -> None:
+def known_type(text: str, enums: set[str]) -> bool:
+    """A built-in type, one of ``enums``, or a schema-qualified type (what a schema file may name)."""
     match = TYPE.match(" ".join(text.strip().lower().split()))
     base = ALIASES.get(match["base"], match["base"]) if match else ""
-    if match and (base in BUILTINS or base in enums or "." in base):
+    return bool(match) and (base in BUILTINS or base in enums or "." in base)
+
+
+def check_type(text: str, enums: set[str], path: Path, where: str) -> None:
+    if known_type(text, enums):
         return
+    match = TYPE.match(" ".join(text.strip().lower().split()))
+    base = ALIASES.get(match["base"], match["base"]) if match else ""
     close = difflib.get_close_matches(base or text, sorted(BUILTINS | set(ALIASES) | enums), n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise UsageError(

@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import jsonschema
-
 from smokeproof.config.secrets import Redactor
-from smokeproof.http import tokens
+from smokeproof.http import json_body, tokens
 from smokeproof.http.contracts import ANONYMOUS_REJECTIONS, EndpointContract
 from smokeproof.http.probe import Exchange
 from smokeproof.verdict import Area, Attachment, Category, Verdict
@@ -23,13 +21,11 @@ PRIORITY = (Category.UNREACHABLE, Category.AUTH_LEAK, Category.SERVER_ERROR, Cat
 BODY_LINES = 8
 BODY_CHARS = 600
 ATTACHED_BODY_CHARS = 4000  # of the answer, in the report's request-and-response attachment
-SCHEMA_MESSAGE_CHARS = 200
 
 MEANING = {
     Category.UNREACHABLE: "the suite could not reach the deployment at all: nothing else about it is known",
     Category.AUTH_LEAK: "anyone on the internet gets what this route protects: the authorization check is missing or broken",
-    Category.SERVER_ERROR: "the server failed while handling the request; users get an error page "
-    "(in the incident, a missing table made every login answer 500)",
+    Category.SERVER_ERROR: "the server failed while handling the request: users of this route get an error instead of an answer",
     Category.SLOW: "the endpoint answers, but slower than its budget: users wait, and timeouts upstream may fire",
     Category.CONTRACT: "the deployment answers differently from what its clients expect",
 }
@@ -170,7 +166,7 @@ def _body_problems(contract: EndpointContract, exchange: Exchange, redactor: Red
         problems.extend((Category.CONTRACT, p) for p in _schema_problems(contract.json_schema, exchange, redactor))
     for needle in contract.body_contains:
         if needle not in exchange.text:
-            problems.append((Category.CONTRACT, f"body does not contain {redactor.clip(repr(needle), 200)}"))
+            problems.append((Category.CONTRACT, f"body does not contain {json_body.as_json(needle)}"))
     return problems
 
 
@@ -181,14 +177,7 @@ def _schema_problems(schema: dict[str, Any], exchange: Exchange, redactor: Redac
         document = json.loads(exchange.body)
     except ValueError as exc:
         return [f"body is not valid JSON ({exc.__class__.__name__}: {str(exc)[:80]})"]
-    validator = jsonschema.validators.validator_for(schema)(schema)
-    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
-    # The message quotes the value (a token, perhaps): redacted whole, then cut.
-    return [redactor.clip(f"body{_pointer(list(e.absolute_path))}: {e.message}", SCHEMA_MESSAGE_CHARS) for e in errors]
-
-
-def _pointer(path: list[object]) -> str:
-    return "".join(f"[{p!r}]" for p in path) if path else ""
+    return json_body.problems(schema, document)
 
 
 def _excerpt(exchange: Exchange, redactor: Redactor) -> str:
