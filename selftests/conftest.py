@@ -15,6 +15,7 @@ import pytest
 
 from demo.pgcluster import DEBIAN_PG15_BIN, Cluster, start_cluster
 
+from .fastapi_app.server import Service, running_service
 from .suite import DemoTarget, demo_target
 
 PG_VERSIONS = [
@@ -66,3 +67,10 @@ def incident_target() -> Iterator[DemoTarget]:
     """The demo target as deployed in the incident (database at 010, emergency route present)."""
     with demo_target("--revision", "010", "--build", "incident") as target:
         yield target
+
+
+@pytest.fixture(scope="session")
+def fastapi_service() -> Iterator[Service]:
+    """The self-test FastAPI service (its own cluster, migrations at head, two users), shared by the session."""
+    with running_service() as service:
+        yield service

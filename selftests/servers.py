@@ -23,7 +23,7 @@ from typing import TypeVar
 import uvicorn
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 SEEN = "/_seen"  # answers the paths requested so far, for a test running in another process
 
@@ -83,15 +83,24 @@ S = TypeVar("S")
 @contextmanager
 def serve(server: S) -> Iterator[S]:
     """Run ``server`` (an ASGI app with a ``port`` attribute) on a free loopback port for the duration of the block."""
+    certfile, keyfile = getattr(server, "ssl_certfile", None), getattr(server, "ssl_keyfile", None)
+    with serve_app(server, ssl_certfile=certfile, ssl_keyfile=keyfile) as url:  # type: ignore[arg-type]
+        server.port = int(url.rsplit(":", 1)[1])  # type: ignore[attr-defined]
+        yield server
+
+
+@contextmanager
+def serve_app(app: ASGIApp, *, ssl_certfile: str | None = None, ssl_keyfile: str | None = None) -> Iterator[str]:
+    """Run any ASGI ``app`` on a free loopback port (uvicorn in a thread); yields its base URL."""
     config = uvicorn.Config(
-        server,
+        app,
         host="127.0.0.1",
         port=0,
         log_level="error",
         access_log=False,
         lifespan="off",
-        ssl_certfile=getattr(server, "ssl_certfile", None),
-        ssl_keyfile=getattr(server, "ssl_keyfile", None),
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
     )
     runner = uvicorn.Server(config)
     thread = threading.Thread(target=runner.run, daemon=True)
@@ -101,9 +110,9 @@ def serve(server: S) -> Iterator[S]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("test server did not start")
         time.sleep(0.01)
-    server.port = runner.servers[0].sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    port = runner.servers[0].sockets[0].getsockname()[1]
     try:
-        yield server
+        yield f"{'https' if ssl_certfile else 'http'}://127.0.0.1:{port}"
     finally:
         runner.should_exit = True
         thread.join(timeout=10)

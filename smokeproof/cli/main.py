@@ -1,4 +1,5 @@
-"""``smokeproof report`` (the single-file HTML report), ``snapshot`` (the catalog), ``baseline`` (:mod:`.baseline`).
+"""``smokeproof report`` (the single-file HTML report), ``snapshot`` (the catalog), ``baseline`` (:mod:`.baseline`)
+and ``init`` (a suite for a running service, :mod:`.init`).
 
 ``report`` runs Allure 3 (npm package ``allure``, pinned by package.json and its lockfile) over
 ``reports/allure-results`` and writes ``reports/allure-report/index.html``: one file that opens
@@ -174,7 +175,7 @@ def snapshot_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="smokeproof", description="post-deploy contract checks: reports and catalog")
+    parser = argparse.ArgumentParser(prog="smokeproof", description="post-deploy contract checks: reports, catalog, scaffolding")
     commands = parser.add_subparsers(dest="command", required=True)
     rep = commands.add_parser(
         "report", help="build the single-file HTML report from reports/allure-results, or merge several reports folders"
@@ -190,10 +191,12 @@ def main(argv: list[str] | None = None) -> int:
     snap.add_argument(
         "--format", choices=("text", "toml"), default="text", help="text (default) or toml: a schema.toml the database passes"
     )
-    from smokeproof.cli import baseline
+    from smokeproof.cli import baseline, init
 
     baseline.add_parser(commands)
+    init.add_parser(commands)
     args = parser.parse_args(argv)
+    from smokeproof.cli.openapi import Unreachable
     from smokeproof.errors import EXIT_USAGE, DatabaseUnreachable, UsageError
 
     try:
@@ -201,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
             return snapshot_command(args)
         if args.command == "baseline":
             return baseline.command(args)
+        if args.command == "init":
+            return init.run(args)
         if args.folders:
             index = merge_command(args.folders, args.reports.resolve(), args.name)
         else:
@@ -214,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
         print(exc.render(), file=sys.stderr)
         return EXIT_USAGE
     except DatabaseUnreachable as exc:
+        print(f"smokeproof {args.command}: target unreachable: database: {exc}", file=sys.stderr)
+        return 1
+    except Unreachable as exc:
         print(f"smokeproof {args.command}: target unreachable: {exc}", file=sys.stderr)
         return 1
     print(f"smokeproof: report written to {index} (open it from disk)")

@@ -1,7 +1,7 @@
 """Endpoint contracts: one test per entry of endpoints.toml, all probed concurrently.
 
-A failure here is what users see after the deploy: a login that answers 500, an admin route that
-answers anyone, an emergency route left open.
+A failure here is what users see after the deploy: a route that answers 500, a protected route that
+answers anyone, an answer whose shape its clients no longer parse.
 """
 
 import pytest

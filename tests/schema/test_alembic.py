@@ -1,7 +1,7 @@
 """Alembic alignment: the database's revision is the code's head.
 
-In the incident the database was at 010 while the code needed 80105006e3d3; this is the check
-that would have said so before users did.
+A database behind the code's head serves code that queries tables, columns or types that do not
+exist yet: every request that touches them fails until the pending migrations run.
 """
 
 import pytest

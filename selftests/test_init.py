@@ -1,0 +1,188 @@
+"""``smokeproof init`` on a real FastAPI service it never saw, as a team adopting it would run it.
+
+The service (selftests/fastapi_app/) has an OAuth2 password login, a protected route, an admin
+route, public routes with response models (one ``format: email`` field) and its own Alembic
+migrations on embedded PostgreSQL. ``init`` reads its /openapi.json and its database; the suite it
+writes must pass on the healthy service, and fail where the service breaks its own document.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from smokeproof.cli.main import main
+from smokeproof.cli.scaffold import MODULES
+from smokeproof.database.schema_contract import load_schema_contract
+
+from .fastapi_app.server import Service
+from .suite import REPO
+
+pytestmark = pytest.mark.slow
+
+ENV = "svc-eu"
+VARIABLE = "SVC_EU_DATABASE_URL"
+CHECKED = {
+    "GET /api/v1/users/me -> 401",
+    "GET /api/v1/users/ -> 401",
+    "GET /api/v1/items/ -> 200",
+    "GET /api/v1/utils/contact -> 200",
+    "GET /api/v1/utils/health-check/ -> 200",
+    "test_alembic_revision",
+    "table public.users",
+    "table public.items",
+    "enum public.itemstatus",
+    "index public.ix_users_email",
+    "foreign key public.items(owner_id) -> users(id)",
+}
+
+
+def smokeproof(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "smokeproof.cli.main", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120, check=False, env=env)
+
+
+def init_args(service: Service, root: Path) -> list[str]:
+    return [
+        "init",
+        f"--env={ENV}",
+        f"--base-url={service.base_url}",
+        f"--openapi={service.base_url}/openapi.json",
+        f"--database-url={service.database_url}",
+        f"--migrations={service.versions}",
+        f"--dir={root}",
+    ]
+
+
+@dataclass
+class Scaffolded:
+    root: Path
+    init: subprocess.CompletedProcess[str]
+    service: Service
+
+    def pytest(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``pytest --env=svc-eu ARGS`` in the scaffolded folder, with the database URL exported."""
+        env = {**os.environ, VARIABLE: self.service.database_url}
+        command = [sys.executable, "-m", "pytest", f"--env={ENV}", "-rA", "-p", "no:cacheprovider", *args]
+        return subprocess.run(command, cwd=self.root, capture_output=True, text=True, timeout=180, check=False, env=env)
+
+
+@pytest.fixture(scope="module")
+def scaffolded(fastapi_service: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scaffolded]:
+    root = tmp_path_factory.mktemp("adopted")
+    yield Scaffolded(root, smokeproof(*init_args(fastapi_service, root)), fastapi_service)
+
+
+def outcomes(stdout: str) -> dict[str, str]:
+    found = {}
+    for line in stdout.splitlines():
+        word, _, rest = line.partition(" ")
+        if word in {"PASSED", "FAILED", "SKIPPED", "ERROR"} and "::" in rest:
+            name = rest.split("[", 1)[1].rsplit("]", 1)[0] if "[" in rest else rest.split("::")[-1].split(" ")[0]
+            found[name] = word.lower()
+    return found
+
+
+def test_init_writes_a_suite_that_passes_on_the_healthy_service(scaffolded: Scaffolded) -> None:
+    assert scaffolded.init.returncode == 0, scaffolded.init.stderr
+    written = {p.relative_to(scaffolded.root).as_posix() for p in scaffolded.root.rglob("*") if p.is_file()}
+    assert written == {
+        f"environments/{ENV}.toml",
+        "tests/contracts/endpoints.toml",
+        "tests/schema/schema.toml",
+        "pytest.ini",
+        *MODULES,
+    }
+    result = scaffolded.pytest()
+    seen = outcomes(result.stdout)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert set(seen) >= CHECKED, sorted(seen)
+    assert set(seen.values()) == {"passed"}, {k: v for k, v in seen.items() if v != "passed"}
+
+
+def test_the_database_url_is_a_variable_never_a_literal(scaffolded: Scaffolded) -> None:
+    password = scaffolded.service.database_url.split(":")[2].split("@")[0]
+    env_file = (scaffolded.root / "environments" / f"{ENV}.toml").read_text()
+    assert tomllib.loads(env_file)["database_url"] == "${" + VARIABLE + "}"
+    assert password not in env_file and password not in scaffolded.init.stdout + scaffolded.init.stderr
+    assert f"export {VARIABLE}='postgresql://service:***@" in scaffolded.init.stdout
+
+
+def test_operations_it_cannot_check_anonymously_are_written_commented_out_with_the_reason(scaffolded: Scaffolded) -> None:
+    text = (scaffolded.root / "tests" / "contracts" / "endpoints.toml").read_text()
+    assert (
+        "# not checked: needs a real value for {item_id} in 'path'\n# [[endpoint]]\n# path = \"/api/v1/items/{item_id}\"" in text
+    )
+    assert "# not checked: the OAuth2 password login: give it to [auth.login.NAME]" in text
+    assert "# not checked: POST is not sent by a smoke check" in text
+    assert '# id = "GET /api/v1/users/me as user"' in text  # the logged-in check, ready to uncomment
+    contact = next(e for e in tomllib.loads(text)["endpoint"] if e["path"] == "/api/v1/utils/contact")
+    assert contact["json_schema"]["properties"]["email"] == {"type": "string", "format": "email"}  # $ref resolved, no title
+
+
+def test_a_non_email_in_a_format_email_field_fails(scaffolded: Scaffolded) -> None:
+    scaffolded.service.faults.add("bad-email")
+    try:
+        result = scaffolded.pytest("-k", "contact", "-m", "not fuzz")
+    finally:
+        scaffolded.service.faults.discard("bad-email")
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert outcomes(result.stdout) == {"GET /api/v1/utils/contact -> 200": "failed"}
+    assert 'body at /email: "support at example dot com" does not match format "email"' in result.stdout
+
+
+def test_init_never_overwrites_without_force(scaffolded: Scaffolded) -> None:
+    endpoints = scaffolded.root / "tests" / "contracts" / "endpoints.toml"
+    endpoints.write_text("# edited by the team\n")
+    again = smokeproof(*init_args(scaffolded.service, scaffolded.root))
+    assert again.returncode == 4
+    [line] = again.stderr.splitlines()
+    assert f"environments/{ENV}.toml" in line and "endpoints.toml" in line and "--force" in line
+    assert endpoints.read_text() == "# edited by the team\n"  # nothing was written
+    forced = smokeproof(*init_args(scaffolded.service, scaffolded.root), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "[[endpoint]]" in endpoints.read_text()
+
+
+def test_snapshot_format_toml_prints_the_schema_init_wrote(scaffolded: Scaffolded) -> None:
+    env = {**os.environ, VARIABLE: scaffolded.service.database_url}
+    done = smokeproof("snapshot", f"--env={ENV}", "--format=toml", cwd=scaffolded.root, env=env)
+    assert done.returncode == 0, done.stderr
+    written = (scaffolded.root / "tests" / "schema" / "schema.toml").read_text()
+    assert tomllib.loads(done.stdout) == tomllib.loads(written)
+    assert "[[foreign_key]]" in done.stdout
+    path = scaffolded.root / "snapshot.toml"
+    path.write_text(done.stdout)
+    assert len(load_schema_contract(path).entries) == len(
+        load_schema_contract(scaffolded.root / "tests/schema/schema.toml").entries
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["--base-url=ftp://example"], "--base-url must start with http:// or https://"),
+        (["--base-url=http://127.0.0.1:9", "--openapi=missing.json"], "--openapi: cannot read missing.json"),
+        (["--base-url=http://127.0.0.1:9", "--database-url=mysql://x"], "--database-url must be a postgresql:// URL"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_4(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: list[str], problem: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "--env=x", f"--dir={tmp_path}", *args]) == 4
+    err = capsys.readouterr().err
+    assert problem in err and len(err.splitlines()) == 1, err
+    assert not any(tmp_path.iterdir())
+
+
+def test_the_scaffolded_test_modules_are_the_repositorys_own() -> None:
+    for name, text in MODULES.items():
+        assert (REPO / name).read_text() == text, f"{name} drifted from smokeproof/cli/scaffold.py"
