@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,9 +74,9 @@ class Scaffolded:
 
 
 @pytest.fixture(scope="module")
-def scaffolded(fastapi_service: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scaffolded]:
+def scaffolded(fastapi_service: Service, tmp_path_factory: pytest.TempPathFactory) -> Scaffolded:
     root = tmp_path_factory.mktemp("adopted")
-    yield Scaffolded(root, smokeproof(*init_args(fastapi_service, root)), fastapi_service)
+    return Scaffolded(root, smokeproof(*init_args(fastapi_service, root)), fastapi_service)
 
 
 def outcomes(stdout: str) -> dict[str, str]:
