@@ -196,8 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     baseline.add_parser(commands)
     init.add_parser(commands)
     args = parser.parse_args(argv)
-    from smokeproof.cli.openapi import Unreachable
-    from smokeproof.errors import EXIT_USAGE, DatabaseUnreachable, UsageError
+    from smokeproof.errors import EXIT_USAGE, DatabaseUnreachable, TargetUnreachable, UsageError
 
     try:
         if args.command == "snapshot":
@@ -218,11 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_USAGE
-    except DatabaseUnreachable as exc:
-        print(f"smokeproof {args.command}: target unreachable: database: {exc}", file=sys.stderr)
-        return 1
-    except Unreachable as exc:
-        print(f"smokeproof {args.command}: target unreachable: {exc}", file=sys.stderr)
+    except TargetUnreachable as exc:
+        what = "database: " if isinstance(exc, DatabaseUnreachable) else ""
+        print(f"smokeproof {args.command}: target unreachable: {what}{exc}", file=sys.stderr)
         return 1
     print(f"smokeproof: report written to {index} (open it from disk)")
     return 0

@@ -21,7 +21,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
-from smokeproof.errors import UsageError
+from smokeproof.errors import TargetUnreachable, UsageError
 from smokeproof.http.contracts import EndpointContract
 
 METHODS = ("get", "head", "options", "post", "put", "patch", "delete", "trace")
@@ -36,10 +36,6 @@ SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
 SCHEMA_ONE = ("not", "additionalProperties", "contains", "if", "then", "else", "propertyNames")
 SCHEMA_ONE_MORE = ("unevaluatedProperties", "unevaluatedItems", "additionalItems", "items")
 JSON_MEDIA = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
-
-
-class Unreachable(Exception):
-    """The OpenAPI document could not be fetched (connection refused, timed out)."""
 
 
 @dataclass
@@ -60,7 +56,7 @@ def fetch(source: str, *, timeout_s: float = 10.0) -> dict[str, Any]:
         try:
             answer = httpx.get(source, timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)))
         except httpx.HTTPError as exc:
-            raise Unreachable(f"GET {source}: {exc.__class__.__name__}: {exc}") from None
+            raise TargetUnreachable(f"GET {source}: {exc.__class__.__name__}: {exc}") from None
         if answer.status_code != 200:
             raise UsageError(f"--openapi: GET {source} answered {answer.status_code}, not the OpenAPI document")
         text, where = answer.text, source

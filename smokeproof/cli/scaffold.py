@@ -19,6 +19,8 @@ markers =
     schema: schema contracts (tables, columns, enum types, indexes, foreign keys) and Alembic alignment
     alembic: Alembic alignment between the database and the code
     fuzz: property-based probes with malformed credentials
+# The plugin is inert unless asked: this suite asks.
+smokeproof = true
 """
 
 MODULES = {
