@@ -82,12 +82,14 @@ def operations(document: dict[str, Any]) -> list[Operation]:
     prefix = _server_prefix(document)
     found: list[Operation] = []
     for path, item in document.get("paths", {}).items():
-        item = _deref(item, resolver)
-        shared = item.get("parameters", [])
-        for method in METHODS:
-            if method in item:
+        try:
+            item = _deref(item, resolver)
+            shared = item.get("parameters", [])
+            for method in (m for m in METHODS if m in item):
                 op = _deref(item[method], resolver)
                 found.append(_operation(document, method, prefix + path, op, shared, resolver, legacy=legacy))
+        except Unresolvable as exc:
+            raise UsageError(f"--openapi: {path}: a $ref cannot be resolved ({exc})") from None
     return found
 
 
@@ -174,11 +176,11 @@ def contract_schema(schema: Any, resolver: Any, *, legacy: bool = False, seen: t
             out[key] = contract_schema(value, resolver, legacy=legacy, seen=seen)
         else:
             out[key] = value
-    return _nulls(out, legacy=legacy and schema.get("nullable") is True)
+    return _nulls(out, legacy=legacy, nullable=legacy and schema.get("nullable") is True)
 
 
-def _nulls(schema: dict[str, Any], *, legacy: bool) -> dict[str, Any]:
-    if legacy and isinstance(schema.get("type"), str):
+def _nulls(schema: dict[str, Any], *, legacy: bool, nullable: bool) -> dict[str, Any]:
+    if nullable and isinstance(schema.get("type"), str):
         schema["type"] = [schema["type"], "null"]
     if legacy:
         for bound in ("exclusiveMinimum", "exclusiveMaximum"):  # 3.0: a flag on minimum/maximum
