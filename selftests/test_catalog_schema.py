@@ -252,9 +252,9 @@ async def test_every_difference_of_one_object_is_listed_at_once(pg_url: str, tmp
     assert "- missing column last_login (timestamp with time zone)" in str(table.failure())
     exists, enum_diffs = differences(entries["enum public.userrole"], snap)
     assert exists and enum_diffs == [
-        "missing label 'analyst'",
-        "labels out of order: contracted ['viewer', 'super_admin'], database has ['super_admin', 'viewer']",
-        "extra label 'admin'",
+        'missing label "analyst"',
+        'labels out of order: contracted ["viewer", "super_admin"], database has ["super_admin", "viewer"]',
+        'extra label "admin"',
     ]
     assert differences(entries["index public.ix_users_organisation_id"], snap) == (True, ["index is not unique"])
     assert differences(entries["index public.ix_users_missing"], snap) == (

@@ -6,6 +6,7 @@ default, so a hand-edited baseline that spells out ``"unique": {}`` compares equ
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -78,12 +79,12 @@ def _named(
 
 def labels(want: list[str], got: list[str]) -> list[str]:
     """Enum labels missing, extra, or in another order."""
-    diffs = [f"missing label {label!r}" for label in want if label not in got]
-    diffs += [f"extra label {label!r}" for label in got if label not in want]
+    diffs = [f"missing label {json.dumps(label)}" for label in want if label not in got]
+    diffs += [f"extra label {json.dumps(label)}" for label in got if label not in want]
     common_want = [label for label in want if label in got]
     common_got = [label for label in got if label in want]
     if common_want != common_got:
-        diffs.append(f"labels reordered: baseline {common_want}, database {common_got}")
+        diffs.append(f"labels reordered: baseline {json.dumps(common_want)}, database {json.dumps(common_got)}")
     return diffs
 
 

@@ -7,6 +7,7 @@ time costs one round of fixes per difference.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from smokeproof.config.tomlfile import read_toml, validate
@@ -135,12 +136,14 @@ def _enum(entry: EnumEntry, snap: CatalogSnapshot) -> tuple[bool, list[str]]:
     enum = snap.enums.get((entry.schema_, entry.name))
     if enum is None:
         return False, [f"type {entry.qualified(entry.name)} does not exist"]
-    diffs = [f"missing label {label!r}" for label in entry.labels if label not in enum.labels]
+    # Labels are quoted as the schema file writes them (TOML's strings, JSON's): "admin", not 'admin'.
+    diffs = [f"missing label {json.dumps(label)}" for label in entry.labels if label not in enum.labels]
     present = [label for label in entry.labels if label in enum.labels]
     if present != sorted(present, key=enum.labels.index):
-        diffs.append(f"labels out of order: contracted {present}, database has {[x for x in enum.labels if x in present]}")
+        database = [x for x in enum.labels if x in present]
+        diffs.append(f"labels out of order: contracted {json.dumps(present)}, database has {json.dumps(database)}")
     if entry.exact:
-        diffs += [f"extra label {label!r}" for label in enum.labels if label not in entry.labels]
+        diffs += [f"extra label {json.dumps(label)}" for label in enum.labels if label not in entry.labels]
     return True, diffs
 
 
