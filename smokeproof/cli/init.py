@@ -186,16 +186,20 @@ def _report(
     if spec is not None:
         ops = openapi.operations(spec)
         checked = sum(op.reason is None for op in ops)
-        print(
-            f"smokeproof init: {checked} endpoint contracts, {len(ops) - checked} operations written commented out (with reasons)"
-        )
+        parked = _count(len(ops) - checked, "operation")
+        print(f"smokeproof init: {_count(checked, 'endpoint contract')}; {parked} written commented out, each with the reason")
     if snap is not None:
-        print(
-            f"smokeproof init: {len(snap.tables)} tables, {len(snap.enums)} enum types, {len(snap.indexes)} indexes, "
-            f"{len(snap.foreign_keys)} foreign keys"
-        )
+        data = schema_toml.contract(snap, schemas=args.schema or ["public"])
+        kinds = {"table": "table", "enum": "enum type", "index": "index", "foreign_key": "foreign key"}
+        counts = [_count(len(data.get(kind, [])), word) for kind, word in kinds.items()]
+        print(f"smokeproof init: schema contract of {', '.join(counts)}")
         masked = mask_url(args.database_url)
         note = "   # your password where *** is" if masked != args.database_url else ""
         print(f"\nexport {variable(args.env)}='{masked}'{note}")
     where = "" if root == Path.cwd().resolve() else f"cd {root} && "
     print(f"{where}pytest --env={args.env}", file=sys.stdout)
+
+
+def _count(n: int, word: str) -> str:
+    plural = word + ("es" if word.endswith("x") else "s")
+    return f"{n} {word if n == 1 else plural}"
