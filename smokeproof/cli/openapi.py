@@ -21,6 +21,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
+from smokeproof.config.tomlwrite import literal
 from smokeproof.errors import TargetUnreachable, UsageError
 from smokeproof.http.contracts import EndpointContract
 
@@ -122,9 +123,13 @@ def _operation(
     if entry.reason is None:
         try:
             EndpointContract.model_validate(fields)
+            literal(fields)  # TOML has no null: a schema that still holds one cannot be written
         except pydantic.ValidationError as exc:
             fields.pop("json_schema", None)
             entry.reason = f"its response schema is not one a contract takes ({exc.errors()[0]['msg'][:120]})"
+        except (TypeError, ValueError):
+            fields.pop("json_schema", None)
+            entry.reason = "its response schema holds a value TOML cannot write (null): write the schema by hand"
     return entry
 
 
