@@ -21,6 +21,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
+from smokeproof.config.secrets import mask_url
 from smokeproof.config.tomlwrite import literal
 from smokeproof.errors import TargetUnreachable, UsageError
 from smokeproof.http.contracts import EndpointContract
@@ -57,10 +58,10 @@ def fetch(source: str, *, timeout_s: float = 10.0) -> dict[str, Any]:
         try:
             answer = httpx.get(source, timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)))
         except httpx.HTTPError as exc:
-            raise TargetUnreachable(f"GET {source}: {exc.__class__.__name__}: {exc}") from None
+            raise TargetUnreachable(f"GET {mask_url(source)}: {exc.__class__.__name__}: {exc}") from None
         if answer.status_code != 200:
-            raise UsageError(f"--openapi: GET {source} answered {answer.status_code}, not the OpenAPI document")
-        text, where = answer.text, source
+            raise UsageError(f"--openapi: GET {mask_url(source)} answered {answer.status_code}, not the OpenAPI document")
+        text, where = answer.text, mask_url(source)
     else:
         path = Path(source).expanduser()
         try:
