@@ -12,10 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from smokeproof.cli.main import main
 from smokeproof.cli.openapi import fetch, operations
 from smokeproof.errors import UsageError
 from smokeproof.http.contracts import EndpointContract
 from smokeproof.http.json_body import problems
+
+from .servers import refused_url
 
 NODE = {
     "type": "object",
@@ -94,3 +97,14 @@ def test_documents_that_cannot_be_read_are_usage_errors(tmp_path: Path) -> None:
     broken = {**DOCUMENT, "paths": {"/x": {"$ref": "other.json#/paths/x"}}}
     with pytest.raises(UsageError, match=r"/x: a \$ref cannot be resolved"):
         operations(broken)
+
+
+def test_an_unreachable_document_is_one_line_exit_1_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = refused_url().replace("http://", "http://probe:pw-canary-19@") + "/openapi.json"
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "--env=x", f"--base-url={refused_url()}", f"--openapi={url}", f"--dir={tmp_path}"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("smokeproof init: target unreachable: GET http://probe:***@127.0.0.1:") and "pw-canary-19" not in err
+    assert len(err.splitlines()) == 1 and not any(tmp_path.iterdir())
