@@ -14,6 +14,7 @@ import pytest
 
 from smokeproof.cli.main import main
 from smokeproof.cli.openapi import fetch, operations
+from smokeproof.config.secrets import Redactor
 from smokeproof.errors import UsageError
 from smokeproof.http.contracts import EndpointContract
 from smokeproof.http.json_body import problems
@@ -108,3 +109,10 @@ def test_an_unreachable_document_is_one_line_exit_1_and_writes_nothing(
     err = capsys.readouterr().err
     assert err.startswith("smokeproof init: target unreachable: GET http://probe:***@127.0.0.1:") and "pw-canary-19" not in err
     assert len(err.splitlines()) == 1 and not any(tmp_path.iterdir())
+
+
+def test_a_value_quoted_from_the_body_is_redacted_whole_before_it_is_cut() -> None:
+    """A 200-character token cut to 80 first would leave 80 characters of it for the redactor to miss."""
+    token = "tok-" + "k" * 200
+    [line] = problems({"properties": {"t": {"type": "integer"}}}, {"t": token}, redact=Redactor([token]))
+    assert line == 'body at /t: "***" is not of type integer'

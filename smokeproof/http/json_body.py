@@ -13,6 +13,7 @@ spell them, not as Python (``False``, ``None``, ``'text'``).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import jsonschema
@@ -29,10 +30,18 @@ def validator(schema: dict[str, Any]) -> Validator:
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
-def problems(schema: dict[str, Any], document: Any) -> list[str]:
-    """Every difference between ``document`` and ``schema``, one line each, ordered by place."""
+def unchanged(text: str) -> str:
+    return text
+
+
+def problems(schema: dict[str, Any], document: Any, *, redact: Callable[[str], str] = unchanged) -> list[str]:
+    """Every difference between ``document`` and ``schema``, one line each, ordered by place.
+
+    The values quoted come from the answer (a token, perhaps): each is redacted whole before it is cut.
+    """
     errors = sorted(validator(schema).iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])
-    return [f"{place(list(e.absolute_path))}: {describe(e)}"[:MESSAGE_CHARS] for e in errors]
+    lines = (redact(f"{place(list(e.absolute_path))}: {describe(e, redact)}") for e in errors)
+    return [line if len(line) <= MESSAGE_CHARS else line[: MESSAGE_CHARS - 3] + "..." for line in lines]
 
 
 def place(path: list[object]) -> str:
@@ -42,38 +51,42 @@ def place(path: list[object]) -> str:
     return "body at /" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
-def as_json(value: object) -> str:
-    """``value`` as JSON, shortened for a one-line message."""
+def as_json(value: object, redact: Callable[[str], str] = unchanged) -> str:
+    """``value`` as JSON, redacted, then shortened for a one-line message."""
     try:
-        text = json.dumps(value, ensure_ascii=False, sort_keys=False)
+        text = redact(json.dumps(value, ensure_ascii=False, sort_keys=False))
     except (TypeError, ValueError):
-        text = repr(value)
+        text = redact(repr(value))
     return text if len(text) <= VALUE_CHARS else text[: VALUE_CHARS - 3] + "..."
 
 
-def describe(error: jsonschema.ValidationError) -> str:
-    """One difference, its values in JSON."""
+def describe(error: jsonschema.ValidationError, redact: Callable[[str], str] = unchanged) -> str:
+    """One difference, its values in JSON (redacted before they are cut)."""
+
+    def quote(value: object) -> str:
+        return as_json(value, redact)
+
     keyword, wanted, got = error.validator, error.validator_value, error.instance
     if keyword == "type":
         kinds = " or ".join(wanted) if isinstance(wanted, list) else str(wanted)
-        return f"{as_json(got)} is not of type {kinds}"
+        return f"{quote(got)} is not of type {kinds}"
     if keyword == "const":
-        return f"{as_json(wanted)} was expected, got {as_json(got)}"
+        return f"{quote(wanted)} was expected, got {quote(got)}"
     if keyword == "enum":
-        return f"{as_json(got)} is not one of {as_json(wanted)}"
+        return f"{quote(got)} is not one of {quote(wanted)}"
     if keyword == "format":
-        return f"{as_json(got)} does not match format {as_json(wanted)}"
+        return f"{quote(got)} does not match format {quote(wanted)}"
     if keyword == "required" and isinstance(got, dict) and isinstance(wanted, list):
         missing = [name for name in wanted if name not in got]
-        return f"missing required propert{'y' if len(missing) == 1 else 'ies'} {', '.join(as_json(m) for m in missing)}"
+        return f"missing required propert{'y' if len(missing) == 1 else 'ies'} {', '.join(quote(m) for m in missing)}"
     if keyword == "additionalProperties" and wanted is False and isinstance(got, dict) and isinstance(error.schema, dict):
         if "patternProperties" in error.schema:
             return error.message
         extra = [name for name in got if name not in error.schema.get("properties", {})]
-        return f"propert{'y' if len(extra) == 1 else 'ies'} not allowed: {', '.join(as_json(name) for name in extra)}"
+        return f"propert{'y' if len(extra) == 1 else 'ies'} not allowed: {', '.join(quote(name) for name in extra)}"
     # Other keywords: jsonschema quotes the instance and the keyword's value with repr(); say them in JSON.
     message = error.message
     for value in (got, wanted):
         if isinstance(value, bool | None | str | dict | list):
-            message = message.replace(repr(value), as_json(value))
+            message = message.replace(repr(value), quote(value))
     return message

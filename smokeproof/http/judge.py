@@ -177,7 +177,7 @@ def _schema_problems(schema: dict[str, Any], exchange: Exchange, redactor: Redac
         document = json.loads(exchange.body)
     except ValueError as exc:
         return [f"body is not valid JSON ({exc.__class__.__name__}: {str(exc)[:80]})"]
-    return json_body.problems(schema, document)
+    return json_body.problems(schema, document, redact=redactor)
 
 
 def _excerpt(exchange: Exchange, redactor: Redactor) -> str:
