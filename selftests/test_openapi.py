@@ -2,7 +2,8 @@
 
 The FastAPI self-test app covers a real 3.1 document end to end (test_init.py); these cover what a
 FastAPI document does not show: OpenAPI 3.0's ``nullable``, recursive schemas, optional security,
-a relative server URL, required query parameters, and a ``$ref`` that points nowhere.
+a relative server URL, required query parameters, and a ``$ref`` that points nowhere; and how the
+differences from such a schema are written (JSON, redacted before cut).
 """
 
 from __future__ import annotations
