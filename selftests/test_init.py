@@ -9,10 +9,7 @@ writes must pass on the healthy service, and fail where the service breaks its o
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,13 +18,12 @@ from smokeproof.cli.main import main
 from smokeproof.cli.scaffold import MODULES
 from smokeproof.database.schema_contract import load_schema_contract
 
+from .adopted import ENV, VARIABLE, Scaffolded, init_args, outcomes, scaffold, smokeproof
 from .fastapi_app.server import Service
 from .suite import REPO
 
 pytestmark = pytest.mark.slow
 
-ENV = "svc-eu"
-VARIABLE = "SVC_EU_DATABASE_URL"
 CHECKED = {
     "GET /api/v1/users/me -> 401",
     "GET /api/v1/users/ -> 401",
@@ -43,55 +39,9 @@ CHECKED = {
 }
 
 
-def smokeproof(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "smokeproof.cli.main", *args]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120, check=False, env=env)
-
-
-def init_args(service: Service, root: Path) -> list[str]:
-    return [
-        "init",
-        f"--env={ENV}",
-        f"--base-url={service.base_url}",
-        f"--openapi={service.base_url}/openapi.json",
-        f"--database-url={service.database_url}",
-        f"--migrations={service.versions}",
-        f"--dir={root}",
-    ]
-
-
-@dataclass
-class Scaffolded:
-    root: Path
-    init: subprocess.CompletedProcess[str]
-    service: Service
-
-    def pytest(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """``pytest --env=svc-eu ARGS`` in the scaffolded folder, with the database URL exported."""
-        env = {**os.environ, VARIABLE: self.service.database_url}
-        command = [sys.executable, "-m", "pytest", f"--env={ENV}", "-rA", "-p", "no:cacheprovider", *args]
-        return subprocess.run(command, cwd=self.root, capture_output=True, text=True, timeout=180, check=False, env=env)
-
-
 @pytest.fixture(scope="module")
 def scaffolded(fastapi_service: Service, tmp_path_factory: pytest.TempPathFactory) -> Scaffolded:
-    root = tmp_path_factory.mktemp("adopted")
-    done = Scaffolded(root, smokeproof(*init_args(fastapi_service, root)), fastapi_service)
-    # The one edit a team makes for a loopback target: the probes' rate ceiling protects production, not this app.
-    env_file = root / "environments" / f"{ENV}.toml"
-    if env_file.exists():
-        env_file.write_text(env_file.read_text().replace("max_rate_per_s = 10 ", "max_rate_per_s = 500"))
-    return done
-
-
-def outcomes(stdout: str) -> dict[str, str]:
-    found = {}
-    for line in stdout.splitlines():
-        word, _, rest = line.partition(" ")
-        if word in {"PASSED", "FAILED", "SKIPPED", "ERROR"} and "::" in rest:
-            name = rest.split("[", 1)[1].rsplit("]", 1)[0] if "[" in rest else rest.split("::")[-1].split(" ")[0]
-            found[name] = word.lower()
-    return found
+    return scaffold(fastapi_service, tmp_path_factory.mktemp("adopted"))
 
 
 def test_init_writes_a_suite_that_passes_on_the_healthy_service(scaffolded: Scaffolded) -> None:
