@@ -80,8 +80,8 @@ import pytest
 pytestmark = [pytest.mark.schema, pytest.mark.alembic]
 
 
-async def test_alembic_revision(smoke):
-    smoke.verify(await smoke.alignment())
+async def test_alembic_revision(database, smoke):
+    smoke.verify(await smoke.alignment(database))
 ''',
     "conftest.py": """\
 # Registers the smokeproof plugin (also registered under the same name by the package's pytest11
