@@ -142,4 +142,6 @@ def test_bad_input_is_one_line_and_exit_4(
 
 def test_the_scaffolded_test_modules_are_the_repositorys_own() -> None:
     for name, text in MODULES.items():
-        assert (REPO / name).read_text() == text, f"{name} drifted from smokeproof/cli/scaffold.py"
+        assert (REPO / name).read_text() == text, (
+            f"{name} changed: copy it into smokeproof/cli/scaffold.py MODULES (init writes it)"
+        )
