@@ -166,7 +166,7 @@ def _body_problems(contract: EndpointContract, exchange: Exchange, redactor: Red
         problems.extend((Category.CONTRACT, p) for p in _schema_problems(contract.json_schema, exchange, redactor))
     for needle in contract.body_contains:
         if needle not in exchange.text:
-            problems.append((Category.CONTRACT, f"body does not contain {json_body.as_json(needle)}"))
+            problems.append((Category.CONTRACT, f"body does not contain {json_body.as_json(needle, redactor)}"))
     return problems
 
 
