@@ -131,7 +131,7 @@ def environment_file(args: argparse.Namespace, root: Path, spec: dict[str, Any] 
 
 def _auth_lines(env: str, spec: dict[str, Any] | None) -> list[str]:
     prefix = re.sub(r"[^A-Za-z0-9]", "_", env).upper()
-    lines = ['# Tokens for entries with auth = "NAME" (README: obtaining tokens):', "# [auth]"]
+    lines = ['# Tokens for entries with auth = "NAME" (README, Adopt it for your service, step 4):', "# [auth]"]
     lines.append(f'# tokens = {{ user = "${{{prefix}_USER_TOKEN}}" }}')
     url = openapi.password_token_url(spec) if spec else None
     if url:
