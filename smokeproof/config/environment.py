@@ -13,15 +13,23 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Any, Literal
 
 from smokeproof.config import auth
-from smokeproof.config.auth import AuthTable, RedactTable, Tokens
+from smokeproof.config.auth import Tokens
 from smokeproof.config.databases import tenant_databases
 from smokeproof.config.redaction import Shapes
 from smokeproof.config.secrets import Redactor, Secret, mask_url, url_password
+from smokeproof.config.tables import (
+    DatabaseTable,
+    DriftTable,
+    EnvironmentFile,
+    FuzzTable,
+    HttpTable,
+    RevisionTable,
+    StartTable,
+    WaitTable,
+)
 from smokeproof.config.tomlfile import check_headers, read_toml, relative_path, substitute, uses_variables, validate
 from smokeproof.errors import UsageError
 
@@ -30,106 +38,6 @@ ENV_VARIABLE = "SMOKEPROOF_ENV"
 REVISION_VARIABLE = "SMOKEPROOF_EXPECTED_REVISION"
 # Keys whose ${VAR} values are not secrets: shown in messages (a URL's password is masked all the same).
 PUBLIC_KEYS = frozenset({"base_url"})
-
-PositiveFloat = Annotated[float, Field(gt=0)]
-PositiveInt = Annotated[int, Field(gt=0)]
-
-
-class _Table(BaseModel):
-    # strict: a TOML string "no" is not a boolean, "10" is not a number
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-class RevisionTable(_Table):
-    expected: str | None = None
-    # Alembic's own configuration (alembic.ini or pyproject.toml), or the versions folder(s) directly
-    alembic_ini: str | None = None
-    migrations: str | list[str] | None = None
-    recursive: bool = False
-    labels: dict[str, str] = {}  # non-literal branch label expression -> its value ("cli.CONTRACT_BRANCH" = "contract")
-    single_head: bool = False
-    url: str | None = None
-    json_pointer: str = "/alembic_revision"
-
-    @model_validator(mode="after")
-    def _one_way_to_the_folders(self) -> RevisionTable:
-        if self.alembic_ini is not None and (self.migrations is not None or self.recursive):
-            raise ValueError("set either 'alembic_ini' (Alembic's configuration decides) or 'migrations' and 'recursive'")
-        if self.migrations == []:
-            raise ValueError("'migrations' names no folder")
-        return self
-
-
-class WaitTable(_Table):
-    """Waiting for a rolling deploy before the checks (see :mod:`smokeproof.wait`)."""
-
-    revision: str | None = None  # usually "${DEPLOY_REVISION}"; --wait-for-revision overrides it
-    url: str | None = None  # default: [revision] url
-    json_pointer: str | None = None  # default: [revision] json_pointer
-    timeout_s: PositiveFloat = 300.0
-    interval_s: PositiveFloat = 5.0
-    consecutive: PositiveInt = 3
-
-
-class HttpTable(_Table):
-    timeout_s: PositiveFloat = 10.0
-    connect_timeout_s: PositiveFloat = 5.0
-    concurrency: PositiveInt = 16
-    verify_tls: bool = True
-    max_ms: PositiveInt = 3000
-    max_body_bytes: PositiveInt = 1_048_576
-    retries: Annotated[int, Field(ge=0, le=5)] = 1
-    headers: dict[str, str] = {}
-
-
-class DatabaseTable(_Table):
-    schemas: list[str] = ["public"]
-    concurrency: PositiveInt = 8  # tenant databases read at once
-    statement_timeout_ms: PositiveInt = 5000
-    connect_timeout_s: PositiveFloat = 5.0
-
-
-class FuzzTable(_Table):
-    max_examples: Annotated[int, Field(ge=0, le=10_000)] = 25
-    max_rate_per_s: PositiveFloat = 50.0
-
-
-class DriftTable(_Table):
-    baseline: str
-    extra: Literal["fail", "warn", "ignore"] = "fail"
-    ignore: list[str] = []
-
-
-class StartTable(_Table):
-    command: list[str] = Field(min_length=1)
-    cwd: str = "."
-    ready_timeout_s: PositiveFloat = 60.0
-    # token name (as in [auth.tokens]) -> key of the "env" object the command prints
-    tokens: dict[str, str] = {}
-
-
-class EnvironmentFile(_Table):
-    description: str = ""
-    # The deployment this file checks: history (the change column) and Allure's history ids belong
-    # to it. Two files that check one target before and after a fix (demo, demo-incident) share it.
-    target: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] | None = None
-    production: bool = True
-    base_url: str | None = None
-    database_url: str | None = None
-    databases: dict[str, str] = {}  # tenant databases: name = URL (see smokeproof.config.databases)
-    databases_file: str | None = None
-    databases_list: str | None = None
-    contracts: str | None = None
-    schema_: str | None = Field(default=None, alias="schema")
-    revision: RevisionTable = RevisionTable()
-    wait: WaitTable = WaitTable()
-    http: HttpTable = HttpTable()
-    auth: AuthTable = AuthTable()
-    redact: RedactTable = RedactTable()
-    database: DatabaseTable = DatabaseTable()
-    fuzz: FuzzTable = FuzzTable()
-    start: StartTable | None = None
-    drift: DriftTable | None = None
 
 
 @dataclass(frozen=True)
@@ -232,13 +140,7 @@ def resolve_file(*, rootdir: Path, name: str | None, file: str | None) -> tuple[
 
 def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | None = None) -> Environment:
     """Read and validate an environment file."""
-    redactor = Redactor()
-    raw = read_toml(path)
-    empty: list[tuple[str, str]] = []
-    data = substitute(raw, file=path, redactor=redactor, environ=environ, empty=empty, public=PUBLIC_KEYS)
-    parsed = validate(EnvironmentFile, data, file=path, redactor=redactor)
-    auth.refuse_empty(empty, file=path)
-    redactor.shapes = Shapes(keys=parsed.redact.keys, patterns=parsed.redact.patterns)
+    raw, parsed, redactor = _parse(path, environ)
     databases = tenant_databases(
         parsed.databases,
         listed=parsed.databases_list,
@@ -276,6 +178,18 @@ def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | N
         redactor=redactor,
         drift=_drift(parsed.drift, file=path),
     )
+
+
+def _parse(path: Path, environ: Mapping[str, str] | None) -> tuple[dict[str, Any], EnvironmentFile, Redactor]:
+    """The file as written, validated with its ``${VAR}`` values in, and the redactor that knows its secrets."""
+    redactor = Redactor()
+    raw = read_toml(path)
+    empty: list[tuple[str, str]] = []
+    data = substitute(raw, file=path, redactor=redactor, environ=environ, empty=empty, public=PUBLIC_KEYS)
+    parsed = validate(EnvironmentFile, data, file=path, redactor=redactor)
+    auth.refuse_empty(empty, file=path)
+    redactor.shapes = Shapes(keys=parsed.redact.keys, patterns=parsed.redact.patterns)
+    return raw, parsed, redactor
 
 
 def _path(value: str | None, key: str, *, file: Path) -> Path | None:

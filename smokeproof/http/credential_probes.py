@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smokeproof.config.auth import Sent
-from smokeproof.config.environment import FuzzTable
 from smokeproof.config.secrets import Redactor
+from smokeproof.config.tables import FuzzTable
 from smokeproof.http.contracts import EndpointContract
 from smokeproof.http.probe import Exchange, Prober
 from smokeproof.verdict import Area, Attachment, Category, Severity, Verdict

@@ -28,7 +28,7 @@ import anyio
 import anyio.lowlevel
 import httpx
 
-from smokeproof.config.environment import HttpTable
+from smokeproof.config.tables import HttpTable
 
 USER_AGENT = "smokeproof"
 

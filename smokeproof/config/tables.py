@@ -1,0 +1,114 @@
+"""The environment file's tables, as TOML writes them: validated whole, strictly, before anything runs.
+
+``strict``: a TOML string ``"no"`` is not a boolean, ``"10"`` is not a number; an unknown key is an
+error naming it (``extra = "forbid"``). :mod:`smokeproof.config.environment` turns a valid file into an
+:class:`~smokeproof.config.environment.Environment`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from smokeproof.config.auth import AuthTable, RedactTable
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class _Table(BaseModel):
+    # strict: a TOML string "no" is not a boolean, "10" is not a number
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class RevisionTable(_Table):
+    expected: str | None = None
+    # Alembic's own configuration (alembic.ini or pyproject.toml), or the versions folder(s) directly
+    alembic_ini: str | None = None
+    migrations: str | list[str] | None = None
+    recursive: bool = False
+    labels: dict[str, str] = {}  # non-literal branch label expression -> its value ("cli.CONTRACT_BRANCH" = "contract")
+    single_head: bool = False
+    url: str | None = None
+    json_pointer: str = "/alembic_revision"
+
+    @model_validator(mode="after")
+    def _one_way_to_the_folders(self) -> RevisionTable:
+        if self.alembic_ini is not None and (self.migrations is not None or self.recursive):
+            raise ValueError("set either 'alembic_ini' (Alembic's configuration decides) or 'migrations' and 'recursive'")
+        if self.migrations == []:
+            raise ValueError("'migrations' names no folder")
+        return self
+
+
+class WaitTable(_Table):
+    """Waiting for a rolling deploy before the checks (see :mod:`smokeproof.wait`)."""
+
+    revision: str | None = None  # usually "${DEPLOY_REVISION}"; --wait-for-revision overrides it
+    url: str | None = None  # default: [revision] url
+    json_pointer: str | None = None  # default: [revision] json_pointer
+    timeout_s: PositiveFloat = 300.0
+    interval_s: PositiveFloat = 5.0
+    consecutive: PositiveInt = 3
+
+
+class HttpTable(_Table):
+    timeout_s: PositiveFloat = 10.0
+    connect_timeout_s: PositiveFloat = 5.0
+    concurrency: PositiveInt = 16
+    verify_tls: bool = True
+    max_ms: PositiveInt = 3000
+    max_body_bytes: PositiveInt = 1_048_576
+    retries: Annotated[int, Field(ge=0, le=5)] = 1
+    headers: dict[str, str] = {}
+
+
+class DatabaseTable(_Table):
+    schemas: list[str] = ["public"]
+    concurrency: PositiveInt = 8  # tenant databases read at once
+    statement_timeout_ms: PositiveInt = 5000
+    connect_timeout_s: PositiveFloat = 5.0
+
+
+class FuzzTable(_Table):
+    max_examples: Annotated[int, Field(ge=0, le=10_000)] = 25
+    max_rate_per_s: PositiveFloat = 50.0
+
+
+class DriftTable(_Table):
+    baseline: str
+    extra: Literal["fail", "warn", "ignore"] = "fail"
+    ignore: list[str] = []
+
+
+class StartTable(_Table):
+    command: list[str] = Field(min_length=1)
+    cwd: str = "."
+    ready_timeout_s: PositiveFloat = 60.0
+    # token name (as in [auth.tokens]) -> key of the "env" object the command prints
+    tokens: dict[str, str] = {}
+
+
+class EnvironmentFile(_Table):
+    description: str = ""
+    # The deployment this file checks: history (the change column) and Allure's history ids belong
+    # to it. Two files that check one target before and after a fix (demo, demo-incident) share it.
+    target: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] | None = None
+    production: bool = True
+    base_url: str | None = None
+    database_url: str | None = None
+    databases: dict[str, str] = {}  # tenant databases: name = URL (see smokeproof.config.databases)
+    databases_file: str | None = None
+    databases_list: str | None = None
+    contracts: str | None = None
+    schema_: str | None = Field(default=None, alias="schema")
+    revision: RevisionTable = RevisionTable()
+    wait: WaitTable = WaitTable()
+    http: HttpTable = HttpTable()
+    auth: AuthTable = AuthTable()
+    redact: RedactTable = RedactTable()
+    database: DatabaseTable = DatabaseTable()
+    fuzz: FuzzTable = FuzzTable()
+    start: StartTable | None = None
+    drift: DriftTable | None = None
