@@ -174,9 +174,10 @@ def snapshot_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="smokeproof", description="post-deploy contract checks: reports, catalog, scaffolding")
-    commands = parser.add_subparsers(dest="command", required=True)
+def parser() -> argparse.ArgumentParser:
+    """The ``smokeproof`` command and its subcommands."""
+    top = argparse.ArgumentParser(prog="smokeproof", description="post-deploy contract checks: reports, catalog, scaffolding")
+    commands = top.add_subparsers(dest="command", required=True)
     rep = commands.add_parser(
         "report", help="build the single-file HTML report from reports/allure-results, or merge several reports folders"
     )
@@ -195,20 +196,16 @@ def main(argv: list[str] | None = None) -> int:
 
     baseline.add_parser(commands)
     init.add_parser(commands)
-    args = parser.parse_args(argv)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; bad input is exit 4 with one line, an unreachable target exit 1, never a traceback."""
+    args = parser().parse_args(argv)
     from smokeproof.errors import EXIT_USAGE, DatabaseUnreachable, TargetUnreachable, UsageError
 
     try:
-        if args.command == "snapshot":
-            return snapshot_command(args)
-        if args.command == "baseline":
-            return baseline.command(args)
-        if args.command == "init":
-            return init.run(args)
-        if args.folders:
-            index = merge_command(args.folders, args.reports.resolve(), args.name)
-        else:
-            index = report(args.reports.resolve(), name=args.name)
+        return _dispatch(args)
     except ReportError as exc:
         print(f"smokeproof report: {exc}", file=sys.stderr)
         kept = "the folders given are unchanged" if args.folders else "the results and reports/summary.md are unchanged"
@@ -221,6 +218,21 @@ def main(argv: list[str] | None = None) -> int:
         what = "database: " if isinstance(exc, DatabaseUnreachable) else ""
         print(f"smokeproof {args.command}: target unreachable: {what}{exc}", file=sys.stderr)
         return 1
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from smokeproof.cli import baseline, init
+
+    if args.command == "snapshot":
+        return snapshot_command(args)
+    if args.command == "baseline":
+        return baseline.command(args)
+    if args.command == "init":
+        return init.run(args)
+    if args.folders:
+        index = merge_command(args.folders, args.reports.resolve(), args.name)
+    else:
+        index = report(args.reports.resolve(), name=args.name)
     print(f"smokeproof: report written to {index} (open it from disk)")
     return 0
 
