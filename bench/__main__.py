@@ -1,4 +1,4 @@
-"""``python -m bench [endpoints|schema|migrations|startup|tenants]``: run the benchmarks, print and save the table.
+"""``python -m bench [endpoints|peer|schema|migrations|startup|tenants]``: run the benchmarks, print and save the table.
 
 Numbers are measured, never asserted; see bench/README.md for how to read them.
 """
@@ -11,13 +11,13 @@ import sys
 import time
 from pathlib import Path
 
-from bench import endpoints, migrations, schema, startup, tenants
+from bench import endpoints, migrations, peer, schema, startup, tenants
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 
 
 def main(argv: list[str]) -> int:
-    parts = argv or ["endpoints", "schema", "migrations", "startup", "tenants"]
+    parts = argv or ["endpoints", "peer", "schema", "migrations", "startup", "tenants"]
     began = time.perf_counter()
     sections = [
         f"# smokeproof benchmarks\n\n{time.strftime('%Y-%m-%d %H:%M %Z')}, {os.cpu_count()} CPUs, "
@@ -26,6 +26,8 @@ def main(argv: list[str]) -> int:
     for part in parts:
         if part == "endpoints":
             text, _ = endpoints.run()
+        elif part == "peer":
+            text = peer.run()
         elif part == "schema":
             text = schema.run()
         elif part == "migrations":
@@ -35,7 +37,7 @@ def main(argv: list[str]) -> int:
         elif part == "tenants":
             text = tenants.run()
         else:
-            print(f"unknown part {part!r}: endpoints, schema, migrations, startup, tenants", file=sys.stderr)
+            print(f"unknown part {part!r}: endpoints, peer, schema, migrations, startup, tenants", file=sys.stderr)
             return 2
         print(text, flush=True)
         sections.append(text)
