@@ -32,6 +32,7 @@ from smokeproof.reporting.allure_labels import WINDOW_LABEL
 
 # what smokeproof.pytest_plugin.hooks parametrizes
 PARAMETERS = frozenset({"endpoint", "fuzz_endpoint", "schema_object", "database"})
+SMOKE_FIXTURE = "smoke"  # smokeproof.pytest_plugin.fixtures: function-scoped, so allure-pytest makes one container per test
 
 
 class ThreadedFileLogger:
@@ -46,6 +47,7 @@ class ThreadedFileLogger:
         os.makedirs(self._directory, exist_ok=True)
         self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
         self.error: str | None = None
+        self._smoke_shown = False
         self._thread = threading.Thread(target=self._work, name="smokeproof-allure-writer", daemon=True)
         self._thread.start()
 
@@ -62,14 +64,29 @@ class ThreadedFileLogger:
 
     @hookimpl
     def report_container(self, container: Any) -> None:
+        """A fixture's set-up and tear-down, left out where it tells a reader nothing.
+
+        Left out: a parameter's pseudo-fixture (the parameter itself is in the test's result), and
+        the ``smoke`` fixture's container of every test but the first when it passed and holds no
+        step or attachment: the same hand-over of the run's checks, 1000 times over at N = 1000, a
+        file written and one more to delete on the next ``--clean-alluredir``. A ``smoke`` set-up that
+        failed (the target could not be started) keeps its container in every test.
+        """
         fixtures = [*container.befores, *container.afters]
-        if fixtures and all(f.name.split("::")[0] in PARAMETERS and not f.steps and not f.attachments for f in fixtures):
-            return  # a parameter's pseudo-fixture; the parameter itself is in the test's result
+        names = {f.name.split("::")[0] for f in fixtures}
+        if fixtures and all(_bare(f) for f in fixtures):
+            if names <= PARAMETERS:
+                return
+            if names <= {SMOKE_FIXTURE, *PARAMETERS}:
+                if self._smoke_shown:
+                    return
+                self._smoke_shown = True
         self._report_item(container)
 
     def _report_item(self, item: Any) -> None:
-        # Serialised here, while the item is what the test left; only the file system work moves.
-        filename = item.file_pattern.format(prefix=uuid.uuid4())
+        # Serialised here, while the item is what the test left; only the file system work moves. The
+        # item's own uuid names the file (allure-commons' logger draws a fresh one: a system call per file).
+        filename = item.file_pattern.format(prefix=getattr(item, "uuid", None) or uuid.uuid4())
         data = asdict(item, filter=lambda _, v: v or v is False)
         self._queue.put((filename, json.dumps(data, ensure_ascii=False).encode("utf-8")))
 
@@ -116,6 +133,11 @@ class ThreadedFileLogger:
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join()
+
+
+def _bare(fixture: Any) -> bool:
+    """A set-up or tear-down that passed and carries nothing: no step, no attachment, no message."""
+    return fixture.status in (None, "passed") and not fixture.steps and not fixture.attachments and not fixture.statusDetails
 
 
 def install(config: pytest.Config) -> ThreadedFileLogger | None:
