@@ -20,12 +20,11 @@ Invariants: a task created on one loop is only awaited on that loop; the run's m
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-import asyncpg
 
 from smokeproof.config.environment import Environment
 from smokeproof.database import baseline, revision_source, schema_contract
@@ -37,13 +36,13 @@ from smokeproof.database.tenants import OnDatabase, Snapshots, at, on_database
 from smokeproof.errors import DatabaseError, DatabaseUnreachable, TargetError, TargetUnreachable, Unavailable, reason
 from smokeproof.http import judge
 from smokeproof.http.contracts import EndpointContract
-from smokeproof.http.lanes import Lanes
-from smokeproof.http.probe import Exchange, Prober
 from smokeproof.verdict import Area, Category, Severity, Verdict
 
-if TYPE_CHECKING:  # alembic loads only when the history is read
+if TYPE_CHECKING:  # alembic loads only when the history is read; httpx with the prober, on the first request
     from smokeproof.database.alignment import Alignment
     from smokeproof.database.migrations import MigrationHistory
+    from smokeproof.http.lanes import Lanes
+    from smokeproof.http.probe import Exchange, Prober
 
 __all__ = ["SmokeRun", "Unavailable"]
 
@@ -59,7 +58,6 @@ class SmokeRun:
     contracts: tuple[EndpointContract, ...]
     expected_override: str | None = None
     lanes: Lanes | None = None  # where the requests run; made from the environment's [http] unless given
-    prober: Prober = field(init=False)
     _catalog: asyncio.Task[CatalogSnapshot] | None = None
     expected: ExpectedRevision | None = None
     _rate: Any = None  # credential_probes.RateLimit, created on first use
@@ -82,13 +80,25 @@ class SmokeRun:
         """The alembic_version rows, once the catalog has been read."""
         return self.snapshot.alembic_revisions if self.snapshot is not None else None
 
-    def __post_init__(self) -> None:
-        self.prober = Prober(self.env, self.lanes or Lanes(self.env.http))
+    @functools.cached_property
+    def prober(self) -> Prober:
+        """The endpoints' prober, made on first use: a run that sends no request never loads httpx."""
+        from smokeproof.http.lanes import Lanes
+        from smokeproof.http.probe import Prober
+
+        return Prober(self.env, self.lanes or Lanes(self.env.http))
+
+    @property
+    def sending(self) -> Lanes | None:
+        """The lanes this run's requests go out on, if it has any (for closing; never makes a prober)."""
+        prober: Prober | None = self.__dict__.get("prober")
+        return prober.lanes if prober is not None else self.lanes
 
     def select(self, contracts: tuple[EndpointContract, ...]) -> None:
         """The contracts left after -k/-m deselection: their requests start now, in the background."""
-        self.prober.selected = contracts
-        self.prober.start()
+        if contracts:
+            self.prober.selected = contracts
+            self.prober.start()
 
     # Endpoints ---------------------------------------------------------------------------------
 
@@ -150,6 +160,8 @@ class SmokeRun:
 
     async def _read_catalog(self, database: str | None = None) -> CatalogSnapshot:
         url = self.env.database_url if database is None else self.env.databases[database]
+        import asyncpg  # with the catalog reader: only runs that read a database load the driver
+
         assert url is not None
         db = self.env.database
         where = self.env.masked(url) if database is None else f"{database} ({self.env.masked(url)})"
@@ -281,4 +293,6 @@ class SmokeRun:
         return json.loads(exchange.body)
 
     async def aclose(self) -> None:
-        await self.prober.aclose()
+        lanes = self.sending
+        if lanes is not None:
+            await lanes.aclose()

@@ -18,12 +18,14 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-import httpx
+from typing import TYPE_CHECKING
 
 from smokeproof.config.environment import Environment
 from smokeproof.database.revision_source import json_pointer, split
 from smokeproof.errors import UsageError
+
+if TYPE_CHECKING:  # httpx loads when a run waits for a revision, not with the plugin
+    import httpx
 
 WAIT_VARIABLE = "SMOKEPROOF_WAIT_FOR_REVISION"
 
@@ -114,6 +116,8 @@ def same_revision(reported: object, expected: str) -> bool:
 
 async def poll_once(client: httpx.AsyncClient, plan: WaitPlan) -> tuple[bool, str]:
     """One GET of the revision URL: does it report the revision, and what it said."""
+    import httpx
+
     try:
         response = await client.get(plan.url)
     except httpx.HTTPError as exc:
@@ -134,6 +138,8 @@ async def wait_for_revision(plan: WaitPlan, *, headers: Mapping[str, str] | None
     deadline = start + plan.timeout_s
     streak = polls = 0
     last = "nothing yet"
+    import httpx
+
     timeout = httpx.Timeout(plan.request_timeout_s, connect=plan.connect_timeout_s)
     limits = httpx.Limits(max_keepalive_connections=0)  # a new connection per poll: the balancer may pick another instance
     async with httpx.AsyncClient(timeout=timeout, limits=limits, verify=plan.verify_tls, headers=dict(headers or {})) as client:

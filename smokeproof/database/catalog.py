@@ -16,11 +16,13 @@ import asyncio
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-
-import asyncpg
+from typing import TYPE_CHECKING
 
 from smokeproof.database import catalog_queries as q
 from smokeproof.errors import DatabaseUnreachable, reason
+
+if TYPE_CHECKING:  # the driver loads when a catalog is read, not with the snapshot's types (schema files, reports)
+    import asyncpg
 
 APPLICATION_NAME = "smokeproof"
 IDENTITY = {"a": "always", "d": "by default"}
@@ -139,6 +141,8 @@ async def connect_readonly(
         "idle_in_transaction_session_timeout": str(max(statement_timeout_ms * 2, 10_000)),
         "application_name": APPLICATION_NAME,
     }
+    import asyncpg
+
     if search_path:
         settings["search_path"] = ", ".join('"' + name.replace('"', '""') + '"' for name in search_path)
     return await asyncpg.connect(
@@ -156,6 +160,8 @@ async def read(dsn: str, *, schemas: Sequence[str], connect_timeout_s: float, st
     A failure to connect is :class:`DatabaseUnreachable`; a failure while reading (a statement
     timeout, say) propagates as asyncpg raised it.
     """
+    import asyncpg
+
     try:
         conn = await connect_readonly(
             dsn, connect_timeout_s=connect_timeout_s, statement_timeout_ms=statement_timeout_ms, search_path=schemas

@@ -10,16 +10,19 @@ pass for ``80105006e3d3``.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-from alembic.script.revision import Revision, RevisionError, RevisionMap
+from typing import TYPE_CHECKING
 
 from smokeproof.database.alembic_config import VersionLocations, from_folders, list_files
 from smokeproof.database.migration_file import MigrationFile, Opaque, field_line, read_file
 from smokeproof.errors import UsageError
+
+if TYPE_CHECKING:  # alembic (and SQLAlchemy under it) load with the map, on the first graph question
+    from alembic.script.revision import RevisionMap
 
 __all__ = ["MigrationFile", "MigrationHistory", "PendingBranch", "read_history"]
 
@@ -37,8 +40,17 @@ class PendingBranch:
 class MigrationHistory:
     locations: VersionLocations
     files: Mapping[str, MigrationFile]
-    revision_map: RevisionMap
     warnings: tuple[str, ...] = ()  # for the report header: what was read differently than Alembic would
+
+    @functools.cached_property
+    def revision_map(self) -> RevisionMap:
+        """Alembic's own map of the files, built on the first graph question.
+
+        Importing Alembic costs about as much as starting pytest (it loads SQLAlchemy), so a run that
+        asks no graph question (``-m contracts``, ``--collect-only``) never pays it; the graph was
+        checked statically when the files were read (:func:`_check_cycles`).
+        """
+        return _revision_map(self.files, self.locations)
 
     @property
     def versions_dir(self) -> Path:
@@ -96,8 +108,8 @@ def read_history(source: VersionLocations | Path, *, labels: Mapping[str, str] |
                 raise UsageError("the Alembic versions folder does not exist (or is not a folder)", file=folder)
     files = _read_files(locations, labels or {})
     _check_references(files)
-    revision_map = _revision_map(files, locations)
-    return MigrationHistory(locations=locations, files=files, revision_map=revision_map, warnings=_unnamed_warnings(files))
+    _check_cycles(files, locations)
+    return MigrationHistory(locations=locations, files=files, warnings=_unnamed_warnings(files))
 
 
 def _read_files(locations: VersionLocations, labels: Mapping[str, str]) -> dict[str, MigrationFile]:
@@ -176,7 +188,38 @@ def _also_a_label(opaque: Opaque, unnamed: list[tuple[MigrationFile, Opaque]]) -
     return ""
 
 
+def _check_cycles(files: Mapping[str, MigrationFile], locations: VersionLocations) -> None:
+    """A revision that is its own ancestor (through parents, dependencies or labels) breaks the graph for Alembic."""
+    owners = {label: m.revision for m in files.values() for label in m.branch_labels}
+    parents = {
+        m.revision: [owners.get(p, p) for p in (*m.down_revisions, *m.depends_on) if owners.get(p, p) in files]
+        for m in files.values()
+    }
+    done: set[str] = set()
+    for start in parents:
+        path: list[str] = []
+        stack = [(start, iter(parents[start]))]
+        on_path = {start}
+        path.append(start)
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                on_path.discard(path.pop())
+                done.add(node)
+            elif child in on_path:
+                cycle = " -> ".join([*path[path.index(child) :], child])
+                raise UsageError(f"the revision graph is broken: cycle {cycle}", file=_where(locations))
+            elif child not in done:
+                stack.append((child, iter(parents[child])))
+                on_path.add(child)
+                path.append(child)
+
+
 def _revision_map(files: Mapping[str, MigrationFile], locations: VersionLocations) -> RevisionMap:
+    from alembic.script.revision import Revision, RevisionError, RevisionMap
+
     revisions = [
         Revision(m.revision, m.down_revisions or None, dependencies=m.depends_on or None, branch_labels=m.branch_labels or None)
         for m in files.values()

@@ -3,7 +3,7 @@
 ``format`` is asserted, not just annotated: a contract that says ``format = "email"`` fails on a body
 that holds ``"not-an-email"``, because a client that parses the field as an address breaks on it.
 The formats checked are those jsonschema's format checker knows with the packages smokeproof
-installs (:data:`CHECKED_FORMATS`); any other format (OpenAPI's ``int32``, ``binary``,
+installs (:func:`checked_formats`); any other format (OpenAPI's ``int32``, ``binary``,
 ``password``...) is an annotation and passes, as the JSON Schema specification says.
 
 Messages quote values as JSON (``false``, ``null``, ``"text"``), the way the body and the contract
@@ -14,18 +14,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-from jsonschema.protocols import Validator
+if TYPE_CHECKING:  # jsonschema loads with the first contract that has a json_schema (contracts.py), not with every run
+    import jsonschema
+    from jsonschema.protocols import Validator
 
 VALUE_CHARS = 80
 MESSAGE_CHARS = 200
-CHECKED_FORMATS: tuple[str, ...] = tuple(sorted(jsonschema.Draft202012Validator.FORMAT_CHECKER.checkers))
+
+
+def checked_formats() -> tuple[str, ...]:
+    """The ``format`` values asserted, not just annotated."""
+    import jsonschema
+
+    return tuple(sorted(jsonschema.Draft202012Validator.FORMAT_CHECKER.checkers))
 
 
 def validator(schema: dict[str, Any]) -> Validator:
     """A validator for ``schema`` (its own draft, or 2020-12) that checks ``format``."""
+    import jsonschema
+
     cls = jsonschema.validators.validator_for(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 

@@ -8,13 +8,15 @@ that answers 2xx is an *authorization leak*, not a plain status mismatch.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smokeproof.config.secrets import Redactor
 from smokeproof.http import json_body, tokens
 from smokeproof.http.contracts import ANONYMOUS_REJECTIONS, EndpointContract
-from smokeproof.http.probe import Exchange
 from smokeproof.verdict import Area, Attachment, Category, Verdict
+
+if TYPE_CHECKING:  # the prober (and httpx under it) loads only in runs that send requests
+    from smokeproof.http.probe import Exchange
 
 # When several problems are found, the first of these names the failure's category.
 PRIORITY = (Category.UNREACHABLE, Category.AUTH_LEAK, Category.SERVER_ERROR, Category.CONTRACT, Category.SLOW)

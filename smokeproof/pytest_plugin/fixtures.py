@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from smokeproof.pytest_plugin.session import SESSION_KEY
 from smokeproof.reporting import allure_labels
-from smokeproof.run import SmokeRun
 from smokeproof.verdict import Verdict
+
+if TYPE_CHECKING:
+    from smokeproof.run import SmokeRun
 
 VERDICT_KEY = pytest.StashKey[Verdict]()
 

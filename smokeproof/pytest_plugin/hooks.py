@@ -23,6 +23,7 @@ from smokeproof.pytest_plugin.fixtures import VERDICT_KEY, database, smoke
 from smokeproof.pytest_plugin.header import header_lines
 from smokeproof.pytest_plugin.reporting import ReportingPlugin
 from smokeproof.pytest_plugin.session import SESSION_KEY, SmokeSession
+from smokeproof.pytest_plugin.unused import release_hypothesis
 
 __all__ = [  # what smokeproof.plugin, the entry point, hands pytest
     "database",
@@ -150,7 +151,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     With ``--wait-for-revision``, the deploy is waited for first; if it did not converge, the run
     starts without sending a request (every check then fails with why).
     """
-    if SESSION_KEY in session.config.stash and not session.config.getoption("collectonly"):
+    if SESSION_KEY not in session.config.stash:
+        return
+    release_hypothesis(session.config, session.items)
+    if not session.config.getoption("collectonly"):
         smoke_session = session.config.stash[SESSION_KEY]
         waiting.before_checks(session.config, smoke_session.settings.env)
         smoke_session.start(session.items, send=waiting.failure(session.config) is None)

@@ -14,11 +14,12 @@ import pytest
 from smokeproof.database import tenants
 from smokeproof.database.revision_source import describe_source
 from smokeproof.pytest_plugin import waiting
-from smokeproof.reporting import allure_files, allure_identity, allure_writer, junit, summary
+from smokeproof.reporting import allure_identity, junit, summary
 from smokeproof.verdict import Verdict
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the Allure writer loads when a run writes Allure results (not for --collect-only)
     from smokeproof.pytest_plugin.session import SmokeSession
+    from smokeproof.reporting import allure_writer
 
 HISTORY = "last-run.json"  # in reports/history/<target>/: a run compares itself with its own target only
 REASON_CHARS = 160  # of a skip reason or an error, in the verification table's "actual" column
@@ -45,7 +46,9 @@ class ReportingPlugin:
 
     def pytest_sessionstart(self) -> None:
         """Put the threaded Allure writer in place before the first result is written."""
-        if not self.config.getoption("collectonly"):
+        if not self.config.getoption("collectonly") and getattr(self.config.option, "allure_report_dir", None):
+            from smokeproof.reporting import allure_writer
+
             self.writer = allure_writer.install(self.config)
         env = self.session.env
         junit.name_suite(self.config, environment=env.name, target=env.target)
@@ -154,6 +157,8 @@ class ReportingPlugin:
         # Checks not run this time (-m, -k) keep their last known state for the next comparison.
         summary.save(history, [*{**before, **{r.check: r for r in rows}}.values()], header)
         if results:
+            from smokeproof.reporting import allure_files
+
             allure_files.write(Path(results), header, redact)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:

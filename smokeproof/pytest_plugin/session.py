@@ -15,6 +15,7 @@ a usage error, nothing selected).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -22,9 +23,11 @@ from smokeproof.config import targets
 from smokeproof.config.environment import Environment
 from smokeproof.errors import TargetUnreachable
 from smokeproof.http.contracts import EndpointContract
-from smokeproof.http.lanes import Lanes
 from smokeproof.pytest_plugin.settings import Settings
-from smokeproof.run import SmokeRun
+
+if TYPE_CHECKING:  # the run and its HTTP client load at the end of collection, and only when a test will use them
+    from smokeproof.http.lanes import Lanes
+    from smokeproof.run import SmokeRun
 
 FIXTURE = "smoke"  # the fixture through which tests reach the run
 
@@ -44,6 +47,8 @@ class SmokeSession:
     def warm(self) -> None:
         """Open the probes' thread and connections in the background, so they are ready when collection ends."""
         if self.settings.contracts and self._lanes is None:
+            from smokeproof.http.lanes import Lanes
+
             self._lanes = Lanes(self.settings.env.http)
             self._lanes.warm()
 
@@ -57,6 +62,8 @@ class SmokeSession:
         except TargetUnreachable as exc:
             self._start_error = exc
             return
+        from smokeproof.run import SmokeRun
+
         settings = self.settings
         self._run = SmokeRun(
             env=self.env,
@@ -83,7 +90,7 @@ class SmokeSession:
 
     def close(self) -> None:
         """Cancel what is in flight, close the connections and stop the target. Safe to call twice."""
-        lanes = self._run.prober.lanes if self._run is not None else self._lanes
+        lanes = self._run.sending if self._run is not None else self._lanes
         self._run = None
         if lanes is not None:
             lanes.close()
