@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from smokeproof.config.environment import Environment
-from smokeproof.database import baseline, revision_source, schema_contract
 from smokeproof.database import drift as schema_drift
+from smokeproof.database import revision_source, schema_contract
 from smokeproof.database.catalog import CatalogSnapshot, read
 from smokeproof.database.revision_source import ExpectedRevision
 from smokeproof.database.schema_contract import SchemaEntry
@@ -217,6 +217,8 @@ class SmokeRun:
         except TargetError as exc:
             return self.target_failure(target.id, Area.SCHEMA, exc)
         if database not in self._drift:
+            from smokeproof.database import baseline
+
             comparison = schema_drift.compare(obj.settings, baseline.Live(catalog))
             self._drift[database] = comparison, schema_drift.advice(await self._alignment_of(catalog))
         comparison, advice = self._drift[database]

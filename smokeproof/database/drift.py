@@ -13,14 +13,16 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from smokeproof.config.environment import DriftConfig
 from smokeproof.database import drift_diff
 from smokeproof.database.alignment import Alignment, AlignmentState
-from smokeproof.database.baseline import Document, Live, load
 from smokeproof.errors import UsageError
 from smokeproof.verdict import Area, Attachment, Category, Severity, Verdict
+
+if TYPE_CHECKING:  # the baseline's models load with a [drift] table, not with every run
+    from smokeproof.database.baseline import Document, Live
 
 Kind = Literal["table", "view", "enum", "sequence", "extensions", "extra"]
 SECTIONS: dict[Kind, str] = {"table": "tables", "view": "views", "enum": "enums", "sequence": "sequences"}
@@ -78,6 +80,8 @@ class Advice:
 
 def load_settings(config: DriftConfig, *, schemas: Sequence[str]) -> DriftSettings:
     """The environment's ``[drift]`` with its baseline read; bad input is a :class:`UsageError`."""
+    from smokeproof.database.baseline import load
+
     doc = load(config.baseline)
     if list(doc["schemas"]) != list(schemas):
         raise UsageError(
