@@ -16,6 +16,7 @@ import pytest
 
 from smokeproof.cli.main import main
 from smokeproof.cli.scaffold import MODULES
+from smokeproof.config.secrets import MASK
 from smokeproof.database.schema_contract import load_schema_contract
 
 from .adopted import ENV, VARIABLE, Scaffolded, init_args, outcomes, scaffold, smokeproof
@@ -66,7 +67,7 @@ def test_the_database_url_is_a_variable_never_a_literal(scaffolded: Scaffolded) 
     env_file = (scaffolded.root / "environments" / f"{ENV}.toml").read_text()
     assert tomllib.loads(env_file)["database_url"] == "${" + VARIABLE + "}"
     assert password not in env_file and password not in scaffolded.init.stdout + scaffolded.init.stderr
-    assert f"export {VARIABLE}='postgresql://service:***@" in scaffolded.init.stdout
+    assert f"export {VARIABLE}='postgresql://service:{MASK}@" in scaffolded.init.stdout
 
 
 def test_operations_it_cannot_check_anonymously_are_written_commented_out_with_the_reason(scaffolded: Scaffolded) -> None:

@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 
 from smokeproof.config.environment import load
+from smokeproof.config.secrets import MASK
 from smokeproof.errors import UsageError
 
 from .servers import refused_url
 from .suite import DemoTarget, lay_out, run_suite
+
+PASSWORD = "s3cret-pw"  # a tenant URL's password, which no output may show
 
 MISSING_AT_010 = {"table public.user_hierarchy_assignments", "table public.organization_hierarchy"}
 
@@ -28,7 +31,7 @@ def test_each_database_fails_only_its_own_checks(
     for key, value in healthy_target.env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("US_DATABASE_URL", incident_target.database_url)
-    unreachable = refused_url().replace("http://", "postgresql://smoke:s3cret-pw@") + "/tenant_ap"
+    unreachable = refused_url().replace("http://", f"postgresql://smoke:{PASSWORD}@") + "/tenant_ap"
     monkeypatch.setenv("TENANTS", f"ap={unreachable}")
     healthy_target.env_file(
         pytester.path,
@@ -61,9 +64,9 @@ def test_each_database_fails_only_its_own_checks(
     assert len(ap) == len([c for c in own if rows[c]["outcome"] != "skipped"])  # every check of ap ran ...
     assert {r["outcome"] for r in ap} == {"failed"} and {r["category"] for r in ap} == {"Target unreachable"}  # ... and failed
     out = result.stdout.str()
-    assert "alembic revision @ ap: target unreachable: database ap (postgresql://smoke:***@127.0.0.1:" in out
+    assert f"alembic revision @ ap: target unreachable: database ap (postgresql://smoke:{MASK}@127.0.0.1:" in out
     assert "[us] alembic: database is at 010, the code expects 80105006e3d3 (1 migration pending)" in out
-    assert "s3cret-pw" not in out and "s3cret-pw" not in (pytester.path / "reports" / "summary.md").read_text()
+    assert PASSWORD not in out and PASSWORD not in (pytester.path / "reports" / "summary.md").read_text()
     summary = (pytester.path / "reports" / "summary.md").read_text()
     assert (
         "| eu | 15 | 0 | ✅ pass |" in summary
@@ -84,7 +87,10 @@ def test_tenant_databases_are_validated(tmp_path: Path) -> None:
         'databases_file = "tenants.toml"\ndatabases_list = "de=postgresql://db/de"\n[databases]\neu = "postgresql://db/eu"\n'
     )
     env = load(file, name="env", rootdir=tmp_path, environ={"FR_PW": "pw-fr"})
-    assert list(env.databases) == ["eu", "fr", "de"] and env.redactor("postgresql://u:pw-fr@db/fr") == "postgresql://u:***@db/fr"
+    assert (
+        list(env.databases) == ["eu", "fr", "de"]
+        and env.redactor(f"postgresql://u:{'pw-fr'}@db/fr") == f"postgresql://u:{MASK}@db/fr"
+    )
     for bad, problem in [
         ('[databases]\n"e u" = "postgresql://db/x"\n', "database name 'e u' must be"),
         ('[databases]\neu = "mysql://db/x"\n', "database 'eu' must be a postgresql:// URL"),
