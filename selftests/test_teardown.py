@@ -37,6 +37,34 @@ def postgres_running(roots: set[str]) -> bool:
     return False
 
 
+def parent(pid: str) -> str | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[1]  # the field after the state; the command name may hold spaces
+
+
+def started_by(ancestor: int, roots: set[str]) -> set[str]:
+    """The clusters among ``roots`` whose postgres descends from ``ancestor`` (not another run's on this machine)."""
+    found: set[str] = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        roots_here = {root for root in roots if root in cmdline}
+        if "postgres" not in cmdline or not roots_here:
+            continue
+        chain, current = set(), parent(pid)
+        while current not in (None, "0", "1") and current not in chain:
+            chain.add(current)
+            current = parent(current)
+        if str(ancestor) in chain:
+            found |= roots_here
+    return found
+
+
 def wait_for(condition: object, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -66,7 +94,8 @@ def test_interrupted_run_stops_the_demo_target(pytester: pytest.Pytester, how: s
     )
     try:
         assert wait_for(started.exists, 60), "the run never got to its test"
-        mine = clusters() - before
+        mine = started_by(process.pid, clusters() - before)
+        assert mine, "the run's own cluster was not found"
         process.send_signal(how)
         process.wait(timeout=30)
         assert wait_for(lambda: not postgres_running(mine), 20), f"PostgreSQL still running after {how.name}"
