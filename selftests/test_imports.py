@@ -83,3 +83,15 @@ def test_a_run_without_endpoint_contracts_imports_no_http_client(pytester: pytes
     modules = loaded(pytester, env, "-m", "alembic", "--allow-empty", contracts=False)
     assert "smokeproof.pytest_plugin.session" in modules
     assert not modules & {"httpx", *HEAVY}, sorted(modules & {"httpx", *HEAVY})
+
+
+def test_an_inert_plugin_imports_nothing_of_the_engine(pytester: pytest.Pytester) -> None:
+    """Installed in a virtualenv, the plugin loads in every pytest run there: one that does not ask for it pays for no engine."""
+    pytester.makepyfile(test_plain="def test_one():\n    assert True\n")
+    pytester.makeconftest(RECORD)
+    result = run_suite(pytester)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str() + result.stderr.str()
+    modules = set(Path(pytester.path / "modules.txt").read_text().split())
+    assert "smokeproof.pytest_plugin.hooks" in modules  # the entry point did load
+    engine = {m for m in modules if m.startswith(("smokeproof.config.environment", "smokeproof.run", "smokeproof.http"))}
+    assert not engine and "pydantic" not in modules and "httpx" not in modules, sorted(engine)

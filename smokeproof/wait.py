@@ -27,8 +27,6 @@ from smokeproof.errors import UsageError
 if TYPE_CHECKING:  # httpx loads when a run waits for a revision, not with the plugin
     import httpx
 
-WAIT_VARIABLE = "SMOKEPROOF_WAIT_FOR_REVISION"
-
 
 @dataclass(frozen=True)
 class WaitPlan:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from smokeproof.config import auth
 from smokeproof.config.auth import Tokens
 from smokeproof.config.databases import tenant_databases
+from smokeproof.config.names import DEFAULT_ENV, ENV_VARIABLE, REVISION_VARIABLE
 from smokeproof.config.redaction import Shapes
 from smokeproof.config.secrets import Redactor, Secret, mask_url, url_password
 from smokeproof.config.tables import (
@@ -33,9 +34,8 @@ from smokeproof.config.tables import (
 from smokeproof.config.tomlfile import check_headers, read_toml, relative_path, substitute, uses_variables, validate
 from smokeproof.errors import UsageError
 
-DEFAULT_ENV = "demo"
-ENV_VARIABLE = "SMOKEPROOF_ENV"
-REVISION_VARIABLE = "SMOKEPROOF_EXPECTED_REVISION"
+__all__ = ["DEFAULT_ENV", "ENV_VARIABLE", "REVISION_VARIABLE", "Environment", "available", "load", "resolve_file"]
+
 # Keys whose ${VAR} values are not secrets: shown in messages (a URL's password is masked all the same).
 PUBLIC_KEYS = frozenset({"base_url"})
 

@@ -6,14 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from smokeproof.pytest_plugin.session import SESSION_KEY
+from smokeproof.pytest_plugin.activation import SESSION_KEY, VERDICT_KEY
 from smokeproof.reporting import allure_labels
 from smokeproof.verdict import Verdict
 
 if TYPE_CHECKING:
     from smokeproof.run import SmokeRun
-
-VERDICT_KEY = pytest.StashKey[Verdict]()
 
 
 class Checks:

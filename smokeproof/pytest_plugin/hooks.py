@@ -2,7 +2,7 @@
 
 Loaded through :mod:`smokeproof.plugin` (the ``pytest11`` entry point and the suite's
 ``conftest.py``). Every hook but the option and ini registration does nothing unless the run asked
-for smokeproof (:func:`smokeproof.pytest_plugin.settings.requested`): installed in a virtualenv,
+for smokeproof (:func:`smokeproof.pytest_plugin.activation.requested`): installed in a virtualenv,
 the plugin leaves other projects' test runs as they are. The hooks follow the run's order.
 """
 
@@ -13,17 +13,13 @@ from collections.abc import Generator
 
 import pytest
 
-from smokeproof.config.databases import DEFAULT_NAME
-from smokeproof.config.environment import ENV_VARIABLE, REVISION_VARIABLE
-from smokeproof.database import tenants
-from smokeproof.errors import SmokeFailure, Unavailable, UsageError
-from smokeproof.pytest_plugin import settings as settings_module
-from smokeproof.pytest_plugin import waiting
-from smokeproof.pytest_plugin.fixtures import VERDICT_KEY, database, smoke
-from smokeproof.pytest_plugin.header import header_lines
-from smokeproof.pytest_plugin.reporting import ReportingPlugin
-from smokeproof.pytest_plugin.session import SESSION_KEY, SmokeSession
-from smokeproof.pytest_plugin.unused import release_hypothesis
+from smokeproof.errors import SmokeFailure, Unavailable
+from smokeproof.pytest_plugin import activation
+from smokeproof.pytest_plugin.activation import SESSION_KEY, VERDICT_KEY
+from smokeproof.pytest_plugin.fixtures import database, smoke
+
+# Everything else is imported inside the hooks, once the run has asked for smokeproof: installed in a
+# virtualenv, the plugin is loaded by every pytest run there, and an inert one must cost almost nothing.
 
 __all__ = [  # what smokeproof.plugin, the entry point, hands pytest
     "database",
@@ -50,46 +46,24 @@ EMPTY_SET = "got empty parameter set"  # pytest's reason on the one item it make
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register smokeproof's command-line options and its ini switch (at start-up, before anything else)."""
-    group = parser.getgroup("smokeproof", "smokeproof: post-deploy contract checks")
-    group.addoption(
-        "--env",
-        dest="smoke_env",
-        metavar="NAME",
-        help=f"environment to check: environments/NAME.toml (default: ${ENV_VARIABLE}, else demo when the ini says smokeproof)",
-    )
-    group.addoption("--env-file", dest="smoke_env_file", metavar="PATH", help="environment file to check (any path)")
-    group.addoption(
-        "--expected-revision",
-        dest="smoke_expected_revision",
-        metavar="REV",
-        help=f"the code's Alembic head(s), comma-separated (also ${REVISION_VARIABLE}); overrides the environment's [revision]",
-    )
-    group.addoption(
-        "--smoke-timeout",
-        dest="smoke_timeout",
-        type=float,
-        metavar="SECONDS",
-        help="session-wide deadline: checks not started by then fail as timed out (one in flight is bounded by [http] timeout_s)",
-    )
-    group.addoption(
-        "--allow-empty",
-        dest="smoke_allow_empty",
-        action="store_true",
-        help="do not fail a run in which no check ran (all skipped or deselected)",
-    )
-    waiting.add_option(group)
-    parser.addini(settings_module.INI_SWITCH, "run the smokeproof suite in this project (default: only when --env asks)", "bool")
+    activation.add_options(parser)
 
 
 def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
     """Before conftests load: refuse ``--env-file PATH`` (a space) where it made pytest read another ini file."""
-    settings_module.refuse_split_value(early_config, args)
+    activation.refuse_split_value(early_config, args)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Resolve and freeze the settings, own the run's session and register the reporting plugin (once per run)."""
-    if not settings_module.requested(config):
+    if not activation.requested(config):
         return
+    from smokeproof.errors import UsageError
+    from smokeproof.pytest_plugin import settings as settings_module
+    from smokeproof.pytest_plugin import waiting
+    from smokeproof.pytest_plugin.reporting import ReportingPlugin
+    from smokeproof.pytest_plugin.session import SmokeSession
+
     try:
         settings = settings_module.resolve(config)
         waiting.configure(config, settings.env)
@@ -103,6 +77,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     """The header: which environment, at which URL, whether it is production, and what it lacks."""
     if SESSION_KEY not in config.stash:
         return []
+    from smokeproof.pytest_plugin import waiting
+    from smokeproof.pytest_plugin.header import header_lines
+
     settings = config.stash[SESSION_KEY].settings
     return header_lines(settings) + waiting.header_lines(config, settings.env)
 
@@ -117,6 +94,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrise the thin tests by the contract files' entries, one test per entry, ids read as the contract."""
     if SESSION_KEY not in metafunc.config.stash:
         return
+    from smokeproof.config.databases import DEFAULT_NAME
+    from smokeproof.database import tenants
+
     settings = metafunc.config.stash[SESSION_KEY].settings
     if "endpoint" in metafunc.fixturenames:
         contracts = settings.contracts
@@ -153,6 +133,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """
     if SESSION_KEY not in session.config.stash:
         return
+    from smokeproof.pytest_plugin import waiting
+    from smokeproof.pytest_plugin.unused import release_hypothesis
+
     release_hypothesis(session.config, session.items)
     if not session.config.getoption("collectonly"):
         smoke_session = session.config.stash[SESSION_KEY]
@@ -168,6 +151,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     deadline = item.config.stash[SESSION_KEY].settings.deadline
     if deadline is not None and time.monotonic() > deadline:
         pytest.fail(f"--smoke-timeout: the session deadline passed before {item.name} ran", pytrace=False)
+    from smokeproof.pytest_plugin import waiting
+
     not_converged = waiting.failure(item.config)
     if not_converged is not None:
         pytest.fail(not_converged, pytrace=False)

@@ -122,6 +122,3 @@ def _selected_contracts(items: Iterable[pytest.Item]) -> list[EndpointContract]:
         if callspec is not None and isinstance(callspec.params.get("endpoint"), EndpointContract):
             selected.append(callspec.params["endpoint"])
     return selected
-
-
-SESSION_KEY = pytest.StashKey[SmokeSession]()

@@ -1,8 +1,7 @@
 """What a run is asked to do, resolved once at configure time and frozen.
 
-The plugin is inert until asked: installed in a virtualenv, it changes nothing in a pytest run
-unless ``--env``, ``--env-file``, ``$SMOKEPROOF_ENV`` or the suite's ini (``smokeproof = true``)
-asks for it. When asked, the environment file, its contract files and the expected-revision
+Read only once the run asked for smokeproof (:mod:`smokeproof.pytest_plugin.activation`): the
+environment file, its contract files and the expected-revision
 override are read and validated here, before anything touches the network: bad input is a
 :class:`~smokeproof.errors.UsageError` (exit status 4).
 """
@@ -27,9 +26,6 @@ from smokeproof.http.contracts import EndpointContract, load_contracts
 if TYPE_CHECKING:
     from smokeproof.database.migrations import MigrationHistory
 
-INI_SWITCH = "smokeproof"
-VALUE_OPTIONS = {"--env": "--env=NAME", "--env-file": "--env-file=PATH"}
-
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
@@ -53,14 +49,6 @@ class Settings:
         if env.database_url is None and not env.databases and env.start is None:
             parts.append("database checks (no database_url)")
         return parts
-
-
-def requested(config: pytest.Config) -> bool:
-    """Whether this pytest run asked for smokeproof at all (else the plugin stays inert)."""
-    option = config.getoption
-    if option("smoke_env") or option("smoke_env_file") or os.environ.get(ENV_VARIABLE):
-        return True
-    return bool(config.getini(INI_SWITCH))
 
 
 def resolve(config: pytest.Config) -> Settings:
@@ -91,35 +79,6 @@ def resolve(config: pytest.Config) -> Settings:
         history=load_history(env),  # a broken versions folder stops the run here, before any check
         drift=drift.objects(drift.load_settings(env.drift, schemas=env.database.schemas)) if env.drift else (),
     )
-
-
-def refuse_split_value(early_config: pytest.Config, args: list[str]) -> None:
-    """Stop before collecting when ``--env-file PATH`` (a space) made pytest pick another rootdir or ini file.
-
-    pytest picks its rootdir and ini file before plugins' options are known, so the value of
-    ``--env-file PATH`` is taken for a test path there (``--env-file=PATH`` is not). When that
-    changes nothing, the run goes on exactly as with ``=``; when it would change the rootdir, the
-    ini file or the tests collected, the run stops here with the hint.
-    """
-    from _pytest.config.findpaths import determine_setup  # pytest's own rule, applied to the right arguments
-
-    split = [arg for arg in args if arg in VALUE_OPTIONS]
-    if not split:
-        return
-    namespace = early_config.known_args_namespace
-    rootpath, inipath, *_ = determine_setup(
-        inifile=namespace.inifilename,
-        override_ini=namespace.override_ini,
-        args=namespace.file_or_dir,
-        rootdir_cmd_arg=namespace.rootdir or None,
-        invocation_dir=early_config.invocation_params.dir,
-    )
-    if (rootpath, inipath) != (early_config.rootpath, early_config.inipath):
-        hints = " / ".join(f"{VALUE_OPTIONS[arg]}" for arg in dict.fromkeys(split))
-        raise pytest.UsageError(
-            f"smokeproof: write {hints} (with '='): with a space, pytest took the value for a test path and chose "
-            f"{early_config.inipath or early_config.rootpath} instead of {inipath or rootpath}"
-        )
 
 
 def _in_ci() -> bool:

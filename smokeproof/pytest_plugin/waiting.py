@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import pytest
 
 from smokeproof.config.environment import Environment
+from smokeproof.config.names import WAIT_VARIABLE
 from smokeproof.config.secrets import reveal
-from smokeproof.wait import WAIT_VARIABLE, WaitOutcome, WaitPlan, plan_for, wait_for_revision
+from smokeproof.wait import WaitOutcome, WaitPlan, plan_for, wait_for_revision
 
 
 @dataclass
@@ -27,16 +28,6 @@ class WaitState:
 
 
 WAIT_KEY = pytest.StashKey[WaitState]()
-
-
-def add_option(group: pytest.OptionGroup) -> None:
-    group.addoption(
-        "--wait-for-revision",
-        dest="smoke_wait_revision",
-        metavar="REV",
-        help=f"before any check, poll the deployed code until it reports REV on N answers in a row (also ${WAIT_VARIABLE}; "
-        "[wait] in the environment sets where, how long, how often)",
-    )
 
 
 def configure(config: pytest.Config, env: Environment) -> None:
