@@ -18,8 +18,8 @@ import asyncio
 import sys
 from pathlib import Path
 
+from smokeproof.cli.environments import load_environment, read_database
 from smokeproof.config import targets
-from smokeproof.config.environment import load, resolve_file
 from smokeproof.config.secrets import Redactor, mask_url, url_password
 from smokeproof.database import baseline, replay, scratch
 from smokeproof.database.catalog import read
@@ -70,8 +70,7 @@ def command(args: argparse.Namespace) -> int:
 
 
 def from_environment(args: argparse.Namespace) -> baseline.Document:
-    name, path = resolve_file(rootdir=Path.cwd(), name=args.from_env, file=args.env_file)
-    env = load(path, name=name, rootdir=Path.cwd())
+    env = load_environment(name=args.from_env, file=args.env_file)
     started = None
     if env.database_url is None and env.start is not None:
         try:
@@ -80,17 +79,7 @@ def from_environment(args: argparse.Namespace) -> baseline.Document:
             raise replay.ReplayError(f"the environment's start command failed: {env.redactor(str(exc))}") from None
         env = env.with_target(base_url=started.base_url, database_url=started.database_url, tokens={})
     try:
-        if env.database_url is None:
-            raise UsageError("the environment has no database_url", file=path)
-        db = env.database
-        snap = asyncio.run(
-            read(
-                env.database_url.reveal(),
-                schemas=db.schemas,
-                connect_timeout_s=db.connect_timeout_s,
-                statement_timeout_ms=max(db.statement_timeout_ms, STATEMENT_TIMEOUT_MS),
-            )
-        )
+        snap = read_database(env, min_statement_timeout_ms=STATEMENT_TIMEOUT_MS)
     finally:
         if started is not None:
             started.stop()

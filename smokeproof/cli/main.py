@@ -11,7 +11,6 @@ checked, so the report QA opens calls no third party.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import re
 import shutil
@@ -135,29 +134,16 @@ def merge_command(folders: list[Path], reports: Path, name: str) -> Path:
 
 
 def snapshot_command(args: argparse.Namespace) -> int:
-    from smokeproof.config.environment import load, resolve_file
+    from smokeproof.cli.environments import load_environment, read_database
     from smokeproof.database import schema_toml
-    from smokeproof.database.catalog import read
-    from smokeproof.errors import UsageError
 
-    name, path = resolve_file(rootdir=Path.cwd(), name=args.env, file=args.env_file)
-    env = load(path, name=name, rootdir=Path.cwd())
-    if env.database_url is None:
-        raise UsageError(f"environment {name} has no database_url", file=path)
-    db = env.database
-    snap = asyncio.run(
-        read(
-            env.database_url.reveal(),
-            schemas=db.schemas,
-            connect_timeout_s=db.connect_timeout_s,
-            statement_timeout_ms=db.statement_timeout_ms,
-        )
-    )
+    env = load_environment(name=args.env, file=args.env_file)
+    snap = read_database(env)
     revision = ", ".join(snap.alembic_revisions) if snap.alembic_revisions else "(no alembic_version table)"
     if args.format == "toml":
-        header = f"Schema contract of {env.masked_database_url()} (environment {name}), Alembic revision {revision}.\n"
+        header = f"Schema contract of {env.masked_database_url()} (environment {env.name}), Alembic revision {revision}.\n"
         header += "Written by smokeproof snapshot --format toml: keep what the deployed code needs, delete the rest."
-        print(schema_toml.render(snap, schemas=db.schemas, header=env.redactor(header)), end="")
+        print(schema_toml.render(snap, schemas=env.database.schemas, header=env.redactor(header)), end="")
         return 0
     print(f"PostgreSQL {snap.server_version}; alembic_version: {revision}; {snap.round_trips} statements")
     for (schema, table), info in sorted(snap.tables.items()):
