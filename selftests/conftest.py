@@ -16,6 +16,7 @@ import pytest
 from demo.pgcluster import DEBIAN_PG15_BIN, Cluster, start_cluster
 
 from .fastapi_app.server import Service, running_service
+from .servers import Route, Server, serve
 from .suite import DemoTarget, demo_target
 
 PG_VERSIONS = [
@@ -74,3 +75,10 @@ def fastapi_service() -> Iterator[Service]:
     """The self-test FastAPI service (its own cluster, migrations at head, two users), shared by the session."""
     with running_service() as service:
         yield service
+
+
+@pytest.fixture(scope="session")
+def public_api() -> Iterator[Server]:
+    """A loopback API with one public route, ``GET /api/v1/public`` -> 200 (see ``servers.PUBLIC_ENDPOINTS``)."""
+    with serve(Server(routes={"/api/v1/public": Route()})) as server:
+        yield server

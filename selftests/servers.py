@@ -25,7 +25,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-SEEN = "/_seen"  # answers the paths requested so far, for a test running in another process
+SEEN = "/_seen"
+PUBLIC_ENDPOINTS = """\
+[[endpoint]]
+path = "/api/v1/public"
+status = 200
+"""  # the contract file of the `public_api` fixture's one route  # answers the paths requested so far, for a test running in another process
 
 
 @dataclass

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from .servers import Route, Server, serve
+from .servers import PUBLIC_ENDPOINTS, Server
 from .suite import lay_out, outcomes, run_suite
-
-ENDPOINTS = """\
-[[endpoint]]
-path = "/api/v1/public"
-status = 200
-"""
-
-
-@pytest.fixture(scope="module")
-def public_api() -> Iterator[Server]:
-    with serve(Server(routes={"/api/v1/public": Route()})) as server:
-        yield server
 
 
 def test_installed_plugin_leaves_an_unrelated_project_alone(pytester: pytest.Pytester) -> None:
@@ -37,7 +23,7 @@ def test_no_contracts_file_and_no_schema_file_means_no_such_tests(pytester: pyte
     """Parts an environment lacks are absent (said in the header), not errors or 'empty parameter set' skips."""
     lay_out(pytester.path)
     (pytester.path / "tests/schema/schema.toml").unlink()
-    (pytester.path / "tests/contracts/endpoints.toml").write_text(ENDPOINTS)
+    (pytester.path / "tests/contracts/endpoints.toml").write_text(PUBLIC_ENDPOINTS)
     env = pytester.path / "api-only.toml"
     env.write_text(f'production = false\nbase_url = "{public_api.url}"\n')
     result = run_suite(pytester, f"--env-file={env}")
@@ -71,7 +57,7 @@ def test_base_url_is_still_required_where_contracts_need_it(pytester: pytest.Pyt
 
 def test_env_file_with_a_space_inside_the_suite_runs_as_with_equals(pytester: pytest.Pytester, public_api: Server) -> None:
     lay_out(pytester.path)
-    (pytester.path / "tests/contracts/endpoints.toml").write_text(ENDPOINTS)
+    (pytester.path / "tests/contracts/endpoints.toml").write_text(PUBLIC_ENDPOINTS)
     (pytester.path / "environments/api.toml").write_text(f'production = false\nbase_url = "{public_api.url}"\n')
     spaced = run_suite(pytester, "--env-file", "environments/api.toml", "-m", "contracts")
     equals = run_suite(pytester, "--env-file=environments/api.toml", "-m", "contracts")

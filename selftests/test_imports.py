@@ -9,12 +9,11 @@ every pipeline run (hypothesis alone costs more than collecting a 200-contract s
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .servers import Route, Server, serve
+from .servers import PUBLIC_ENDPOINTS, Server
 from .suite import REPO, lay_out, run_suite
 
 RECORD = """
@@ -27,24 +26,13 @@ def pytest_unconfigure(config):
         handle.write("\\n".join(sorted(sys.modules)))
 """
 HEAVY = ("hypothesis", "alembic", "jsonschema", "asyncpg", "sqlalchemy")  # used only by the checks that need them
-ENDPOINTS = """\
-[[endpoint]]
-path = "/api/v1/public"
-status = 200
-"""
-
-
-@pytest.fixture(scope="module")
-def public_api() -> Iterator[Server]:
-    with serve(Server(routes={"/api/v1/public": Route()})) as server:
-        yield server
 
 
 def loaded(pytester: pytest.Pytester, env_text: str, *args: str, contracts: bool = True) -> set[str]:
     """The top-level packages and smokeproof modules loaded by a run of the suite on ``env_text``."""
     lay_out(pytester.path)
     if contracts:
-        (pytester.path / "tests/contracts/endpoints.toml").write_text(ENDPOINTS)
+        (pytester.path / "tests/contracts/endpoints.toml").write_text(PUBLIC_ENDPOINTS)
     else:
         (pytester.path / "tests/contracts/endpoints.toml").unlink()
     with (pytester.path / "conftest.py").open("a") as conftest:
