@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from demo.migrate import upgrade
@@ -20,6 +19,7 @@ from demo.pgcluster import Cluster
 from smokeproof.database.baseline import load
 from smokeproof.errors import UsageError
 
+from .sql import execute
 from .suite import REPO, lay_out, outcomes, run_suite
 
 pytestmark = pytest.mark.slow
@@ -33,14 +33,6 @@ def baseline_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[st
     return subprocess.run(
         [sys.executable, "-m", "smokeproof.cli", "baseline", *args], cwd=cwd, capture_output=True, text=True, timeout=120
     )
-
-
-async def execute(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url, timeout=10)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def test_migrate_on_embedded_postgres_equals_the_committed_baseline(tmp_path: Path) -> None:

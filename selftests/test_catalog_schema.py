@@ -7,7 +7,6 @@ import re
 import textwrap
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from smokeproof.database import schema_toml
@@ -28,6 +27,8 @@ from smokeproof.database.schema_contract import (
 from smokeproof.errors import UsageError
 from smokeproof.verdict import Category
 
+from .sql import execute
+
 SCHEMA = """
 CREATE TYPE userrole AS ENUM ('super_admin', 'admin', 'viewer');
 CREATE TABLE organisations (id uuid PRIMARY KEY, name text NOT NULL);
@@ -47,14 +48,6 @@ CREATE SCHEMA audit;
 CREATE TABLE audit.events (id bigint PRIMARY KEY, user_id uuid REFERENCES public.users (id));
 CREATE TYPE audit.kind AS ENUM ('login');
 """
-
-
-async def execute(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url, timeout=10)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def take(url: str, schemas: tuple[str, ...] = ("public",)) -> CatalogSnapshot:

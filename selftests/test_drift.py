@@ -11,7 +11,6 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 
 from demo.pgcluster import Cluster
@@ -19,6 +18,8 @@ from smokeproof.database import baseline, drift
 from smokeproof.database.alignment import AlignmentState, align
 from smokeproof.database.catalog import read
 from smokeproof.verdict import Category
+
+from .sql import execute
 
 SCHEMA = """
 CREATE TYPE level AS ENUM ('org', 'dept', 'user');
@@ -90,14 +91,6 @@ CASES = [
     ("view", "CREATE OR REPLACE VIEW item_ids AS SELECT id FROM item WHERE id > 0", "drift view public.item_ids", "definition"),
     ("extension", "DROP EXTENSION plpgsql", "drift extensions", "missing extension plpgsql"),
 ]
-
-
-async def execute(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url, timeout=10)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def live(url: str) -> baseline.Live:
