@@ -24,6 +24,8 @@ VALUE_OPTIONS = {"--env": "--env=NAME", "--env-file": "--env-file=PATH"}
 
 SESSION_KEY: pytest.StashKey[SmokeSession] = pytest.StashKey()
 VERDICT_KEY: pytest.StashKey[Verdict] = pytest.StashKey()
+# What the thin tests are parametrised by (the hooks fill them from the contract files).
+PARAMETERS = frozenset({"endpoint", "fuzz_endpoint", "schema_object", "drift_object", "database"})
 
 
 def add_options(parser: pytest.Parser) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from smokeproof.errors import SmokeFailure, Unavailable
 from smokeproof.pytest_plugin import activation
-from smokeproof.pytest_plugin.activation import SESSION_KEY, VERDICT_KEY
+from smokeproof.pytest_plugin.activation import PARAMETERS, SESSION_KEY, VERDICT_KEY
 from smokeproof.pytest_plugin.fixtures import database, smoke
 
 # Everything else is imported inside the hooks, once the run has asked for smokeproof: installed in a
@@ -39,7 +39,6 @@ __all__ = [  # what smokeproof.plugin, the entry point, hands pytest
     "smoke",
 ]
 
-PARAMETERS = ("endpoint", "fuzz_endpoint", "schema_object", "drift_object", "database")  # what the thin tests are parametrised by
 REPORTING = "smokeproof.reporting"
 EMPTY_SET = "got empty parameter set"  # pytest's reason on the one item it makes for an empty parametrisation
 
@@ -133,7 +132,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """
     if SESSION_KEY not in session.config.stash:
         return
-    from smokeproof.pytest_plugin import waiting
+    from smokeproof.pytest_plugin import memory, waiting
     from smokeproof.pytest_plugin.unused import release_hypothesis
 
     release_hypothesis(session.config, session.items)
@@ -141,14 +140,19 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         smoke_session = session.config.stash[SESSION_KEY]
         waiting.before_checks(session.config, smoke_session.settings.env)
         smoke_session.start(session.items, send=waiting.failure(session.config) is None)
+        memory.freeze(session.config)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
-    """Around each test: fail it if the session deadline passed; a check that cannot run here is a skip."""
+    """Around each test: fail it if the session deadline passed; a check that cannot run here is a skip.
+
+    The test is the session's ``current`` while it runs: ``smoke.verify`` records its verdict there.
+    """
     if SESSION_KEY not in item.config.stash:
         return (yield)
-    deadline = item.config.stash[SESSION_KEY].settings.deadline
+    session = item.config.stash[SESSION_KEY]
+    deadline = session.settings.deadline
     if deadline is not None and time.monotonic() > deadline:
         pytest.fail(f"--smoke-timeout: the session deadline passed before {item.name} ran", pytrace=False)
     from smokeproof.pytest_plugin import waiting
@@ -156,10 +160,13 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     not_converged = waiting.failure(item.config)
     if not_converged is not None:
         pytest.fail(not_converged, pytrace=False)
+    session.current = item
     try:
         return (yield)
     except Unavailable as exc:
         pytest.skip(str(exc))
+    finally:
+        session.current = None
 
 
 @pytest.hookimpl(wrapper=True)
@@ -213,13 +220,16 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Last: close the run (requests, connections, the started target) and unregister the reporting plugin."""
+    """Last: close the run (requests, connections, the started target), unregister the reporting plugin, release memory."""
     if SESSION_KEY not in config.stash:
         return
+    from smokeproof.pytest_plugin import memory
+
     config.stash[SESSION_KEY].close()
     reporting = config.pluginmanager.get_plugin(REPORTING)
     if reporting is not None:
         config.pluginmanager.unregister(reporting)
+    memory.release(config)
 
 
 def _empty_parameter_set(item: pytest.Item) -> bool:

@@ -14,6 +14,7 @@ import pytest
 from smokeproof.database import tenants
 from smokeproof.database.revision_source import describe_source
 from smokeproof.pytest_plugin import waiting
+from smokeproof.pytest_plugin.activation import PARAMETERS
 from smokeproof.reporting import allure_identity, junit, summary
 from smokeproof.verdict import Verdict
 
@@ -49,7 +50,7 @@ class ReportingPlugin:
         if not self.config.getoption("collectonly") and getattr(self.config.option, "allure_report_dir", None):
             from smokeproof.reporting import allure_writer
 
-            self.writer = allure_writer.install(self.config)
+            self.writer = allure_writer.install(self.config, PARAMETERS)
         env = self.session.env
         junit.name_suite(self.config, environment=env.name, target=env.target)
 

@@ -39,6 +39,7 @@ class SmokeSession:
         self.settings = settings
         self.env: Environment = settings.env  # a started target's addresses replace the file's
         self.ran: list[str] = []  # node ids of the checks that ran (a run in which none did proves nothing)
+        self.current: pytest.Item | None = None  # the test being called: where ``smoke.verify`` records its verdict
         self._lanes: Lanes | None = None
         self._target: targets.StartedTarget | None = None
         self._run: SmokeRun | None = None

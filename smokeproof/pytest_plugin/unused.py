@@ -20,7 +20,7 @@ from collections.abc import Iterable
 import pytest
 
 HYPOTHESIS_PLUGIN = "hypothesispytest"  # the name of hypothesis' pytest11 entry point
-PROBE_PARAMETER = "fuzz_endpoint"  # what the credential probes are parametrised by (hooks.PARAMETERS)
+PROBE_PARAMETER = "fuzz_endpoint"  # what the credential probes are parametrised by (activation.PARAMETERS)
 
 
 def release_hypothesis(config: pytest.Config, items: Iterable[pytest.Item]) -> None:

@@ -19,10 +19,11 @@ import hashlib
 import pytest
 from allure_commons.model2 import Label, Parameter
 
+from smokeproof.reporting import allure_labels
+
 TARGET_LABEL = "smokeproof_target"
 ENVIRONMENT_LABEL = "smokeproof_environment"
 DATABASE_LABEL = "smokeproof_database"  # the tenant database a check ran on
-LISTENER = "allure_listener"  # the name allure-pytest registers its listener under
 
 
 def history_id(target: str, nodeid: str) -> str:
@@ -36,7 +37,7 @@ def stamp(config: pytest.Config, item: pytest.Item, *, target: str, environment:
     Called after allure-pytest's own teardown hook (which sets its id) and before the result is
     written at ``pytest_runtest_logfinish``. Without ``--alluredir`` there is no listener.
     """
-    listener = config.pluginmanager.getplugin(LISTENER)
+    listener = allure_labels.listener(config)
     result = listener.allure_logger.get_test(None) if listener is not None else None
     if result is None:
         return

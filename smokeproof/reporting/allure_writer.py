@@ -30,10 +30,6 @@ from attr import asdict
 
 from smokeproof.reporting.allure_labels import WINDOW_LABEL
 
-# what smokeproof.pytest_plugin.hooks parametrizes
-PARAMETERS = frozenset({"endpoint", "fuzz_endpoint", "schema_object", "database"})
-SMOKE_FIXTURE = "smoke"  # smokeproof.pytest_plugin.fixtures: function-scoped, so allure-pytest makes one container per test
-
 
 class ThreadedFileLogger:
     """allure-commons' file logger (the same files, names and contents), with the writes on a worker thread.
@@ -42,12 +38,12 @@ class ThreadedFileLogger:
     touches nothing private of ``AllureFileLogger``.
     """
 
-    def __init__(self, report_dir: str) -> None:
+    def __init__(self, report_dir: str, parameters: frozenset[str] = frozenset()) -> None:
         self._directory = os.path.abspath(report_dir)
+        self._parameters = parameters  # the tests' parameters, which allure-pytest takes for fixtures
         os.makedirs(self._directory, exist_ok=True)
         self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
         self.error: str | None = None
-        self._smoke_shown = False
         self._thread = threading.Thread(target=self._work, name="smokeproof-allure-writer", daemon=True)
         self._thread.start()
 
@@ -66,21 +62,13 @@ class ThreadedFileLogger:
     def report_container(self, container: Any) -> None:
         """A fixture's set-up and tear-down, left out where it tells a reader nothing.
 
-        Left out: a parameter's pseudo-fixture (the parameter itself is in the test's result), and
-        the ``smoke`` fixture's container of every test but the first when it passed and holds no
-        step or attachment: the same hand-over of the run's checks, 1000 times over at N = 1000, a
-        file written and one more to delete on the next ``--clean-alluredir``. A ``smoke`` set-up that
-        failed (the target could not be started) keeps its container in every test.
+        Left out: a parameter's pseudo-fixture (the parameter itself is in the test's result) that
+        passed and holds no step or attachment: a file per parameter per test, written and deleted
+        again on the next ``--clean-alluredir``.
         """
         fixtures = [*container.befores, *container.afters]
-        names = {f.name.split("::")[0] for f in fixtures}
-        if fixtures and all(_bare(f) for f in fixtures):
-            if names <= PARAMETERS:
-                return
-            if names <= {SMOKE_FIXTURE, *PARAMETERS}:
-                if self._smoke_shown:
-                    return
-                self._smoke_shown = True
+        if fixtures and all(_bare(f) for f in fixtures) and {f.name.split("::")[0] for f in fixtures} <= self._parameters:
+            return
         self._report_item(container)
 
     def _report_item(self, item: Any) -> None:
@@ -140,15 +128,18 @@ def _bare(fixture: Any) -> bool:
     return fixture.status in (None, "passed") and not fixture.steps and not fixture.attachments and not fixture.statusDetails
 
 
-def install(config: pytest.Config) -> ThreadedFileLogger | None:
-    """Put a :class:`ThreadedFileLogger` in place of allure-pytest's file logger, if it has one."""
+def install(config: pytest.Config, parameters: frozenset[str]) -> ThreadedFileLogger | None:
+    """Put a :class:`ThreadedFileLogger` in place of allure-pytest's file logger, if it has one.
+
+    ``parameters``: what the tests are parametrised by, whose pseudo-fixtures are left out.
+    """
     report_dir = getattr(config.option, "allure_report_dir", None)
     originals = [p for p in plugin_manager.get_plugins() if type(p) is AllureFileLogger]
     if not report_dir or len(originals) != 1:
         return None
     original = originals[0]
     name = plugin_manager.get_name(original)
-    threaded = ThreadedFileLogger(os.path.abspath(report_dir))
+    threaded = ThreadedFileLogger(os.path.abspath(report_dir), parameters)
     plugin_manager.unregister(original)
     plugin_manager.register(threaded)
 
