@@ -7,24 +7,29 @@ turns a :class:`~smokeproof.errors.TargetError` into a failing verdict in one pl
 :meth:`SmokeRun.target_failure`. A database that cannot be read is tried once; every schema check
 then reports the same failure.
 
-Threads and loops. pytest runs the tests on its own event loop (the session loop of
-pytest-asyncio) in the main thread. The requests run on the prober's loop, in a thread of its own
-(:mod:`smokeproof.http.lanes`), started before the first test, so answers arrive while pytest
-does its bookkeeping; results come back as ``concurrent.futures.Future`` objects, awaited from
-pytest's loop (``asyncio.wrap_future``) or waited for by a plain test. Hypothesis runs its
-property in a worker thread (``asyncio.to_thread``) and sends each example on the prober's loop.
-Invariants: a task created on one loop is only awaited on that loop; the run's memoised tasks
-(the catalog read) live on pytest's session loop; nothing blocks the prober's loop.
+Threads and loops. pytest runs the tests in the main thread (coroutine tests on pytest-asyncio's
+session loop). The requests, the catalog reads and the expected revision run on the run's own
+loop, in a thread of its own (:mod:`smokeproof.loop_thread`), started before the first test, so
+answers and snapshots arrive while pytest does its bookkeeping. Results are
+``concurrent.futures.Future`` objects: waited for by a plain test (:meth:`SmokeRun.wait`), awaited
+from any loop (``asyncio.wrap_future``). Hypothesis runs its property in a worker thread
+(``asyncio.to_thread``) and sends each example on the run's loop. Invariants: what is memoised is
+a ``concurrent.futures.Future`` (never an asyncio task, which belongs to one loop); nothing blocks
+the run's loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import functools
 import json
+import threading
 import warnings
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from smokeproof.config.environment import Environment
 from smokeproof.database import drift as schema_drift
@@ -36,6 +41,7 @@ from smokeproof.database.tenants import OnDatabase, Snapshots, at, on_database
 from smokeproof.errors import DatabaseError, DatabaseUnreachable, TargetError, TargetUnreachable, Unavailable, reason
 from smokeproof.http import judge
 from smokeproof.http.contracts import EndpointContract
+from smokeproof.loop_thread import LoopThread
 from smokeproof.verdict import Area, Category, Severity, Verdict
 
 if TYPE_CHECKING:  # alembic loads only when the history is read; httpx with the prober, on the first request
@@ -45,6 +51,8 @@ if TYPE_CHECKING:  # alembic loads only when the history is read; httpx with the
     from smokeproof.http.probe import Exchange, Prober
 
 __all__ = ["SmokeRun", "Unavailable"]
+
+T = TypeVar("T")
 
 UNREADABLE_MEANS = "the database could not be read, so nothing about its schema is known"
 UNREADABLE_TODO = "check database_url, the network path and the database's health; then rerun"
@@ -58,14 +66,16 @@ class SmokeRun:
     contracts: tuple[EndpointContract, ...]
     expected_override: str | None = None
     lanes: Lanes | None = None  # where the requests run; made from the environment's [http] unless given
-    _catalog: asyncio.Task[CatalogSnapshot] | None = None
+    loop: LoopThread = field(default_factory=LoopThread)  # where the requests and the database reads run
+    _catalog: concurrent.futures.Future[CatalogSnapshot] | None = None
     expected: ExpectedRevision | None = None
     _rate: Any = None  # credential_probes.RateLimit, created on first use
     history: MigrationHistory | None = None  # the code's Alembic history (revision_source.load_history)
     _tenants: Snapshots | None = None  # the tenant databases' catalogs ([databases])
-    _expected: asyncio.Task[ExpectedRevision | None] | None = None
+    _expected: concurrent.futures.Future[ExpectedRevision | None] | None = None
     # [drift]: per database (None: database_url), the comparison and its advice, made once
     _drift: dict[str | None, tuple[schema_drift.Comparison, schema_drift.Advice]] = field(default_factory=dict)
+    _reading: threading.Lock = field(default_factory=threading.Lock)  # plain tests and the run's loop both ask
 
     @property
     def snapshot(self) -> CatalogSnapshot | None:
@@ -86,7 +96,7 @@ class SmokeRun:
         from smokeproof.http.lanes import Lanes
         from smokeproof.http.probe import Prober
 
-        return Prober(self.env, self.lanes or Lanes(self.env.http))
+        return Prober(self.env, self.lanes or Lanes(self.env.http, self.loop))
 
     @property
     def sending(self) -> Lanes | None:
@@ -94,11 +104,27 @@ class SmokeRun:
         prober: Prober | None = self.__dict__.get("prober")
         return prober.lanes if prober is not None else self.lanes
 
-    def select(self, contracts: tuple[EndpointContract, ...]) -> None:
-        """The contracts left after -k/-m deselection: their requests start now, in the background."""
+    def select(self, contracts: tuple[EndpointContract, ...], databases: tuple[str | None, ...] = ()) -> None:
+        """What is left after -k/-m deselection starts now, in the background: the contracts' requests, and
+        the catalog reads of ``databases`` (None: ``database_url``) with the code's expected revision.
+        """
         if contracts:
             self.prober.selected = contracts
             self.prober.start()
+        reading = False
+        for database in databases:
+            with contextlib.suppress(Unavailable):  # no database_url: its checks say so when they run
+                reading = self.catalog_future(database) is not None
+        if reading:
+            self._expected_future()
+
+    def wait(self, check: Coroutine[Any, Any, T]) -> T:
+        """A check's result, waited for from a plain test: ``smoke.verify(smoke.wait(smoke.alignment()))``.
+
+        The check runs on the run's loop, where its catalog and requests already are; the test gives
+        the interpreter to that loop while it waits (a coroutine test costs pytest-asyncio a loop turn).
+        """
+        return self.loop.wait(check)
 
     # Endpoints ---------------------------------------------------------------------------------
 
@@ -143,15 +169,21 @@ class SmokeRun:
 
         ``database`` names a tenant database; None is the environment's ``database_url``.
         """
-        if database is not None:
-            if self._tenants is None:
-                self._tenants = Snapshots(list(self.env.databases), self._read_catalog, self.env.database.concurrency)
-            return await self._tenants.get(database)
-        if self.env.database_url is None:
-            raise Unavailable(f"environment {self.env.name} has no database_url: schema checks need one")
-        if self._catalog is None:
-            self._catalog = asyncio.ensure_future(self._read_catalog())
-        return await self._catalog
+        return await asyncio.wrap_future(self.catalog_future(database))
+
+    def catalog_future(self, database: str | None = None) -> concurrent.futures.Future[CatalogSnapshot]:
+        """The catalog read of ``database`` on the run's loop, started on first asking (every tenant's at once)."""
+        with self._reading:
+            if database is not None:
+                if self._tenants is None:
+                    concurrency = self.env.database.concurrency
+                    self._tenants = Snapshots(list(self.env.databases), self._read_catalog, concurrency, self.loop)
+                return self._tenants.get(database)
+            if self.env.database_url is None:
+                raise Unavailable(f"environment {self.env.name} has no database_url: schema checks need one")
+            if self._catalog is None:
+                self._catalog = self.loop.submit(self._read_catalog())
+            return self._catalog
 
     @property
     def tenant_snapshots(self) -> dict[str, CatalogSnapshot | None]:
@@ -232,12 +264,16 @@ class SmokeRun:
 
     async def _expected_revision(self) -> ExpectedRevision | None:
         """The code's expected head(s), resolved once, whichever check asks first."""
-        if self._expected is None:
-            self._expected = asyncio.ensure_future(
-                revision_source.resolve(self.env, self.expected_override, self._fetch_json, self.history)
-            )
-        self.expected = await self._expected
+        self.expected = await asyncio.wrap_future(self._expected_future())
         return self.expected
+
+    def _expected_future(self) -> concurrent.futures.Future[ExpectedRevision | None]:
+        with self._reading:
+            if self._expected is None:
+                self._expected = self.loop.submit(
+                    revision_source.resolve(self.env, self.expected_override, self._fetch_json, self.history)
+                )
+            return self._expected
 
     async def _alignment_of(self, catalog: CatalogSnapshot) -> Alignment | None:
         """A database's Alembic alignment (for the schema and drift advice), or None when the code's revision is not known."""
@@ -294,7 +330,12 @@ class SmokeRun:
             raise ValueError(f"GET {path} answered {exchange.error or exchange.status}")
         return json.loads(exchange.body)
 
-    async def aclose(self) -> None:
+    def close(self) -> None:
+        """Cancel what is in flight (requests, reads), close the connections and stop the run's loop."""
+        self.loop.close()  # closes the lanes made on it
         lanes = self.sending
-        if lanes is not None:
-            await lanes.aclose()
+        if lanes is not None:  # lanes given with a loop of their own
+            lanes.close()
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close)

@@ -65,8 +65,9 @@ import pytest
 pytestmark = pytest.mark.schema
 
 
-async def test_schema_object(schema_object, smoke):
-    smoke.verify(await smoke.schema_object(schema_object))
+def test_schema_object(schema_object, smoke):
+    # A plain function on purpose: the catalog is read on smokeproof's own event loop.
+    smoke.verify(smoke.wait(smoke.schema_object(schema_object)))
 ''',
     "tests/schema/test_alembic.py": '''\
 """Alembic alignment: the database's revision is the code's head.
@@ -80,8 +81,8 @@ import pytest
 pytestmark = [pytest.mark.schema, pytest.mark.alembic]
 
 
-async def test_alembic_revision(database, smoke):
-    smoke.verify(await smoke.alignment(database))
+def test_alembic_revision(database, smoke):
+    smoke.verify(smoke.wait(smoke.alignment(database)))
 ''',
     "conftest.py": """\
 # Registers the smokeproof plugin (also registered under the same name by the package's pytest11

@@ -44,6 +44,11 @@ def describe_source(env: Environment, override: str | None) -> str:
     return "none configured"
 
 
+def configured(env: Environment, override: str | None) -> bool:
+    """Whether the environment (or the command line) says where the code's revision comes from."""
+    return bool(override or env.revision.expected or env.alembic_ini is not None or env.migrations or env.revision.url)
+
+
 def split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.replace(",", " ").split() if part.strip())
 

@@ -10,6 +10,7 @@ its own checks and no other's.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
@@ -18,6 +19,7 @@ from smokeproof.config.environment import Environment
 from smokeproof.database.catalog import CatalogSnapshot
 from smokeproof.database.drift import DriftObject
 from smokeproof.database.schema_contract import SchemaEntry
+from smokeproof.loop_thread import LoopThread
 from smokeproof.verdict import Verdict
 
 SEPARATOR = " @ "
@@ -75,40 +77,41 @@ def on_database(verdict: Verdict, database: str | None) -> Verdict:
 
 
 class Snapshots:
-    """The tenant databases' catalogs, read once each, ``concurrency`` at a time, all started together."""
+    """The tenant databases' catalogs, read once each on the run's loop, ``concurrency`` at a time, all started together."""
 
-    def __init__(self, names: list[str], read: Callable[[str], Awaitable[CatalogSnapshot]], concurrency: int) -> None:
+    def __init__(
+        self, names: list[str], read: Callable[[str], Awaitable[CatalogSnapshot]], concurrency: int, loop: LoopThread
+    ) -> None:
         self._names = names
         self._read = read
         self._concurrency = concurrency
-        self._tasks: dict[str, asyncio.Task[CatalogSnapshot]] = {}
+        self._loop = loop
+        self._futures: dict[str, concurrent.futures.Future[CatalogSnapshot]] = {}
 
-    async def get(self, name: str) -> CatalogSnapshot:
-        """``name``'s catalog; the first call starts every database's read (they are all about to be asked for)."""
-        if not self._tasks:
-            gate = asyncio.Semaphore(self._concurrency)
+    def get(self, name: str) -> concurrent.futures.Future[CatalogSnapshot]:
+        """``name``'s catalog, to come; the first call starts every database's read (they are all about to be asked for)."""
+        if not self._futures:
+            gate = asyncio.Semaphore(self._concurrency)  # bound to the run's loop on first use
 
             async def bounded(database: str) -> CatalogSnapshot:
                 async with gate:
                     return await self._read(database)
 
-            self._tasks = {database: asyncio.ensure_future(bounded(database)) for database in self._names}
-            for task in self._tasks.values():  # a read nobody awaits (its checks deselected) is not an "unretrieved" error
-                task.add_done_callback(lambda t: t.cancelled() or t.exception())
-        return await self._tasks[name]
+            self._futures = {database: self._loop.submit(bounded(database)) for database in self._names}
+        return self._futures[name]
 
     def done(self) -> dict[str, CatalogSnapshot | None]:
         """Each database's catalog as read so far (None: not read, or unreadable)."""
         found: dict[str, CatalogSnapshot | None] = {}
         for name in self._names:
-            task = self._tasks.get(name)
-            ok = task is not None and task.done() and not task.cancelled() and task.exception() is None
-            found[name] = task.result() if ok and task is not None else None
+            future = self._futures.get(name)
+            ok = future is not None and future.done() and not future.cancelled() and future.exception() is None
+            found[name] = future.result() if ok and future is not None else None
         return found
 
     def cancel(self) -> None:
-        for task in self._tasks.values():
-            task.cancel()
+        for future in self._futures.values():
+            future.cancel()
 
 
 def describe(names: list[str], snapshots: dict[str, CatalogSnapshot | None]) -> str:

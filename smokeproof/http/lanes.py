@@ -1,7 +1,7 @@
-"""Where the probes' requests run: an event loop of their own, in a worker thread, and its lanes.
+"""Where the probes' requests run: the run's own loop (:mod:`smokeproof.loop_thread`), and its lanes.
 
-pytest's event loop stands still between two tests; this one does not, so a request in flight
-is never timed with pytest's bookkeeping added, and the tests run while the requests are out.
+pytest's event loop stands still between two tests; the run's loop does not, so a request in
+flight is never timed with pytest's bookkeeping added, and the tests run while the requests are out.
 A lane is an httpx transport with a single keep-alive connection; there are ``[http] concurrency``
 of them, and a request waits for a free one (first come, first served), as it would for a
 semaphore.
@@ -29,6 +29,7 @@ import anyio.lowlevel
 import httpx
 
 from smokeproof.config.tables import HttpTable
+from smokeproof.loop_thread import LoopThread
 
 USER_AGENT = "smokeproof"
 
@@ -45,27 +46,23 @@ class _BuildOnly(httpx.AsyncBaseTransport):
 
 
 class Lanes:
-    """The probes' event loop thread (started on first use) and its one-connection transports."""
+    """The probes' one-connection transports, on the run's loop (a loop of their own unless given one)."""
 
-    def __init__(self, http: HttpTable) -> None:
+    def __init__(self, http: HttpTable, loop: LoopThread | None = None) -> None:
         self.http = http
+        self.loop = loop or LoopThread("smokeproof-probes")
+        self._owns_loop = loop is None  # a loop it was given is closed by whoever gave it
         self._lanes: list[Lane] = []
         self._builder: httpx.AsyncClient | None = None
         self._idle: asyncio.Queue[Lane] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def thread(self) -> threading.Thread | None:
-        return self._thread
+        return self.loop.thread
 
     def submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Run ``coroutine`` on the lanes' loop; callable from any thread."""
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(target=self._loop.run_forever, name="smokeproof-probes", daemon=True)
-            self._thread.start()
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        return self.loop.submit(coroutine)
 
     def warm(self) -> None:
         """Start the loop and open the lanes now, in the background.
@@ -121,33 +118,26 @@ class Lanes:
             headers={"User-Agent": USER_AGENT},
         )
         self._idle = asyncio.Queue()
+        self.loop.on_close(self._close_lanes)
         for _ in range(http.concurrency):
             lane = httpx.AsyncHTTPTransport(retries=http.retries, verify=tls, limits=one, trust_env=False)
             self._lanes.append(lane)
             self._idle.put_nowait(lane)
 
     def close(self) -> None:
-        """Cancel what is still in flight, close the connections, stop the loop and its thread.
+        """Cancel what is still in flight and close the connections (and the loop, if it is the lanes' own).
 
-        Blocks; call it from any thread but the lanes' own. Closing twice is harmless.
+        Blocks; call it from any thread but the loop's own. Closing twice is harmless.
         """
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        self._loop = None
-        asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result()
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join()
-        loop.close()
+        if self._owns_loop:
+            self.loop.close()
+        elif self.loop.thread is not None and self._lanes:
+            self.loop.wait(self._close_lanes())
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self.close)
 
-    async def _shutdown(self) -> None:
-        current = asyncio.current_task()
-        pending = [task for task in asyncio.all_tasks() if task is not current]
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        for lane in self._lanes:
+    async def _close_lanes(self) -> None:
+        lanes, self._lanes = self._lanes, []
+        for lane in lanes:
             await lane.aclose()

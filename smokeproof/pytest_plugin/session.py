@@ -3,10 +3,11 @@
 ::
 
     pytest_configure          SmokeSession(settings)     settings resolved and frozen
-    pytest_sessionstart       session.warm()             the probes' thread and connections open while pytest collects
-    pytest_collection_finish  session.start(items)       the target starts (``[start]``), the selected requests go out
+    pytest_sessionstart       session.warm()             the run's loop and connections open while pytest collects
+    pytest_collection_finish  session.start(items)       the target starts (``[start]``), the selected requests and
+                                                         catalog reads go out
     tests                     session.run                what the ``smoke`` fixture hands each test
-    pytest_unconfigure        session.close()            requests cancelled, connections closed, target stopped
+    pytest_unconfigure        session.close()            requests and reads cancelled, connections closed, target stopped
 
 ``start`` and ``close`` each run once; ``close`` is safe when ``start`` never ran (``--collect-only``,
 a usage error, nothing selected).
@@ -21,8 +22,11 @@ import pytest
 
 from smokeproof.config import targets
 from smokeproof.config.environment import Environment
+from smokeproof.database import revision_source
+from smokeproof.database.tenants import OnDatabase
 from smokeproof.errors import TargetUnreachable
 from smokeproof.http.contracts import EndpointContract
+from smokeproof.loop_thread import LoopThread
 from smokeproof.pytest_plugin.settings import Settings
 
 if TYPE_CHECKING:  # the run and its HTTP client load at the end of collection, and only when a test will use them
@@ -40,6 +44,7 @@ class SmokeSession:
         self.env: Environment = settings.env  # a started target's addresses replace the file's
         self.ran: list[str] = []  # node ids of the checks that ran (a run in which none did proves nothing)
         self.current: pytest.Item | None = None  # the test being called: where ``smoke.verify`` records its verdict
+        self._loop = LoopThread()  # the run's own loop: its requests and database reads (started on first use)
         self._lanes: Lanes | None = None
         self._target: targets.StartedTarget | None = None
         self._run: SmokeRun | None = None
@@ -50,7 +55,7 @@ class SmokeSession:
         if self.settings.contracts and self._lanes is None:
             from smokeproof.http.lanes import Lanes
 
-            self._lanes = Lanes(self.settings.env.http)
+            self._lanes = Lanes(self.settings.env.http, self._loop)
             self._lanes.warm()
 
     def start(self, items: Iterable[pytest.Item], *, send: bool = True) -> None:
@@ -71,9 +76,12 @@ class SmokeSession:
             contracts=settings.contracts,
             expected_override=settings.expected_override,
             lanes=self._lanes,
+            loop=self._loop,
             history=settings.history,
         )
-        self._run.select(tuple(_selected_contracts(items)) if send else ())
+        if send:
+            aligned = revision_source.configured(self.env, settings.expected_override)  # else no Alembic check reads
+            self._run.select(tuple(_selected_contracts(items)), tuple(_selected_databases(items, alembic=aligned)))
 
     @property
     def run(self) -> SmokeRun:
@@ -91,10 +99,8 @@ class SmokeSession:
 
     def close(self) -> None:
         """Cancel what is in flight, close the connections and stop the target. Safe to call twice."""
-        lanes = self._run.sending if self._run is not None else self._lanes
         self._run = None
-        if lanes is not None:
-            lanes.close()
+        self._loop.close()  # with the lanes made on it
         self._lanes = None
         if self._target is not None:
             self._target.stop()
@@ -123,3 +129,21 @@ def _selected_contracts(items: Iterable[pytest.Item]) -> list[EndpointContract]:
         if callspec is not None and isinstance(callspec.params.get("endpoint"), EndpointContract):
             selected.append(callspec.params["endpoint"])
     return selected
+
+
+def _selected_databases(items: Iterable[pytest.Item], *, alembic: bool) -> list[str | None]:
+    """The databases the selected checks will read (None: ``database_url``), in test order, each once.
+
+    A schema or drift check always reads its database; an Alembic check (``database``) only when
+    the code's revision has a source (``alembic``), else it is skipped before reading.
+    """
+    selected: dict[str | None, None] = {}
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        target = params.get("schema_object", params.get("drift_object"))
+        if target is not None:
+            selected[target.database if isinstance(target, OnDatabase) else None] = None
+        elif alembic and "database" in getattr(item, "fixturenames", ()):
+            selected[params.get("database")] = None
+    return list(selected)

@@ -9,5 +9,5 @@ import pytest
 pytestmark = [pytest.mark.schema, pytest.mark.alembic]
 
 
-async def test_alembic_revision(database, smoke):
-    smoke.verify(await smoke.alignment(database))
+def test_alembic_revision(database, smoke):
+    smoke.verify(smoke.wait(smoke.alignment(database)))

@@ -10,5 +10,5 @@ import pytest
 pytestmark = [pytest.mark.schema, pytest.mark.drift]
 
 
-async def test_drift(drift_object, smoke):
-    smoke.verify(await smoke.drift(drift_object))
+def test_drift(drift_object, smoke):
+    smoke.verify(smoke.wait(smoke.drift(drift_object)))

@@ -8,5 +8,6 @@ import pytest
 pytestmark = pytest.mark.schema
 
 
-async def test_schema_object(schema_object, smoke):
-    smoke.verify(await smoke.schema_object(schema_object))
+def test_schema_object(schema_object, smoke):
+    # A plain function on purpose: the catalog is read on smokeproof's own event loop.
+    smoke.verify(smoke.wait(smoke.schema_object(schema_object)))

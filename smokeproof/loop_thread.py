@@ -1,0 +1,83 @@
+"""The run's own event loop, in a thread of its own: where its requests and database reads happen.
+
+pytest's event loop stands still between two tests; this one does not. Everything slow and shared
+runs here, started as soon as the run knows what it will need: the endpoints' requests, the catalog
+reads (every tenant database's at once, within ``[database] concurrency``), the code's expected
+revision. The tests only wait for their own part, as a plain function (:meth:`LoopThread.wait`) or
+from any event loop (``asyncio.wrap_future`` on :meth:`LoopThread.submit`); a test that waits gives
+the interpreter to this thread meanwhile.
+
+Results are ``concurrent.futures.Future`` objects, so a memoised result (a catalog snapshot) can be
+waited for from any thread and any loop, and is read once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class LoopThread:
+    """An event loop running in a daemon thread, started on first use; closed once, from another thread."""
+
+    def __init__(self, name: str = "smokeproof-run") -> None:
+        self.name = name
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._thread
+
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run ``coroutine`` on the loop; callable from any thread (the loop's own included)."""
+        with self._lock:
+            if self._closed:
+                coroutine.close()
+                raise RuntimeError(f"{self.name}: the run's loop is closed")
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(target=self._loop.run_forever, name=self.name, daemon=True)
+                self._thread.start()
+            loop = self._loop
+        return asyncio.run_coroutine_threadsafe(coroutine, loop)
+
+    def wait(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run ``coroutine`` on the loop and wait for its result (from a plain test; never from the loop itself)."""
+        return self.submit(coroutine).result()
+
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        """Run ``closer`` on the loop when it closes, after what is still in flight has been cancelled."""
+        self._closers.append(closer)
+
+    def close(self) -> None:
+        """Cancel what is in flight, run the closers, stop the loop and join its thread. Safe to call twice."""
+        with self._lock:
+            loop, thread, self._closed = self._loop, self._thread, True
+            self._loop = None
+        if loop is None or thread is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close)
+
+    async def _shutdown(self) -> None:
+        current = asyncio.current_task()
+        pending = [task for task in asyncio.all_tasks() if task is not current]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for closer in self._closers:
+            await closer()
