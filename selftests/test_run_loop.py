@@ -1,6 +1,6 @@
 """The run's own loop: database checks from plain tests and from coroutine tests agree.
 
-The suite's schema and Alembic tests are plain functions (``smoke.wait(...)``): the catalog is read
+The suite's schema and Alembic tests are plain functions (``smoke.wait_schema_object(...)``): the catalog is read
 on the run's loop, in the background, from the end of collection. Suites scaffolded earlier have
 coroutine tests (``await smoke.schema_object(...)``), run on pytest-asyncio's loop; both ways must
 give the same verdict on every check, or an upgrade would silently change what a team's suite says.

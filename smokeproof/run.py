@@ -27,9 +27,8 @@ import functools
 import json
 import threading
 import warnings
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from smokeproof.config.environment import Environment
 from smokeproof.database import drift as schema_drift
@@ -51,8 +50,6 @@ if TYPE_CHECKING:  # alembic loads only when the history is read; httpx with the
     from smokeproof.http.probe import Exchange, Prober
 
 __all__ = ["SmokeRun", "Unavailable"]
-
-T = TypeVar("T")
 
 UNREADABLE_MEANS = "the database could not be read, so nothing about its schema is known"
 UNREADABLE_TODO = "check database_url, the network path and the database's health; then rerun"
@@ -117,14 +114,6 @@ class SmokeRun:
                 reading = self.catalog_future(database) is not None
         if reading:
             self._expected_future()
-
-    def wait(self, check: Coroutine[Any, Any, T]) -> T:
-        """A check's result, waited for from a plain test: ``smoke.verify(smoke.wait(smoke.alignment()))``.
-
-        The check runs on the run's loop, where its catalog and requests already are; the test gives
-        the interpreter to that loop while it waits (a coroutine test costs pytest-asyncio a loop turn).
-        """
-        return self.loop.wait(check)
 
     # Endpoints ---------------------------------------------------------------------------------
 
@@ -228,31 +217,44 @@ class SmokeRun:
             severity=Severity.BLOCKER,
         )
 
+    # Each database check is computed in the test's own thread from what the run's loop has read: a
+    # plain test waits for it (``wait_*``), a coroutine test awaits it being in (``_ready``) first.
+
     async def schema_object(self, target: SchemaEntry | OnDatabase[SchemaEntry]) -> Verdict:
         """One schema entry's verdict, on ``database_url`` or on the tenant database ``target`` names."""
+        await self._ready(target.database if isinstance(target, OnDatabase) else None)
+        return self.wait_schema_object(target)
+
+    def wait_schema_object(self, target: SchemaEntry | OnDatabase[SchemaEntry]) -> Verdict:
+        """:meth:`schema_object`, waited for outside any event loop (a plain test)."""
         entry, database = (target.entry, target.database) if isinstance(target, OnDatabase) else (target, None)
         try:
-            catalog = await self.catalog(database)
+            catalog = self.catalog_future(database).result()
         except TargetError as exc:
             return self.target_failure(target.id, Area.SCHEMA, exc)
         root = schema_contract.missing_table(entry, catalog)
         if root is not None:
             raise Unavailable(f"{target.id}: its table is missing; reported once, by '{at(root, database)}'")
-        alignment = await self._alignment_of(catalog)
+        alignment = self._alignment_of(catalog)
         return on_database(schema_contract.check(entry, catalog, at_head=alignment is not None and alignment.ok), database)
 
     async def drift(self, target: schema_drift.DriftObject | OnDatabase[schema_drift.DriftObject]) -> Verdict:
         """One drift check's verdict (on ``database_url`` or a tenant database), from that database's one snapshot."""
+        await self._ready(target.database if isinstance(target, OnDatabase) else None)
+        return self.wait_drift(target)
+
+    def wait_drift(self, target: schema_drift.DriftObject | OnDatabase[schema_drift.DriftObject]) -> Verdict:
+        """:meth:`drift`, waited for outside any event loop (a plain test)."""
         obj, database = (target.entry, target.database) if isinstance(target, OnDatabase) else (target, None)
         try:
-            catalog = await self.catalog(database)
+            catalog = self.catalog_future(database).result()
         except TargetError as exc:
             return self.target_failure(target.id, Area.SCHEMA, exc)
         if database not in self._drift:
             from smokeproof.database import baseline
 
             comparison = schema_drift.compare(obj.settings, baseline.Live(catalog))
-            self._drift[database] = comparison, schema_drift.advice(await self._alignment_of(catalog))
+            self._drift[database] = comparison, schema_drift.advice(self._alignment_of(catalog))
         comparison, advice = self._drift[database]
         root = schema_drift.reported_by(obj, comparison)
         if root is not None:
@@ -262,12 +264,18 @@ class SmokeRun:
             warnings.warn(schema_drift.DriftWarning(verdict.headline), stacklevel=1)
         return verdict
 
-    async def _expected_revision(self) -> ExpectedRevision | None:
-        """The code's expected head(s), resolved once, whichever check asks first."""
-        self.expected = await asyncio.wrap_future(self._expected_future())
-        return self.expected
+    async def _ready(self, database: str | None, *, catalog: bool = True) -> None:
+        """Wait, from any event loop, until the code's expected revision and ``database``'s catalog are in.
+
+        Nothing is raised here: the ``wait_*`` method that follows reads the outcome, failures included.
+        """
+        await asyncio.wait([asyncio.wrap_future(self._expected_future())])
+        if catalog:
+            with contextlib.suppress(Unavailable):  # no database_url: the check says so
+                await asyncio.wait([asyncio.wrap_future(self.catalog_future(database))])
 
     def _expected_future(self) -> concurrent.futures.Future[ExpectedRevision | None]:
+        """The code's expected head(s), resolved once on the run's loop, whichever check asks first."""
         with self._reading:
             if self._expected is None:
                 self._expected = self.loop.submit(
@@ -275,9 +283,13 @@ class SmokeRun:
                 )
             return self._expected
 
-    async def _alignment_of(self, catalog: CatalogSnapshot) -> Alignment | None:
+    def _expected_revision(self) -> ExpectedRevision | None:
+        self.expected = self._expected_future().result()
+        return self.expected
+
+    def _alignment_of(self, catalog: CatalogSnapshot) -> Alignment | None:
         """A database's Alembic alignment (for the schema and drift advice), or None when the code's revision is not known."""
-        expected = await self._expected_revision()
+        expected = self._expected_revision()
         if expected is None or expected.error:
             return None
         from smokeproof.database.alignment import align
@@ -290,8 +302,15 @@ class SmokeRun:
 
     async def alignment(self, database: str | None = None) -> Verdict:
         """The Alembic alignment of ``database_url``, or of the tenant database ``database``."""
+        await self._ready(database, catalog=False)
+        expected = self._expected_revision()
+        await self._ready(database, catalog=expected is not None and not expected.error)
+        return self.wait_alignment(database)
+
+    def wait_alignment(self, database: str | None = None) -> Verdict:
+        """:meth:`alignment`, waited for outside any event loop (a plain test)."""
         check = at("alembic revision", database)
-        expected = await self._expected_revision()
+        expected = self._expected_revision()
         if expected is None:
             raise Unavailable(
                 f"environment {self.env.name} says nowhere where the code's Alembic head comes from: set "
@@ -309,7 +328,7 @@ class SmokeRun:
                 severity=Severity.BLOCKER,
             )
         try:
-            catalog = await self.catalog(database)
+            catalog = self.catalog_future(database).result()
         except TargetError as exc:
             return self.target_failure(check, Area.MIGRATIONS, exc)
         from smokeproof.database.alignment import align  # loads alembic: only runs that check it pay

@@ -67,7 +67,7 @@ pytestmark = pytest.mark.schema
 
 def test_schema_object(schema_object, smoke):
     # A plain function on purpose: the catalog is read on smokeproof's own event loop.
-    smoke.verify(smoke.wait(smoke.schema_object(schema_object)))
+    smoke.verify(smoke.wait_schema_object(schema_object))
 ''',
     "tests/schema/test_alembic.py": '''\
 """Alembic alignment: the database's revision is the code's head.
@@ -82,7 +82,7 @@ pytestmark = [pytest.mark.schema, pytest.mark.alembic]
 
 
 def test_alembic_revision(database, smoke):
-    smoke.verify(smoke.wait(smoke.alignment(database)))
+    smoke.verify(smoke.wait_alignment(database))
 ''',
     "conftest.py": """\
 # Registers the smokeproof plugin (also registered under the same name by the package's pytest11

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 STATUS_ICON = {"passed": "✅ pass", "failed": "❌ FAIL", "skipped": "⏭ skip", "error": "💥 ERROR"}
@@ -66,16 +66,24 @@ def load_previous(path: Path) -> dict[str, Row]:
         return {}
 
 
+# The JSON files hold a row per line: readable, and written by json's C encoder (``indent`` would
+# switch to its pure-Python one, a tenth of a second at 1,500 checks).
+
+
 def save(path: Path, rows: Iterable[Row], header: Mapping[str, str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"header": dict(header), "rows": [asdict(r) for r in rows]}, indent=1))
+    path.write_text(_rows_json(header, [vars(r) for r in rows], ensure_ascii=True))
 
 
 def run_record(rows: Iterable[Row], before: Mapping[str, Row], header: Mapping[str, str]) -> str:
     """This run as JSON (``reports/summary.json``): what ``smokeproof report DIR...`` merges."""
-    return json.dumps(
-        {"header": dict(header), "rows": [{**asdict(r), "change": change(r, before)} for r in rows]}, indent=1, ensure_ascii=False
-    )
+    return _rows_json(header, [{**vars(r), "change": change(r, before)} for r in rows], ensure_ascii=False)
+
+
+def _rows_json(header: Mapping[str, str], rows: list[dict[str, str]], *, ensure_ascii: bool) -> str:
+    lines = [json.dumps(row, ensure_ascii=ensure_ascii) for row in rows]
+    head = json.dumps(dict(header), ensure_ascii=ensure_ascii)
+    return '{"header": ' + head + ',\n "rows": [\n  ' + ",\n  ".join(lines) + "\n ]\n}\n"
 
 
 def _cell(text: str) -> str:

@@ -10,4 +10,4 @@ pytestmark = [pytest.mark.schema, pytest.mark.alembic]
 
 
 def test_alembic_revision(database, smoke):
-    smoke.verify(smoke.wait(smoke.alignment(database)))
+    smoke.verify(smoke.wait_alignment(database))

@@ -11,4 +11,4 @@ pytestmark = [pytest.mark.schema, pytest.mark.drift]
 
 
 def test_drift(drift_object, smoke):
-    smoke.verify(smoke.wait(smoke.drift(drift_object)))
+    smoke.verify(smoke.wait_drift(drift_object))

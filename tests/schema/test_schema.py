@@ -10,4 +10,4 @@ pytestmark = pytest.mark.schema
 
 def test_schema_object(schema_object, smoke):
     # A plain function on purpose: the catalog is read on smokeproof's own event loop.
-    smoke.verify(smoke.wait(smoke.schema_object(schema_object)))
+    smoke.verify(smoke.wait_schema_object(schema_object))
