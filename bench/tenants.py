@@ -119,9 +119,12 @@ def run() -> str:
             for name, url in urls.items():
                 suite_run(root, env_file(root, f"one_{name}", database_url=url))
             sequential = time.perf_counter() - began
+            checks = TENANTS * (len(read_ids(root)) + 1)
+            floor = statistics.median(empty_tests(root, checks) for _ in range(REPEATS))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     rows.append([f"{TENANTS} runs of 1", "-", f"{sequential:.2f}", f"{sequential / one_run:.2f}x", "-", "-", "-"])
+    rows.append([f"floor: {checks} empty tests", str(checks), f"{floor:.2f}", f"{floor / one_run:.2f}x", "-", "-", "-"])
     return table(
         f"Tenant databases (PostgreSQL {cluster.version}, embedded, demo schema at head; schema + Alembic checks, "
         f"[database] concurrency = {CONCURRENCY}; medians of {REPEATS})",
@@ -136,6 +139,23 @@ def run() -> str:
         ],
         rows,
     )
+
+
+def empty_tests(root: Path, count: int) -> float:
+    """``count`` tests that assert nothing, in the same folder with the suite's reports (Allure, JUnit), no smokeproof.
+
+    pytest's and allure-pytest's own cost for as many tests as the 100-tenant run has: no tenant run can
+    take less, whatever smokeproof does.
+    """
+    folder = root / "empty"
+    folder.mkdir(exist_ok=True)
+    (folder / "pytest.ini").write_text("[pytest]\n")
+    module = f"import pytest\n\n\n@pytest.mark.parametrize('i', range({count}))\ndef test_empty(i):\n    pass\n"
+    (folder / "test_empty.py").write_text(module)
+    reports = ["--alluredir=reports/allure-results", "--clean-alluredir", "--junitxml=reports/junit.xml"]
+    elapsed, status = timed([*PYTEST, "-q", "-p", "no:smokeproof.plugin", *reports], folder)
+    assert status == 0, "the empty tests failed"
+    return elapsed
 
 
 def read_ids(root: Path) -> list[str]:
