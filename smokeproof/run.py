@@ -1,18 +1,17 @@
 """One smoke run: the environment, its contracts, and the checks' shared state.
 
 The run hands each thin test what it needs (an endpoint's exchange, the catalog snapshot, the
-Alembic alignment) and memoises the expensive parts: all endpoints are probed at once, the
-database is read once. The plumbing raises typed errors (:mod:`smokeproof.errors`); this module
-turns a :class:`~smokeproof.errors.TargetError` into a failing verdict in one place,
-:meth:`SmokeRun.target_failure`. A database that cannot be read is tried once; every schema check
-then reports the same failure.
+Alembic alignment) and memoises the expensive parts: all endpoints are probed at once, each
+database is read once. The endpoint checks are here; the database checks are its mixin
+:class:`~smokeproof.database.run_checks.DatabaseChecks`, which also turns a
+:class:`~smokeproof.errors.TargetError` into a failing verdict in one place (``target_failure``).
 
 Threads and loops. pytest runs the tests in the main thread (coroutine tests on pytest-asyncio's
 session loop). The requests, the catalog reads and the expected revision run on the run's own
 loop, in a thread of its own (:mod:`smokeproof.loop_thread`), started before the first test, so
 answers and snapshots arrive while pytest does its bookkeeping. Results are
-``concurrent.futures.Future`` objects: waited for by a plain test (:meth:`SmokeRun.wait`), awaited
-from any loop (``asyncio.wrap_future``). Hypothesis runs its property in a worker thread
+``concurrent.futures.Future`` objects: waited for by a plain test (``wait_endpoint``,
+``wait_schema_object``...), awaited from any loop (``asyncio.wrap_future``). Hypothesis runs its property in a worker thread
 (``asyncio.to_thread``) and sends each example on the run's loop. Invariants: what is memoised is
 a ``concurrent.futures.Future`` (never an asyncio task, which belongs to one loop); nothing blocks
 the run's loop.
@@ -26,37 +25,31 @@ import contextlib
 import functools
 import json
 import threading
-import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from smokeproof.config.environment import Environment
 from smokeproof.database import drift as schema_drift
-from smokeproof.database import revision_source, schema_contract
-from smokeproof.database.catalog import CatalogSnapshot, read
+from smokeproof.database.catalog import CatalogSnapshot
 from smokeproof.database.revision_source import ExpectedRevision
-from smokeproof.database.schema_contract import SchemaEntry
-from smokeproof.database.tenants import OnDatabase, Snapshots, at, on_database
-from smokeproof.errors import DatabaseError, DatabaseUnreachable, TargetError, TargetUnreachable, Unavailable, reason
+from smokeproof.database.run_checks import DatabaseChecks
+from smokeproof.database.tenants import Snapshots
+from smokeproof.errors import Unavailable
 from smokeproof.http import judge
 from smokeproof.http.contracts import EndpointContract
 from smokeproof.loop_thread import LoopThread
-from smokeproof.verdict import Area, Category, Severity, Verdict
+from smokeproof.verdict import Verdict
 
 if TYPE_CHECKING:  # alembic loads only when the history is read; httpx with the prober, on the first request
-    from smokeproof.database.alignment import Alignment
     from smokeproof.database.migrations import MigrationHistory
     from smokeproof.http.lanes import Lanes
     from smokeproof.http.probe import Exchange, Prober
 
 __all__ = ["SmokeRun", "Unavailable"]
 
-UNREADABLE_MEANS = "the database could not be read, so nothing about its schema is known"
-UNREADABLE_TODO = "check database_url, the network path and the database's health; then rerun"
-
 
 @dataclass
-class SmokeRun:
+class SmokeRun(DatabaseChecks):
     """The checks of one run against one environment, and what they share."""
 
     env: Environment
@@ -73,19 +66,6 @@ class SmokeRun:
     # [drift]: per database (None: database_url), the comparison and its advice, made once
     _drift: dict[str | None, tuple[schema_drift.Comparison, schema_drift.Advice]] = field(default_factory=dict)
     _reading: threading.Lock = field(default_factory=threading.Lock)  # plain tests and the run's loop both ask
-
-    @property
-    def snapshot(self) -> CatalogSnapshot | None:
-        """The catalog, once it has been read (None before, or when it could not be)."""
-        task = self._catalog
-        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
-            return None
-        return task.result()
-
-    @property
-    def database_revisions(self) -> tuple[str, ...] | None:
-        """The alembic_version rows, once the catalog has been read."""
-        return self.snapshot.alembic_revisions if self.snapshot is not None else None
 
     @functools.cached_property
     def prober(self) -> Prober:
@@ -150,197 +130,6 @@ class SmokeRun:
         if self._rate is None:
             self._rate = credential_probes.RateLimit(self.env.fuzz.max_rate_per_s)
         return await credential_probes.probe_endpoint(self.prober, contract, rate=self._rate, fuzz=self.env.fuzz)
-
-    # Database ----------------------------------------------------------------------------------
-
-    async def catalog(self, database: str | None = None) -> CatalogSnapshot:
-        """The catalog snapshot, read once; raises :class:`~smokeproof.errors.TargetError` (the same one each time).
-
-        ``database`` names a tenant database; None is the environment's ``database_url``.
-        """
-        return await asyncio.wrap_future(self.catalog_future(database))
-
-    def catalog_future(self, database: str | None = None) -> concurrent.futures.Future[CatalogSnapshot]:
-        """The catalog read of ``database`` on the run's loop, started on first asking (every tenant's at once)."""
-        with self._reading:
-            if database is not None:
-                if self._tenants is None:
-                    concurrency = self.env.database.concurrency
-                    self._tenants = Snapshots(list(self.env.databases), self._read_catalog, concurrency, self.loop)
-                return self._tenants.get(database)
-            if self.env.database_url is None:
-                raise Unavailable(f"environment {self.env.name} has no database_url: schema checks need one")
-            if self._catalog is None:
-                self._catalog = self.loop.submit(self._read_catalog())
-            return self._catalog
-
-    @property
-    def tenant_snapshots(self) -> dict[str, CatalogSnapshot | None]:
-        """Each tenant database's catalog as read so far (None: not read, or unreadable)."""
-        return self._tenants.done() if self._tenants is not None else {}
-
-    async def _read_catalog(self, database: str | None = None) -> CatalogSnapshot:
-        url = self.env.database_url if database is None else self.env.databases[database]
-        import asyncpg  # with the catalog reader: only runs that read a database load the driver
-
-        assert url is not None
-        db = self.env.database
-        where = self.env.masked(url) if database is None else f"{database} ({self.env.masked(url)})"
-        try:
-            return await read(
-                url.reveal(),
-                schemas=db.schemas,
-                connect_timeout_s=db.connect_timeout_s,
-                statement_timeout_ms=db.statement_timeout_ms,
-            )
-        except DatabaseUnreachable as exc:
-            raise DatabaseUnreachable(self.env.redactor(f"target unreachable: database {where}: {exc}")) from None
-        except asyncpg.QueryCanceledError:
-            raise DatabaseError(
-                f"database {where}: the catalog read exceeded statement_timeout_ms = {db.statement_timeout_ms}"
-            ) from None
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise DatabaseError(self.env.redactor(f"database {where}: catalog read failed: {reason(exc)}")) from None
-
-    def target_failure(self, check: str, area: Area, error: TargetError) -> Verdict:
-        """The failing verdict of a check whose target could not be read: unreachable, or an error once there."""
-        unreachable = isinstance(error, TargetUnreachable)
-        return Verdict(
-            check=check,
-            area=area,
-            expected="database readable",
-            actual="unreachable" if unreachable else "error",
-            ok=False,
-            headline=f"{check}: {error}",
-            category=Category.UNREACHABLE if unreachable else Category.DATABASE_ERROR,
-            sections=(("what it means", UNREADABLE_MEANS), ("what to do", UNREADABLE_TODO)),
-            severity=Severity.BLOCKER,
-        )
-
-    # Each database check is computed in the test's own thread from what the run's loop has read: a
-    # plain test waits for it (``wait_*``), a coroutine test awaits it being in (``_ready``) first.
-
-    async def schema_object(self, target: SchemaEntry | OnDatabase[SchemaEntry]) -> Verdict:
-        """One schema entry's verdict, on ``database_url`` or on the tenant database ``target`` names."""
-        await self._ready(target.database if isinstance(target, OnDatabase) else None)
-        return self.wait_schema_object(target)
-
-    def wait_schema_object(self, target: SchemaEntry | OnDatabase[SchemaEntry]) -> Verdict:
-        """:meth:`schema_object`, waited for outside any event loop (a plain test)."""
-        entry, database = (target.entry, target.database) if isinstance(target, OnDatabase) else (target, None)
-        try:
-            catalog = self.catalog_future(database).result()
-        except TargetError as exc:
-            return self.target_failure(target.id, Area.SCHEMA, exc)
-        root = schema_contract.missing_table(entry, catalog)
-        if root is not None:
-            raise Unavailable(f"{target.id}: its table is missing; reported once, by '{at(root, database)}'")
-        alignment = self._alignment_of(catalog)
-        return on_database(schema_contract.check(entry, catalog, at_head=alignment is not None and alignment.ok), database)
-
-    async def drift(self, target: schema_drift.DriftObject | OnDatabase[schema_drift.DriftObject]) -> Verdict:
-        """One drift check's verdict (on ``database_url`` or a tenant database), from that database's one snapshot."""
-        await self._ready(target.database if isinstance(target, OnDatabase) else None)
-        return self.wait_drift(target)
-
-    def wait_drift(self, target: schema_drift.DriftObject | OnDatabase[schema_drift.DriftObject]) -> Verdict:
-        """:meth:`drift`, waited for outside any event loop (a plain test)."""
-        obj, database = (target.entry, target.database) if isinstance(target, OnDatabase) else (target, None)
-        try:
-            catalog = self.catalog_future(database).result()
-        except TargetError as exc:
-            return self.target_failure(target.id, Area.SCHEMA, exc)
-        if database not in self._drift:
-            from smokeproof.database import baseline
-
-            comparison = schema_drift.compare(obj.settings, baseline.Live(catalog))
-            self._drift[database] = comparison, schema_drift.advice(self._alignment_of(catalog))
-        comparison, advice = self._drift[database]
-        root = schema_drift.reported_by(obj, comparison)
-        if root is not None:
-            raise Unavailable(f"{target.id}: its table is missing; reported once, by '{at(root, database)}'")
-        verdict = on_database(schema_drift.check(obj, comparison, advice), database)
-        if verdict.ok and verdict.headline:  # [drift] extra = "warn"
-            warnings.warn(schema_drift.DriftWarning(verdict.headline), stacklevel=1)
-        return verdict
-
-    async def _ready(self, database: str | None, *, catalog: bool = True) -> None:
-        """Wait, from any event loop, until the code's expected revision and ``database``'s catalog are in.
-
-        Nothing is raised here: the ``wait_*`` method that follows reads the outcome, failures included.
-        """
-        await asyncio.wait([asyncio.wrap_future(self._expected_future())])
-        if catalog:
-            with contextlib.suppress(Unavailable):  # no database_url: the check says so
-                await asyncio.wait([asyncio.wrap_future(self.catalog_future(database))])
-
-    def _expected_future(self) -> concurrent.futures.Future[ExpectedRevision | None]:
-        """The code's expected head(s), resolved once on the run's loop, whichever check asks first."""
-        with self._reading:
-            if self._expected is None:
-                self._expected = self.loop.submit(
-                    revision_source.resolve(self.env, self.expected_override, self._fetch_json, self.history)
-                )
-            return self._expected
-
-    def _expected_revision(self) -> ExpectedRevision | None:
-        self.expected = self._expected_future().result()
-        return self.expected
-
-    def _alignment_of(self, catalog: CatalogSnapshot) -> Alignment | None:
-        """A database's Alembic alignment (for the schema and drift advice), or None when the code's revision is not known."""
-        expected = self._expected_revision()
-        if expected is None or expected.error:
-            return None
-        from smokeproof.database.alignment import align
-
-        return align(
-            expected=expected.heads, source=expected.source, database=catalog.alembic_revisions, history=expected.history
-        )
-
-    # Alembic -----------------------------------------------------------------------------------
-
-    async def alignment(self, database: str | None = None) -> Verdict:
-        """The Alembic alignment of ``database_url``, or of the tenant database ``database``."""
-        await self._ready(database, catalog=False)
-        expected = self._expected_revision()
-        await self._ready(database, catalog=expected is not None and not expected.error)
-        return self.wait_alignment(database)
-
-    def wait_alignment(self, database: str | None = None) -> Verdict:
-        """:meth:`alignment`, waited for outside any event loop (a plain test)."""
-        check = at("alembic revision", database)
-        expected = self._expected_revision()
-        if expected is None:
-            raise Unavailable(
-                f"environment {self.env.name} says nowhere where the code's Alembic head comes from: set "
-                "[revision] expected, migrations or url, or pass --expected-revision"
-            )
-        if expected.error:
-            return Verdict(
-                check=check,
-                area=Area.MIGRATIONS,
-                expected="a code revision",
-                actual="unknown",
-                ok=False,
-                headline=f"{check}: cannot learn the code's revision from {expected.source}: {expected.error}",
-                category=Category.MIGRATION_DRIFT,
-                severity=Severity.BLOCKER,
-            )
-        try:
-            catalog = self.catalog_future(database).result()
-        except TargetError as exc:
-            return self.target_failure(check, Area.MIGRATIONS, exc)
-        from smokeproof.database.alignment import align  # loads alembic: only runs that check it pay
-
-        result = align(
-            expected=expected.heads,
-            source=expected.source,
-            database=catalog.alembic_revisions,
-            history=expected.history,
-            single_head=self.env.revision.single_head,
-        )
-        return on_database(result.verdict("alembic revision"), database)
 
     async def _fetch_json(self, path: str) -> Any:
         assert self.env.base_url is not None
