@@ -64,6 +64,7 @@ async def test_database_down_fails_every_schema_check_at_once(tmp_path: Path) ->
     assert catalog.startswith("target unreachable: database")
     assert again.value is first.value  # tried once, not once per check
     verdict = await run.alignment()
+    await run.aclose()  # the run's loop read the catalog
     assert not verdict.ok and verdict.category is Category.UNREACHABLE
     assert elapsed < 30  # generous: a refused connection is immediate, a hang would be the timeout
 
@@ -92,6 +93,7 @@ async def test_slow_database_is_a_clear_timeout(pg: Cluster, tmp_path: Path, mon
     assert "exceeded statement_timeout_ms = 200" in catalog
     # Reached but not readable: a database error, not an unreachable target.
     verdict = await run.alignment()
+    await run.aclose()
     assert not verdict.ok and verdict.category is Category.DATABASE_ERROR and verdict.actual == "error"
     assert "exceeded statement_timeout_ms = 200" in verdict.headline
 
@@ -102,8 +104,10 @@ async def test_password_never_appears_in_the_failure(tmp_path: Path, monkeypatch
     path = tmp_path / "env.toml"
     path.write_text(f'production = false\nbase_url = "http://127.0.0.1:9"\ndatabase_url = "{url}"\n')
     env = load(path, name="t", rootdir=REPO)
+    run = SmokeRun(env=env, contracts=())
     with pytest.raises(DatabaseUnreachable) as caught:
-        await SmokeRun(env=env, contracts=()).catalog()
+        await run.catalog()
+    await run.aclose()
     catalog = str(caught.value)
     assert "canary-pw-31337" not in catalog
     assert "app:" + MASK + "@127.0.0.1" in catalog

@@ -70,9 +70,6 @@ class LoopThread:
         thread.join()
         loop.close()
 
-    async def aclose(self) -> None:
-        await asyncio.to_thread(self.close)
-
     async def _shutdown(self) -> None:
         current = asyncio.current_task()
         pending = [task for task in asyncio.all_tasks() if task is not current]

@@ -29,6 +29,9 @@ class ExpectedRevision:
     error: str | None = None
 
 
+NO_SOURCE = "none configured"
+
+
 def describe_source(env: Environment, override: str | None) -> str:
     """The source that will be used, without touching the network (for the report header)."""
     if override:
@@ -41,12 +44,12 @@ def describe_source(env: Environment, override: str | None) -> str:
         return f"versions folder {', '.join(str(folder) for folder in env.migrations)}"
     if env.revision.url:
         return f"{env.revision.url} at {env.revision.json_pointer}"
-    return "none configured"
+    return NO_SOURCE
 
 
 def configured(env: Environment, override: str | None) -> bool:
     """Whether the environment (or the command line) says where the code's revision comes from."""
-    return bool(override or env.revision.expected or env.alembic_ini is not None or env.migrations or env.revision.url)
+    return describe_source(env, override) != NO_SOURCE
 
 
 def split(value: str) -> tuple[str, ...]:

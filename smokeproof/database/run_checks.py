@@ -57,10 +57,10 @@ class DatabaseChecks:
     @property
     def snapshot(self) -> CatalogSnapshot | None:
         """The catalog, once it has been read (None before, or when it could not be)."""
-        task = self._catalog
-        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+        future = self._catalog
+        if future is None or not future.done() or future.cancelled() or future.exception() is not None:
             return None
-        return task.result()
+        return future.result()
 
     @property
     def database_revisions(self) -> tuple[str, ...] | None:

@@ -109,10 +109,6 @@ class Snapshots:
             found[name] = future.result() if ok and future is not None else None
         return found
 
-    def cancel(self) -> None:
-        for future in self._futures.values():
-            future.cancel()
-
 
 def describe(names: list[str], snapshots: dict[str, CatalogSnapshot | None]) -> str:
     """For the report header: how many tenant databases, and at which Alembic revisions."""

@@ -134,9 +134,6 @@ class Lanes:
         elif self.loop.thread is not None and self._lanes:
             self.loop.wait(self._close_lanes())
 
-    async def aclose(self) -> None:
-        await asyncio.to_thread(self.close)
-
     async def _close_lanes(self) -> None:
         lanes, self._lanes = self._lanes, []
         for lane in lanes:

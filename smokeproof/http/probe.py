@@ -273,9 +273,6 @@ class Prober:
             finished=finished,
         )
 
-    async def aclose(self) -> None:
-        await self.lanes.aclose()  # cancels every task on the lanes' loop, token requests included
-
 
 async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:
     chunks: list[bytes] = []
