@@ -4,13 +4,13 @@ Everything the schema checks, the drift checks and the Alembic alignment need is
 ``pg_catalog`` (not ``information_schema``, which hides what the role may not see) in one
 read-only, repeatable-read transaction of four statements whatever the number of objects: BEGIN,
 the catalog as one JSON document (:data:`catalog_queries.SNAPSHOT`), the ``alembic_version`` rows
-when the table exists, COMMIT. Six network round trips in all (the driver prepares, then executes
-a query), where a statement per kind of object took eighteen: a tenant database in another region
-is 50 to 150 ms away. What is read: tables and views with their columns (types as ``format_type()`` prints them,
-nullability, defaults, identity and generated columns), enum types with labels in
-``enumsortorder``, indexes, constraints (primary keys, unique, check, exclusion, foreign keys with
-their actions), sequences, installed extensions and the ``alembic_version`` rows. Works on
-PostgreSQL 13 to 18.
+when the table exists, COMMIT. That is six network round trips (the driver prepares, then executes
+a query) where a statement per kind of object took eighteen: a tenant database in another region
+is 50 to 150 ms away. What is read: tables and views with their columns (types as
+``format_type()`` prints them, nullability, defaults, identity and generated columns), enum types
+with labels in ``enumsortorder``, indexes, constraints (primary keys, unique, check, exclusion,
+foreign keys with their actions), sequences, installed extensions and the ``alembic_version``
+rows. Works on PostgreSQL 13 to 18.
 """
 
 from __future__ import annotations

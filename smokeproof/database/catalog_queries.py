@@ -4,13 +4,12 @@
 document (``{"tables": [...], "columns": [...], ...}``): one statement, so one round trip's
 worth of network latency for the whole catalog, however many kinds and objects there are (a
 tenant in another region is 50 to 150 ms away). Each query takes the schema names as ``$1``;
-none is issued per object. Index and constraint
-columns come back as attribute numbers, named from the columns' rows (a subquery per row costs
-three times as much at 5,000 tables); a foreign key's referenced columns are named here, as the
-referenced table may be in a schema that is not read. Arrays are text[] (attribute numbers too), whose
-codec asyncpg has built in: name[] or int2[] would cost three statements of type introspection each. Objects that belong
-to an extension (``pg_depend.deptype = 'e'``) are flagged or left out: they come with the
-extension, and the extension set is compared on its own. Works on PostgreSQL 13 to 18.
+none is issued per object. Index and constraint columns come back as attribute numbers (as text,
+like the columns' ``num``), named from the columns' rows (a subquery per row costs three times as
+much at 5,000 tables); a foreign key's referenced columns are named here, as the referenced table
+may be in a schema that is not read. Objects that belong to an extension (``pg_depend.deptype =
+'e'``) are flagged or left out: they come with the extension, and the extension set is compared
+on its own. Works on PostgreSQL 13 to 18.
 """
 
 from __future__ import annotations
