@@ -91,7 +91,15 @@ def test_tenant_databases_are_validated(tmp_path: Path) -> None:
         list(env.databases) == ["eu", "fr", "de"]
         and env.redactor(f"postgresql://u:{'pw-fr'}@db/fr") == f"postgresql://u:{MASK}@db/fr"
     )
+    # Where the README shows them, in [databases], the two options are options, not tenants.
+    file.write_text('[databases]\neu = "postgresql://db/eu"\ndatabases_file = "tenants.toml"\ndatabases_list = "${TENANTS}"\n')
+    env = load(file, name="env", rootdir=tmp_path, environ={"FR_PW": "pw-fr", "TENANTS": "de=postgresql://db/de"})
+    assert list(env.databases) == ["eu", "fr", "de"]
     for bad, problem in [
+        (
+            'databases_list = "de=postgresql://db/de"\n[databases]\ndatabases_list = "x=postgresql://db/x"\n',
+            "'databases_list' is set twice",
+        ),
         ('[databases]\n"e u" = "postgresql://db/x"\n', "database name 'e u' must be"),
         ('[databases]\neu = "mysql://db/x"\n', "database 'eu' must be a postgresql:// URL"),
         ('databases_list = "eu=postgresql://db/a"\n[databases]\neu = "postgresql://db/x"\n', "database 'eu' is named twice"),

@@ -9,7 +9,9 @@ likes, each name once::
     databases_file = "tenants.toml"    # a file with its own [databases] table, for hundreds
     databases_list = "${TENANT_DATABASES}"   # "name=URL name=URL ..." (whitespace-separated)
 
-Every URL is a secret (its password is redacted everywhere); a bad name, URL or duplicate is exit 4.
+``databases_file`` and ``databases_list`` may also be written at the top of the file, before any
+table; in ``[databases]`` (where the README shows them) they are these options, not tenants. Every
+URL is a secret (its password is redacted everywhere); a bad name, URL or duplicate is exit 4.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ def tenant_databases(
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, Secret]:
     """The tenant databases, by name, in the order written: the table, then the file, then the list."""
+    table = dict(table)
+    from_file = _option(table, "databases_file", from_file, file=file)
+    listed = _option(table, "databases_list", listed, file=file)
     found: dict[str, Secret] = {}
     sources: list[tuple[str, Mapping[str, object]]] = [("[databases]", table)]
     if from_file is not None:
@@ -58,6 +63,14 @@ def tenant_databases(
             redactor.add(url_password(url))
             found[name] = Secret(url)
     return found
+
+
+def _option(table: dict[str, str], key: str, top: str | None, *, file: Path) -> str | None:
+    """``databases_file`` or ``databases_list``, written at the top of the file or in ``[databases]`` (taken out of it)."""
+    inside = table.pop(key, None)
+    if inside is not None and top is not None:
+        raise UsageError(f"'{key}' is set twice: at the top of the file and in [databases]", file=file)
+    return inside if inside is not None else top
 
 
 def _parse_list(text: str, *, file: Path) -> dict[str, str]:
