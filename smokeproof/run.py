@@ -62,6 +62,7 @@ class SmokeRun(DatabaseChecks):
     _rate: Any = None  # credential_probes.RateLimit, created on first use
     history: MigrationHistory | None = None  # the code's Alembic history (revision_source.load_history)
     _tenants: Snapshots | None = None  # the tenant databases' catalogs ([databases])
+    _selected_tenants: tuple[str, ...] = ()  # the tenant databases this process's checks read (a shard's, a worker's)
     _expected: concurrent.futures.Future[ExpectedRevision | None] | None = None
     # [drift]: per database (None: database_url), the comparison and its advice, made once
     _drift: dict[str | None, tuple[schema_drift.Comparison, schema_drift.Advice]] = field(default_factory=dict)
@@ -89,6 +90,7 @@ class SmokeRun(DatabaseChecks):
             self.prober.selected = contracts
             self.prober.start()
         reading = False
+        self._selected_tenants = tuple(database for database in databases if database is not None)
         for database in databases:
             with contextlib.suppress(Unavailable):  # no database_url: its checks say so when they run
                 reading = self.catalog_future(database) is not None

@@ -81,11 +81,11 @@ def strip_trackers(html: str) -> str:
     return TRACKERS.sub("", html)
 
 
-def report(reports: Path, *, name: str = "smokeproof", merged: Mapping[str, Path] | None = None) -> Path:
+def report(reports: Path, *, name: str = "smokeproof", merged: Mapping[str, tuple[Path, ...]] | None = None) -> Path:
     """The single-file report of ``reports/allure-results``, or of the ``merged`` results folders by environment."""
     from smokeproof.reporting import merge
 
-    results = list(merged.values()) if merged else [reports / "allure-results"]
+    results = [folder for folders in merged.values() for folder in folders] if merged else [reports / "allure-results"]
     if not merged and (not results[0].is_dir() or not any(results[0].glob("*-result.json"))):
         raise ReportError(f"no Allure results in {results[0]}: run the suite first (pytest --env=NAME)")
     root = project_root(Path.cwd().resolve())
@@ -120,16 +120,17 @@ def report(reports: Path, *, name: str = "smokeproof", merged: Mapping[str, Path
 
 
 def merge_command(folders: list[Path], reports: Path, name: str) -> Path:
-    """Merge several environments' reports folders into ``reports``: summary.md first, then the HTML."""
+    """Merge several environments' (or one environment's shards') reports folders into ``reports``: summary.md, then the HTML."""
     from smokeproof.reporting import merge
 
+    reports.mkdir(parents=True, exist_ok=True)
     try:
-        sources = [merge.find(folder.resolve()) for folder in folders]
+        found = [merge.find(folder.resolve()) for folder in folders]
+        sources = merge.join_shards(found, reports)  # writes each sharded target's history, once
     except merge.MergeError as exc:
         raise ReportError(str(exc)) from None
-    reports.mkdir(parents=True, exist_ok=True)
     (reports / "summary.md").write_text(merge.combined_summary(sources), encoding="utf-8")
-    print(f"smokeproof: {len(sources)} environments merged into {reports / 'summary.md'}")
+    print(f"smokeproof: {len(found)} reports folders ({len(sources)} environments) merged into {reports / 'summary.md'}")
     return report(reports, name=name, merged={s.environment: s.results for s in sources})
 
 

@@ -46,6 +46,7 @@ class DatabaseChecks:
     expected: ExpectedRevision | None
     _catalog: concurrent.futures.Future[CatalogSnapshot] | None
     _tenants: Snapshots | None
+    _selected_tenants: tuple[str, ...]
     _expected: concurrent.futures.Future[ExpectedRevision | None] | None
     _drift: dict[str | None, tuple[schema_drift.Comparison, schema_drift.Advice]]
     _reading: threading.Lock
@@ -80,7 +81,8 @@ class DatabaseChecks:
             if database is not None:
                 if self._tenants is None:
                     concurrency = self.env.database.concurrency
-                    self._tenants = Snapshots(list(self.env.databases), self._read_catalog, concurrency, self.loop)
+                    names = list(self.env.databases)
+                    self._tenants = Snapshots(names, self._read_catalog, concurrency, self.loop, first=self._selected_tenants)
                 return self._tenants.get(database)
             if self.env.database_url is None:
                 raise Unavailable(f"environment {self.env.name} has no database_url: schema checks need one")

@@ -77,28 +77,43 @@ def on_database(verdict: Verdict, database: str | None) -> Verdict:
 
 
 class Snapshots:
-    """The tenant databases' catalogs, read once each on the run's loop, ``concurrency`` at a time, all started together."""
+    """The tenant databases' catalogs, read once each on the run's loop, ``concurrency`` at a time, started together.
+
+    ``first``: the databases this process's selected checks read (a shard's or an xdist worker's
+    share), started together on the first call; empty: every database. Any other is read when asked for.
+    """
 
     def __init__(
-        self, names: list[str], read: Callable[[str], Awaitable[CatalogSnapshot]], concurrency: int, loop: LoopThread
+        self,
+        names: list[str],
+        read: Callable[[str], Awaitable[CatalogSnapshot]],
+        concurrency: int,
+        loop: LoopThread,
+        *,
+        first: Sequence[str] = (),
     ) -> None:
         self._names = names
+        self._first = list(first) or names
         self._read = read
         self._concurrency = concurrency
         self._loop = loop
         self._futures: dict[str, concurrent.futures.Future[CatalogSnapshot]] = {}
+        self._gate: asyncio.Semaphore | None = None
 
     def get(self, name: str) -> concurrent.futures.Future[CatalogSnapshot]:
-        """``name``'s catalog, to come; the first call starts every database's read (they are all about to be asked for)."""
-        if not self._futures:
-            gate = asyncio.Semaphore(self._concurrency)  # bound to the run's loop on first use
-
-            async def bounded(database: str) -> CatalogSnapshot:
-                async with gate:
-                    return await self._read(database)
-
-            self._futures = {database: self._loop.submit(bounded(database)) for database in self._names}
+        """``name``'s catalog, to come; the first call starts every selected database's read (all about to be asked for)."""
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(self._concurrency)  # bound to the run's loop on first use
+            for database in self._first:
+                self._futures[database] = self._loop.submit(self._bounded(database))
+        if name not in self._futures:
+            self._futures[name] = self._loop.submit(self._bounded(name))
         return self._futures[name]
+
+    async def _bounded(self, database: str) -> CatalogSnapshot:
+        assert self._gate is not None
+        async with self._gate:
+            return await self._read(database)
 
     def done(self) -> dict[str, CatalogSnapshot | None]:
         """Each database's catalog as read so far (None: not read, or unreadable)."""
@@ -110,13 +125,20 @@ class Snapshots:
         return found
 
 
-def describe(names: list[str], snapshots: dict[str, CatalogSnapshot | None]) -> str:
-    """For the report header: how many tenant databases, and at which Alembic revisions."""
+def revision_keys(snapshots: Mapping[str, CatalogSnapshot | None]) -> dict[str, str | None]:
+    """Each database's Alembic revisions as the header counts them (None: not read), as plain strings that travel."""
+    return {
+        name: None if snap is None else ", ".join(snap.alembic_revisions or ()) or "(no alembic_version)"
+        for name, snap in snapshots.items()
+    }
+
+
+def describe(names: list[str], revisions: Mapping[str, str | None]) -> str:
+    """For the report header: how many tenant databases, and at which Alembic revisions (``revision_keys``)."""
     shown = ", ".join(names[:10]) + (f", … ({len(names) - 10} more)" if len(names) > 10 else "")
     counts: dict[str, int] = {}
     for name in names:
-        snap = snapshots.get(name)
-        key = "not read" if snap is None else ", ".join(snap.alembic_revisions or ()) or "(no alembic_version)"
+        key = revisions.get(name) or "not read"
         counts[key] = counts.get(key, 0) + 1
-    revisions = "; ".join(f"{revision} ×{count}" for revision, count in counts.items())
-    return f"{len(names)} tenant databases ({shown}); revisions: {revisions}"
+    listed = "; ".join(f"{revision} ×{count}" for revision, count in counts.items())
+    return f"{len(names)} tenant databases ({shown}); revisions: {listed}"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from smokeproof.config.names import ENV_VARIABLE, REVISION_VARIABLE, WAIT_VARIABLE
+from smokeproof.config.names import ENV_VARIABLE, REVISION_VARIABLE, SHARD_VARIABLE, WAIT_VARIABLE
 
 if TYPE_CHECKING:
     from smokeproof.pytest_plugin.session import SmokeSession
@@ -63,6 +63,13 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="REV",
         help=f"before any check, poll the deployed code until it reports REV on N answers in a row (also ${WAIT_VARIABLE}; "
         "[wait] in the environment sets where, how long, how often)",
+    )
+    group.addoption(
+        "--shard",
+        dest="smoke_shard",
+        metavar="K/N",
+        help=f"check only shard K of N (also ${SHARD_VARIABLE}): a stable part of the checks, a database's together; "
+        "smokeproof report DIR... merges the shards' reports",
     )
     parser.addini(INI_SWITCH, "run the smokeproof suite in this project (default: only when --env asks)", "bool")
 

@@ -24,6 +24,7 @@ from smokeproof.pytest_plugin.fixtures import database, smoke
 __all__ = [  # what smokeproof.plugin, the entry point, hands pytest
     "database",
     "pytest_addoption",
+    "pytest_cmdline_main",
     "pytest_collection_finish",
     "pytest_collection_modifyitems",
     "pytest_configure",
@@ -53,40 +54,54 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
     activation.refuse_split_value(early_config, args)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Before any plugin configures: an xdist worker leaves ``--clean-alluredir`` to the controller."""
+    if hasattr(config, "workerinput"):
+        from smokeproof.pytest_plugin import xdist
+
+        xdist.before_configure(config)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Resolve and freeze the settings, own the run's session and register the reporting plugin (once per run)."""
     if not activation.requested(config):
         return
     from smokeproof.errors import UsageError
     from smokeproof.pytest_plugin import settings as settings_module
-    from smokeproof.pytest_plugin import waiting
+    from smokeproof.pytest_plugin import shards, waiting, xdist
     from smokeproof.pytest_plugin.reporting import ReportingPlugin
     from smokeproof.pytest_plugin.session import SmokeSession
 
     try:
         settings = settings_module.resolve(config)
         waiting.configure(config, settings.env)
+        shards.configure(config)
     except UsageError as exc:
         raise pytest.UsageError(exc.render()) from None
     session = config.stash[SESSION_KEY] = SmokeSession(settings)
     config.pluginmanager.register(ReportingPlugin(config, session, VERDICT_KEY), REPORTING)
+    xdist.register(config, session)  # -n N: the controller's or a worker's side (nothing in a plain run)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     """The header: which environment, at which URL, whether it is production, and what it lacks."""
     if SESSION_KEY not in config.stash:
         return []
-    from smokeproof.pytest_plugin import waiting
+    from smokeproof.pytest_plugin import shards, waiting
     from smokeproof.pytest_plugin.header import header_lines
 
     settings = config.stash[SESSION_KEY].settings
-    return header_lines(settings) + waiting.header_lines(config, settings.env)
+    return header_lines(settings) + waiting.header_lines(config, settings.env) + shards.header_lines(config)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Open the probes' connections while pytest collects (not for ``--collect-only``)."""
+    """Open the probes' connections while pytest collects (not for ``--collect-only``, nor on an xdist controller)."""
     if SESSION_KEY in session.config.stash and not session.config.getoption("collectonly"):
-        session.config.stash[SESSION_KEY].warm()
+        from smokeproof.pytest_plugin import xdist
+
+        if not xdist.is_controller(session.config):
+            session.config.stash[SESSION_KEY].warm()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -115,9 +130,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Drop the tests of a part the environment does not have (no entries): the header says it is absent."""
+    """Keep this shard's tests (``--shard``); drop the tests of a part the environment does not have (no entries)."""
     if SESSION_KEY not in config.stash:
         return
+    from smokeproof.pytest_plugin import shards
+
+    shards.select(config, items, config.stash[SESSION_KEY].settings.contracts)
     empty = [item for item in items if _empty_parameter_set(item)]
     if empty:
         config.hook.pytest_deselected(items=empty)
@@ -132,14 +150,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """
     if SESSION_KEY not in session.config.stash:
         return
-    from smokeproof.pytest_plugin import memory, waiting
+    from smokeproof.pytest_plugin import memory, waiting, xdist
     from smokeproof.pytest_plugin.unused import release_hypothesis
 
     release_hypothesis(session.config, session.items)
     if not session.config.getoption("collectonly"):
         smoke_session = session.config.stash[SESSION_KEY]
         waiting.before_checks(session.config, smoke_session.settings.env)
-        smoke_session.start(session.items, send=waiting.failure(session.config) is None)
+        mine = xdist.mine(session.config, session.items)  # on an xdist worker: the tests it will run
+        smoke_session.start(mine, send=waiting.failure(session.config) is None)
         memory.freeze(session.config)
 
 
@@ -186,18 +205,22 @@ def pytest_runtest_makereport(
         if redact(text) != text:
             report.longrepr = redact(text)
     report.sections = [(title, redact(body)) for title, body in report.sections]
-    ran = report.when == "call" and report.outcome in ("passed", "failed")
-    if ran or (report.when == "setup" and report.outcome == "failed"):
-        session.ran.append(item.nodeid)
     return report
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """At the end: a run in which no check ran proves nothing, and exits 5 (unless --allow-empty)."""
+    """At the end: a run in which no check ran proves nothing, and exits 5 (unless --allow-empty).
+
+    A shard that selected nothing is the exception: nothing was this job's to check (exit 0).
+    """
     config = session.config
     if SESSION_KEY not in config.stash or config.getoption("collectonly"):
         return
     smoke_session = config.stash[SESSION_KEY]
+    if _empty_shard(config):
+        if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+            session.exitstatus = pytest.ExitCode.OK
+        return
     if smoke_session.settings.allow_empty or smoke_session.ran:
         return
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
@@ -209,6 +232,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
     if SESSION_KEY not in config.stash or config.getoption("collectonly"):
         return
     smoke_session = config.stash[SESSION_KEY]
+    if _empty_shard(config):
+        from smokeproof.pytest_plugin import shards
+
+        terminalreporter.write_sep("=", shards.nothing_line(config).removeprefix("smokeproof: "), yellow=True)
+        return
     interrupted = exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED)
     if not smoke_session.ran and not smoke_session.settings.allow_empty and not interrupted:
         terminalreporter.write_sep(
@@ -230,6 +258,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if reporting is not None:
         config.pluginmanager.unregister(reporting)
     memory.release(config)
+
+
+def _empty_shard(config: pytest.Config) -> bool:
+    """``--shard`` left this job nothing to check (here, or on every xdist worker)."""
+    from smokeproof.pytest_plugin import shards, xdist
+
+    return shards.selected_nothing(config) or (xdist.is_controller(config) and xdist.workers_selected_nothing(config))
 
 
 def _empty_parameter_set(item: pytest.Item) -> bool:

@@ -7,13 +7,13 @@ import os
 import time
 from collections.abc import Generator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from smokeproof.database import tenants
 from smokeproof.database.revision_source import describe_source
-from smokeproof.pytest_plugin import waiting
+from smokeproof.pytest_plugin import shards, waiting, xdist
 from smokeproof.pytest_plugin.activation import PARAMETERS
 from smokeproof.reporting import allure_identity, junit, summary
 from smokeproof.verdict import Verdict
@@ -21,9 +21,23 @@ from smokeproof.verdict import Verdict
 if TYPE_CHECKING:  # the Allure writer loads when a run writes Allure results (not for --collect-only)
     from smokeproof.pytest_plugin.session import SmokeSession
     from smokeproof.reporting import allure_writer
+    from smokeproof.run import SmokeRun
 
 HISTORY = "last-run.json"  # in reports/history/<target>/: a run compares itself with its own target only
 REASON_CHARS = 160  # of a skip reason or an error, in the verification table's "actual" column
+ROW = "smokeproof_row"  # the report's attribute that carries its row (and its place) to the reports' owner
+
+
+def run_facts(run: SmokeRun | None) -> dict[str, Any]:
+    """What the run read, for the header: the server, the revisions, each tenant's revisions (plain data)."""
+    facts: dict[str, str] = {}
+    if run is not None and run.snapshot is not None:
+        facts["database server"] = f"PostgreSQL {run.snapshot.server_version}"
+        if run.snapshot.alembic_revisions:
+            facts["database revision"] = ", ".join(run.snapshot.alembic_revisions)
+    if run is not None and run.expected is not None and run.expected.heads:
+        facts["expected revision"] = ", ".join(run.expected.heads)
+    return {"header": facts, "tenants": tenants.revision_keys(run.tenant_snapshots) if run is not None else {}}
 
 
 def history_file(reports: Path, target: str) -> Path:
@@ -39,6 +53,7 @@ class ReportingPlugin:
         self.session = session
         self.verdict_key = verdicts
         self.rows: dict[str, summary.Row] = {}
+        self.positions: dict[str, int] = {}  # node id -> place in the collection: rows from workers come in any order
         self.reports = Path(config.rootpath) / "reports"
         self.started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
         self.writer: allure_writer.ThreadedFileLogger | None = None
@@ -65,11 +80,23 @@ class ReportingPlugin:
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        """Keep each check's row for the verification table (its verdict, or why it did not run)."""
+        """Put each check's row (its verdict, or why it did not run) on its report: it travels with it under xdist."""
         report = yield
         if report.when == "call" or (report.when == "setup" and not report.passed):
-            self.rows[item.nodeid] = self._row(item, report)
+            state = self.config.stash.get(shards.SHARD_KEY, None)
+            place = state.positions.get(item, -1) if state is not None else -1
+            setattr(report, ROW, (vars(self._row(item, report)), place))
         return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Keep each check's row for the verification table (here, or on the controller from every worker)."""
+        carried = getattr(report, ROW, None)
+        if carried is not None:
+            row, self.positions[report.nodeid] = carried
+            self.rows[report.nodeid] = summary.Row(**row)
+        ran = report.when == "call" and report.outcome in ("passed", "failed")
+        if ran or (report.when == "setup" and report.outcome == "failed"):
+            self.session.ran.append(report.nodeid)  # a run in which no check ran proves nothing
 
     def _row(self, item: pytest.Item, report: pytest.TestReport) -> summary.Row:
         """The check's row, with the tenant database it ran on (the summary groups by it)."""
@@ -106,16 +133,13 @@ class ReportingPlugin:
             "database": env.masked_database_url(),
             "run at": self.started,
         }
-        run = self.session.started_run
-        if run is not None and run.snapshot is not None:
-            header["database server"] = f"PostgreSQL {run.snapshot.server_version}"
-            if run.snapshot.alembic_revisions:
-                header["database revision"] = ", ".join(run.snapshot.alembic_revisions)
-        if run is not None and run.expected is not None and run.expected.heads:
-            header["expected revision"] = ", ".join(run.expected.heads)
+        facts = xdist.workers_facts(self.config) if xdist.is_controller(self.config) else run_facts(self.session.started_run)
+        header.update(facts["header"])
         if env.databases:
-            snapshots = run.tenant_snapshots if run is not None else {}
-            header["tenant databases"] = tenants.describe(list(env.databases), snapshots)
+            header["tenant databases"] = tenants.describe(list(env.databases), facts["tenants"])
+        shard = shards.current(self.config)
+        if shard is not None:
+            header["shard"] = str(shard)
         deploy = waiting.summary(self.config)
         if deploy is not None:
             header["rolling deploy"] = deploy
@@ -135,28 +159,33 @@ class ReportingPlugin:
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
     def _write_reports(self, results: str | None) -> None:
-        if not self.rows or self.config.getoption("collectonly"):
-            return
+        if not self.rows or self.config.getoption("collectonly") or xdist.is_worker(self.config):
+            return  # a worker's rows went to the controller with its reports
         redact = self.session.env.redactor
         header = self._header()
+        sharded = shards.current(self.config) is not None
         history = history_file(self.reports, self.session.env.target)
-        before = summary.load_previous(history)
+        before = {} if sharded else summary.load_previous(history)  # a shard's change column is the merge's
+        nodeids = sorted(self.rows, key=lambda nodeid: self.positions.get(nodeid, -1))  # the collection's order
         # Redacted cell by cell: the history file is written from the rows, not from the redacted text.
         rows = [
             dataclasses.replace(r, check=redact(r.check), expected=redact(r.expected), actual=redact(r.actual))
-            for r in self.rows.values()
+            for r in (self.rows[nodeid] for nodeid in nodeids)
         ]
         text = redact(summary.markdown(rows, before, header))
         self.reports.mkdir(parents=True, exist_ok=True)
         (self.reports / "summary.md").write_text(text, encoding="utf-8")
-        (self.reports / "summary.json").write_text(redact(summary.run_record(rows, before, header)), encoding="utf-8")
+        positions = [self.positions.get(nodeid, -1) for nodeid in nodeids] if sharded else None
+        record = summary.run_record(rows, before, header, positions=positions)
+        (self.reports / "summary.json").write_text(redact(record), encoding="utf-8")
         step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if step_summary:
             with open(step_summary, "a", encoding="utf-8") as handle:
                 handle.write(text + "\n")
         self.table = [redact(line) for line in summary.terminal(rows, before)]
-        # Checks not run this time (-m, -k) keep their last known state for the next comparison.
-        summary.save(history, [*{**before, **{r.check: r for r in rows}}.values()], header)
+        if not sharded:  # a shard's history is written once for all shards, by smokeproof report DIR...
+            # Checks not run this time (-m, -k) keep their last known state for the next comparison.
+            summary.save(history, [*{**before, **{r.check: r for r in rows}}.values()], header)
         if results:
             from smokeproof.reporting import allure_files
 

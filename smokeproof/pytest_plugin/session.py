@@ -16,12 +16,12 @@ a usage error, nothing selected).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from smokeproof.config import targets
-from smokeproof.config.environment import Environment
+from smokeproof.config.environment import Environment, StartCommand
 from smokeproof.database import revision_source
 from smokeproof.database.tenants import OnDatabase
 from smokeproof.errors import TargetUnreachable
@@ -49,6 +49,7 @@ class SmokeSession:
         self._target: targets.StartedTarget | None = None
         self._run: SmokeRun | None = None
         self._start_error: TargetUnreachable | None = None
+        self._target_resolved = False  # the [start] target started (or handed over by the xdist controller) once
 
     def warm(self) -> None:
         """Open the probes' thread and connections in the background, so they are ready when collection ends."""
@@ -63,10 +64,8 @@ class SmokeSession:
         items = list(items)
         if self._run is not None or not any(FIXTURE in getattr(item, "fixturenames", ()) for item in items):
             return
-        try:
-            self.env = self._start_target()
-        except TargetUnreachable as exc:
-            self._start_error = exc
+        self.start_target()
+        if self._start_error is not None:
             return
         from smokeproof.run import SmokeRun
 
@@ -106,6 +105,38 @@ class SmokeSession:
             self._target.stop()
             self._target = None
 
+    def start_target(self) -> None:
+        """Start the ``[start]`` target, once (an xdist controller does it before its workers exist)."""
+        if self._target_resolved:
+            return
+        self._target_resolved = True
+        try:
+            self.env = self._start_target()
+        except TargetUnreachable as exc:
+            self._start_error = exc
+
+    def target_handoff(self) -> dict[str, Any] | None:
+        """What a worker needs of the started target (its addresses and tokens, or why it failed); plain data."""
+        start = self.settings.env.start
+        if start is None or not self._target_resolved:
+            return None
+        if self._start_error is not None:
+            return {"error": str(self._start_error)}
+        started = self._target
+        assert started is not None
+        return {"base_url": started.base_url, "database_url": started.database_url, "env": dict(started.env)}
+
+    def adopt_target(self, handoff: dict[str, Any]) -> None:
+        """Run against the target another process started (the xdist controller); this process never stops it."""
+        self._target_resolved = True
+        if "error" in handoff:
+            self._start_error = TargetUnreachable(str(handoff["error"]))
+            return
+        start = self.settings.env.start
+        assert start is not None
+        values = {str(k): str(v) for k, v in handoff["env"].items()}
+        self.env = self._with_started(start, handoff["base_url"], handoff["database_url"], values)
+
     def _start_target(self) -> Environment:
         """The environment to run against: with the started target's URLs and tokens when it has a ``[start]`` table."""
         env = self.settings.env
@@ -116,9 +147,15 @@ class SmokeSession:
         except targets.TargetStartError as exc:
             raise TargetUnreachable(f"target unreachable: the start command failed: {env.redactor(str(exc))}") from None
         self._target = started
-        tokens = {name: started.env[key] for name, key in env.start.tokens.items() if key in started.env}
-        env.redactor.add(*started.env.values())
-        return env.with_target(base_url=started.base_url, database_url=started.database_url, tokens=tokens)
+        return self._with_started(env.start, started.base_url, started.database_url, started.env)
+
+    def _with_started(
+        self, start: StartCommand, base_url: str | None, database_url: str | None, values: dict[str, str]
+    ) -> Environment:
+        env = self.settings.env
+        tokens = {name: values[key] for name, key in start.tokens.items() if key in values}
+        env.redactor.add(*values.values())
+        return env.with_target(base_url=base_url, database_url=database_url, tokens=tokens)
 
 
 def _selected_contracts(items: Iterable[pytest.Item]) -> list[EndpointContract]:

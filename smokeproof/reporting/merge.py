@@ -5,10 +5,16 @@ downloads them all and merges them: one single-file HTML report in which each en
 own group (the results carry a ``smokeproof_environment`` label), and one ``summary.md`` that
 opens with a line per environment, then each environment's own table with its change column.
 Without this, a reviewer opens N artifacts, and one red environment among green ones is missed.
+
+Shards (``--shard=K/N``) of one environment are joined first into that environment's one run: its
+rows in the unsharded run's order (each shard's rows carry their place in the collection), the
+change column computed here against the target's history in the merge's reports folder, and that
+history written here, once per target (a shard writes none).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -17,6 +23,10 @@ from typing import Any
 
 from smokeproof.reporting import summary
 from smokeproof.reporting.allure_identity import ENVIRONMENT_LABEL
+
+ROW_FIELDS = frozenset(field.name for field in dataclasses.fields(summary.Row))
+SHARD = "shard"  # the header key of a shard's run: "K of N"
+HISTORY = "last-run.json"  # as the plugin names it: reports/history/<target>/last-run.json
 
 
 class MergeError(Exception):
@@ -28,10 +38,11 @@ class Source:
     """One environment's run, as its job left it."""
 
     folder: Path
-    results: Path  # the allure-results folder
+    results: tuple[Path, ...]  # the allure-results folder (a folder per shard once shards are joined)
     header: dict[str, str]
     rows: list[summary.Row]
     changes: list[str]
+    positions: list[int] = dataclasses.field(default_factory=list)  # a shard's: each row's place in the collection
 
     @property
     def environment(self) -> str:
@@ -55,21 +66,77 @@ def find(folder: Path) -> Source:
     record = reports / "summary.json"
     try:
         data: dict[str, Any] = json.loads(record.read_text(encoding="utf-8"))
-        rows = [summary.Row(**{k: v for k, v in item.items() if k != "change"}) for item in data["rows"]]
+        rows = [summary.Row(**{k: v for k, v in item.items() if k in ROW_FIELDS}) for item in data["rows"]]
         changes = [str(item.get("change", "")) for item in data["rows"]]
+        positions = [int(item.get("position", -1)) for item in data["rows"]]
         header = {str(k): str(v) for k, v in data["header"].items()}
     except FileNotFoundError:
         raise MergeError(f"{record}: missing (written by every run since smokeproof wrote summary.json)") from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise MergeError(f"{record}: unreadable ({exc.__class__.__name__}: {exc})") from None
-    return Source(folder=folder, results=results, header=header, rows=rows, changes=changes)
+    return Source(folder=folder, results=(results,), header=header, rows=rows, changes=changes, positions=positions)
+
+
+def join_shards(sources: list[Source], reports: Path) -> list[Source]:
+    """Each environment's shards as one source (in the place of its first shard); the history written once per target."""
+    joined: list[Source | tuple[str, str]] = []
+    shards: dict[tuple[str, str], list[Source]] = {}
+    for source in sources:
+        if SHARD not in source.header:
+            joined.append(source)
+            continue
+        key = (source.environment, source.header.get("target", source.environment))
+        if key not in shards:
+            shards[key] = []
+            joined.append(key)
+        shards[key].append(source)
+    return [item if isinstance(item, Source) else _join(shards[item], reports) for item in joined]
+
+
+def _join(parts: list[Source], reports: Path) -> Source:
+    numbers: dict[int, Source] = {}
+    counts: set[int] = set()
+    for part in parts:
+        number, _, total = part.header[SHARD].partition(" of ")
+        if not (number.isdigit() and total.isdigit()):
+            raise MergeError(f"{part.folder}: summary.json's shard {part.header[SHARD]!r} is not 'K of N'")
+        if int(number) in numbers:
+            raise MergeError(f"{part.folder} and {numbers[int(number)].folder}: both are shard {part.header[SHARD]}")
+        numbers[int(number)] = part
+        counts.add(int(total))
+    if len(counts) != 1:
+        raise MergeError(f"{', '.join(str(p.folder) for p in parts)}: shards of different splits ({sorted(counts)} shards)")
+    [count] = counts
+    missing = [str(n) for n in range(1, count + 1) if n not in numbers]
+    placed = sorted(
+        ((place, row) for part in parts for place, row in zip(part.positions, part.rows, strict=True)), key=lambda pr: pr[0]
+    )
+    rows = [row for _, row in placed]
+    ordered = [numbers[number] for number in sorted(numbers)]
+    header: dict[str, str] = {}
+    for part in ordered:
+        for key, value in part.header.items():
+            if key == "tenant databases" and key in header and value not in header[key]:
+                header[key] += f" | {value}"  # each shard describes the tenants it read
+            header.setdefault(key, value)
+    header.pop(SHARD)
+    header["run at"] = min(part.header.get("run at", "") for part in parts)
+    header["shards"] = f"{len(parts)} of {count} merged" + (f" (missing: {', '.join(missing)})" if missing else "")
+    target = header.get("target", header.get("environment", "?"))
+    history = reports / "history" / summary.folder_name(target) / HISTORY
+    before = summary.load_previous(history)
+    changes = [summary.change(row, before) for row in rows]
+    summary.save(history, [*{**before, **{row.check: row for row in rows}}.values()], header)
+    results = tuple(path for part in ordered for path in part.results)
+    return Source(folder=ordered[0].folder, results=results, header=header, rows=rows, changes=changes)
 
 
 def combined_summary(sources: list[Source]) -> str:
     """One ``summary.md``: a line per environment, then each environment's table."""
     failing = [s for s in sources if s.failing]
     verdict = f"❌ **{len(failing)} of {len(sources)} environments not healthy**" if failing else "✅ **all healthy**"
-    lines = [f"# smokeproof: {len(sources)} environments {verdict}", ""]
+    plural = "environment" if len(sources) == 1 else "environments"
+    lines = [f"# smokeproof: {len(sources)} {plural} {verdict}", ""]
     lines += ["| environment | target | checks | failing | status |", "| --- | --- | --- | --- | --- |"]
     for s in sources:
         status = "❌ FAIL" if s.failing else "✅ pass"

@@ -75,12 +75,20 @@ def save(path: Path, rows: Iterable[Row], header: Mapping[str, str]) -> None:
     path.write_text(_rows_json(header, [vars(r) for r in rows], ensure_ascii=True))
 
 
-def run_record(rows: Iterable[Row], before: Mapping[str, Row], header: Mapping[str, str]) -> str:
-    """This run as JSON (``reports/summary.json``): what ``smokeproof report DIR...`` merges."""
-    return _rows_json(header, [{**vars(r), "change": change(r, before)} for r in rows], ensure_ascii=False)
+def run_record(
+    rows: Iterable[Row], before: Mapping[str, Row], header: Mapping[str, str], *, positions: list[int] | None = None
+) -> str:
+    """This run as JSON (``reports/summary.json``): what ``smokeproof report DIR...`` merges.
+
+    ``positions``: for a shard, each row's place in the whole collection (the merge reads the rows in that order).
+    """
+    records: list[dict[str, object]] = [{**vars(r), "change": change(r, before)} for r in rows]
+    if positions is not None:
+        records = [{**record, "position": place} for record, place in zip(records, positions, strict=True)]
+    return _rows_json(header, records, ensure_ascii=False)
 
 
-def _rows_json(header: Mapping[str, str], rows: list[dict[str, str]], *, ensure_ascii: bool) -> str:
+def _rows_json(header: Mapping[str, str], rows: list[dict[str, object]], *, ensure_ascii: bool) -> str:
     lines = [json.dumps(row, ensure_ascii=ensure_ascii) for row in rows]
     head = json.dumps(dict(header), ensure_ascii=ensure_ascii)
     return '{"header": ' + head + ',\n "rows": [\n  ' + ",\n  ".join(lines) + "\n ]\n}\n"
