@@ -25,9 +25,7 @@ PEER = Path(__file__).resolve().parent / "peer_suite"
 SIZES = (20, 200, 1000)
 ROUNDS = {20: 7, 200: 7, 1000: 5}
 COLLECT_ROUNDS = 9
-# The last: the gathered suite in a virtualenv without hypothesis, whose pytest plugin imports all of
-# hypothesis at the end of every run (smokeproof lets it go when no probe runs; see pytest_plugin/unused.py).
-COLLECTED = ("demo", "smokeproof, 200 contracts", "gathered, N = 200", "gathered, N = 200, no hypothesis plugin")
+COLLECTED = ("demo", "smokeproof, 200 contracts", "gathered, N = 200 (pytest, pytest-asyncio, httpx only)")
 # The suite's pytest.ini (copied) writes Allure results and JUnit; the summary is always written.
 SMOKE_OPTIONS = ["-q"]
 
@@ -39,8 +37,17 @@ def smoke_suite(root: Path, url: str, n: int) -> list[str]:
     return [*PYTEST, "--env-file=env.toml", *SMOKE_OPTIONS]
 
 
+# The peer as its users install it: pytest, pytest-asyncio and httpx only. This virtualenv also holds
+# smokeproof's plugin and its dependencies' (hypothesis, allure-pytest, pytest-xdist, platformdirs): left unloaded.
+LEAN = tuple(
+    arg
+    for plugin in ("smokeproof.plugin", "hypothesispytest", "allure_pytest", "xdist", "xdist.looponfail", "platformdirs")
+    for arg in ("-p", f"no:{plugin}")
+)
+
+
 def gathered(url: str, n: int) -> tuple[list[str], dict[str, str]]:
-    return [*PYTEST, "-q", "-p", "no:smokeproof.plugin"], {"PEER_URL": url, "PEER_N": str(n)}
+    return [*PYTEST, "-q", *LEAN], {"PEER_URL": url, "PEER_N": str(n)}
 
 
 def rounds(url: str, n: int) -> dict[str, list[float]]:
@@ -76,7 +83,6 @@ def collect_rounds(url: str) -> dict[str, list[float]]:
             (COLLECTED[0], [*PYTEST, "--env=demo", "-q"], REPO, None),
             (COLLECTED[1], smoke, root, None),
             (COLLECTED[2], peer, PEER, peer_env),
-            (COLLECTED[3], [*peer, "-p", "no:hypothesispytest"], PEER, peer_env),
         )
         for _ in range(COLLECT_ROUNDS + 1):  # the first round warms the caches and is not counted
             for name, argv, cwd, env in commands:

@@ -1,10 +1,11 @@
-"""Tenant databases: one run over 1, 10 and 100 tenants vs one run per tenant.
+"""Tenant databases: one run over 1, 10, 100 and 300 tenants, plain and with pytest-xdist (``-n 2``).
 
-One embedded PostgreSQL cluster holds 100 databases of the demo schema at the code's head (made
-from one migrated template). The suite runs its schema and Alembic checks (``-m schema``):
-
-- once, with ``[databases]`` listing 1, 10 and 100 tenants (snapshots read 8 at a time);
-- 100 times in a row, one tenant each (``database_url``), as a loop over tenants would.
+One embedded PostgreSQL cluster holds 300 databases of the demo schema at the code's head (made
+from one migrated template). The suite runs its schema and Alembic checks (``-m schema``) with
+``[databases]`` listing 1, 10, 100 and 300 tenants (snapshots read 8 at a time per process), plain
+and ``-n 2`` in paired rounds (each pair sees the same minute of a shared machine). Per added tenant:
+the wall time it adds, as a share of a one-tenant run's; the suite's and PostgreSQL's CPU seconds.
+From the CPU per tenant, a projection (labelled as one, not measured) of 1,000 tenants on 8 and 32 cores.
 
 Also, without pytest, the catalog reads alone: all N concurrently (bounded by 8) vs one after the
 other, the statements one snapshot costs, and one read through a loopback proxy that delays each
@@ -35,10 +36,12 @@ from demo.migrate import upgrade
 from demo.pgcluster import Cluster, start_cluster
 from smokeproof.database.catalog import read
 
-TENANTS = 100
-SIZES = (1, 10, 100)
+TENANTS = 300
+SIZES = (1, 10, 100, 300)
 CONCURRENCY = 8
-REPEATS = 3  # medians of 3 for the single runs; the 100 sequential runs are run once
+REPEATS = 3  # paired rounds (plain, -n 2) per size; medians
+WORKERS = 2  # -n 2: this machine's cores
+PROJECTED = 1000  # tenants, projected on 8 and 32 cores
 LINK_RTT_S = 0.05  # a database in another region
 CORES = os.cpu_count() or 1
 
@@ -76,10 +79,10 @@ def env_file(root: Path, name: str, *, database_url: str | None = None, tenants:
     return path
 
 
-def suite_run(root: Path, env: Path, backends_cpu: Callable[[], float]) -> tuple[float, float, float]:
-    """Wall time, the suite's CPU seconds and the database backends' CPU seconds of one run."""
+def suite_run(root: Path, env: Path, backends_cpu: Callable[[], float], *extra: str) -> tuple[float, float, float]:
+    """Wall time, the suite's CPU seconds (its workers' included) and the database backends' CPU seconds of one run."""
     suite_before, backends_before = children_cpu(), backends_cpu()
-    elapsed, status = timed([*PYTEST, f"--env-file={env}", "-m", "schema", "-q"], root)
+    elapsed, status = timed([*PYTEST, f"--env-file={env}", "-m", "schema", "-q", *extra], root)
     assert status == 0, f"the schema run on {env.name} failed ({status})"
     return elapsed, children_cpu() - suite_before, backends_cpu() - backends_before
 
@@ -148,6 +151,7 @@ async def reads(urls: list[str], *, concurrent: bool) -> tuple[float, int]:
 
 def run() -> str:
     root = Path(tempfile.mkdtemp(prefix="smokeproof-bench-tenants-"))
+    measured: dict[tuple[int, str], list[tuple[float, float, float]]] = {}
     try:
         with start_cluster() as cluster:
             names = asyncio.run(make_tenants(cluster, TENANTS))
@@ -155,63 +159,105 @@ def run() -> str:
             assert cluster.process is not None
             backends_cpu = reaped_cpu(cluster.process.pid)
             lay_out(root)
-            rows = []
-            one_run = 0.0
+            modes = {"plain": (), f"-n {WORKERS}": ("-n", str(WORKERS))}
+            trips = {}
             for size in SIZES:
                 env = env_file(root, f"tenants{size}", tenants=dict(list(urls.items())[:size]))
-                suite_run(root, env, backends_cpu)  # warm: bytecode, catalog caches
-                runs = [suite_run(root, env, backends_cpu) for _ in range(REPEATS)]
-                wall, suite, backends = (statistics.median(run[i] for run in runs) for i in range(3))
-                one_run = one_run or wall
-                together, trips = asyncio.run(reads(list(urls.values())[:size], concurrent=True))
-                apart, _ = asyncio.run(reads(list(urls.values())[:size], concurrent=False))
-                rows.append(
-                    [
-                        str(size),
-                        str(size * (len(read_ids(root)) + 1)),
-                        f"{wall:.2f}",
-                        f"{wall / one_run:.2f}x",
-                        f"{wall / size * 1000:.0f}",
-                        f"{suite:.2f} + {backends:.2f}",
-                        f"{(suite + backends) / CORES:.2f} ({(suite + backends) / CORES / one_run:.2f}x)",
-                        str(trips),
-                        f"{together * 1000:.0f} / {apart * 1000:.0f}",
-                    ]
-                )
+                for extra in modes.values():
+                    suite_run(root, env, backends_cpu, *extra)  # warm: bytecode, catalog caches
+                for _ in range(REPEATS):
+                    for mode, extra in modes.items():
+                        measured.setdefault((size, mode), []).append(suite_run(root, env, backends_cpu, *extra))
+                trips[size] = asyncio.run(reads(list(urls.values())[:size], concurrent=True))[1]
             link = asyncio.run(link_read(urls[names[0]], cluster.port))
-            began = time.perf_counter()
-            for name, url in urls.items():
-                suite_run(root, env_file(root, f"one_{name}", database_url=url), backends_cpu)
-            sequential = time.perf_counter() - began
-            checks = TENANTS * (len(read_ids(root)) + 1)
+            checks = 100 * (len(read_ids(root)) + 1)
             floors = [empty_tests(root, checks) for _ in range(REPEATS)]
             floor, floor_cpu = (statistics.median(run[i] for run in floors) for i in range(2))
+            per_tenant_checks = len(read_ids(root)) + 1
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    rest = ["-"] * 5
-    rows.append([f"{TENANTS} runs of 1", "-", f"{sequential:.2f}", f"{sequential / one_run:.2f}x", *rest])
-    floor_cores = f"{floor_cpu / CORES:.2f} ({floor_cpu / CORES / one_run:.2f}x)"
-    floor_row = [str(checks), f"{floor:.2f}", f"{floor / one_run:.2f}x", "-", f"{floor_cpu:.2f} + 0", floor_cores, "-", "-"]
-    rows.append([f"floor: {checks} empty tests", *floor_row])
-    return (
-        table(
-            f"Tenant databases (PostgreSQL {cluster.version}, embedded, demo schema at head; schema + Alembic checks, "
-            f"[database] concurrency = {CONCURRENCY}; medians of {REPEATS}; {CORES} cores)",
-            [
-                "tenants",
-                "checks",
-                "one run s",
-                "vs 1 tenant",
-                "ms per tenant",
-                "CPU s: suite + PostgreSQL",
-                f"CPU / {CORES} cores s (vs 1 tenant)",
-                "statements per tenant",
-                "catalog reads alone ms: concurrent / one by one",
-            ],
-            rows,
-        )
-        + f"\nOne tenant's catalog read through a {LINK_RTT_S * 1000:.0f} ms link: {link:.1f} round trips with connecting.\n"
+    return tenant_table(measured, trips, per_tenant_checks, cluster.version) + floor_and_projection(
+        measured, floor, floor_cpu, checks, link
     )
+
+
+def tenant_table(
+    measured: dict[tuple[int, str], list[tuple[float, float, float]]], trips: dict[int, int], per_tenant: int, version: str
+) -> str:
+    """A row per size and mode: wall, what each added tenant adds, CPU, and -n 2 against plain in the same rounds."""
+    one = {mode: statistics.median(r[0] for r in runs) for (size, mode), runs in measured.items() if size == 1}
+    rows = []
+    for (size, mode), runs in measured.items():
+        wall, suite, backends = (statistics.median(run[i] for run in runs) for i in range(3))
+        added = (wall - one[mode]) / (size - 1) if size > 1 else 0.0
+        added_cell = f"{added * 1000:.0f} ({added / one[mode] * 100:.1f}%)" if size > 1 else "-"
+        per_cpu = f"{suite / size * 1000:.0f} + {backends / size * 1000:.0f}"
+        if mode == "plain":
+            versus = "-"
+        else:
+            plain = measured[(size, "plain")]
+            wins = sum(1 for p, x in zip(plain, runs, strict=True) if x[0] < p[0])
+            ratio = statistics.median(x[0] / p[0] for p, x in zip(plain, runs, strict=True))
+            versus = f"{ratio:.2f}x, faster in {wins} of {len(runs)}"
+        rows.append(
+            [
+                str(size),
+                mode,
+                str(size * per_tenant),
+                f"{wall:.2f}",
+                added_cell,
+                f"{suite:.2f} + {backends:.2f}",
+                per_cpu,
+                str(trips[size]),
+                versus,
+            ]
+        )
+    return table(
+        f"Tenant databases (PostgreSQL {version}, embedded, demo schema at head; schema + Alembic checks, "
+        f"[database] concurrency = {CONCURRENCY}; medians of {REPEATS} paired rounds; {CORES} cores)",
+        [
+            "tenants",
+            "run",
+            "checks",
+            "wall s",
+            "added per tenant ms (% of 1 tenant)",
+            "CPU s: suite + PostgreSQL",
+            "CPU per tenant ms: suite + PostgreSQL",
+            "round trips per tenant",
+            f"-n {WORKERS} / plain, same rounds",
+        ],
+        rows,
+    )
+
+
+def floor_and_projection(
+    measured: dict[tuple[int, str], list[tuple[float, float, float]]], floor: float, floor_cpu: float, checks: int, link: float
+) -> str:
+    """The floor (pytest's own cost for as many empty tests), and 1,000 tenants on 8 and 32 cores, projected."""
+    largest = max(size for size, _ in measured)
+    one = statistics.median(r[0] for r in measured[(1, "plain")])
+    runs = measured[(largest, "plain")]
+    cpu = statistics.median((r[1] + r[2]) for r in runs)
+    small = statistics.median((r[1] + r[2]) for r in measured[(1, "plain")])
+    per_tenant = (cpu - small) / (largest - 1)
+    lines = [
+        "",
+        f"Floor: {checks} empty tests with the same reports (Allure, JUnit), no smokeproof: {floor:.2f} s wall, "
+        f"{floor_cpu:.2f} s CPU ({floor_cpu / checks * 1000:.2f} ms per test): pytest's own cost, whatever smokeproof does.",
+        "",
+        f"One tenant's catalog read through a {LINK_RTT_S * 1000:.0f} ms link: {link:.1f} round trips with connecting.",
+        "",
+        f"**Projection, not a measurement**: {PROJECTED} tenants. Measured here: {per_tenant * 1000:.0f} ms of CPU per added "
+        f"tenant (suite + PostgreSQL, {largest} tenants plain against 1), a one-tenant run of {one:.2f} s. On C cores with "
+        f"`-n C` and PostgreSQL's backends on the same cores, wall >= {one:.2f} s + {PROJECTED} x "
+        f"{per_tenant * 1000:.0f} ms / C, "
+        "if the CPU spreads evenly and nothing else (workers' start-up, the database server's own capacity) binds first:",
+        "",
+    ]
+    for cores in (8, 32):
+        wall = one + PROJECTED * per_tenant / cores
+        lines.append(f"- {cores} cores: about {wall:.1f} s (CPU {PROJECTED * per_tenant:.0f} s in all)")
+    return "\n".join(lines) + "\n"
 
 
 def empty_tests(root: Path, count: int) -> tuple[float, float]:

@@ -132,3 +132,51 @@ def test_gitlab_matrix_fans_out_and_merges() -> None:
 def test_matrix_commands_are_documented() -> None:
     assert ".venv/bin/smokeproof report jobs/*" in README
     assert "examples/github-actions-matrix.yml" in README and "examples/gitlab-ci-matrix.yml" in README
+
+
+def test_github_shards_split_one_environment_and_merge() -> None:
+    jobs = yaml.safe_load((REPO / "examples" / "github-actions-shards.yml").read_text())["jobs"]
+    smoke, report = jobs["smoke"], jobs["report"]
+    shards = smoke["strategy"]["matrix"]["shard"]
+    assert smoke["strategy"]["fail-fast"] is False and shards == list(range(1, len(shards) + 1))
+    [run] = [line for line in commands(smoke) if "pytest" in line]
+    assert f"--shard=${{{{ matrix.shard }}}}/{len(shards)}" in run and run.startswith(".venv/bin/pytest --env=")
+    uploads = [s for s in smoke["steps"] if s.get("uses", "").startswith("actions/upload-artifact")]
+    assert "${{ matrix.shard }}" in uploads[0]["with"]["name"] and "summary.json" in uploads[0]["with"]["path"]
+    assert report["needs"] == "smoke" and report["if"] == "always()"
+    assert ".venv/bin/smokeproof report jobs/*" in commands(report)
+    cached = [s["with"]["path"] for s in report["steps"] if s.get("uses", "").startswith("actions/cache")]
+    assert cached == ["reports/history", "reports/history"]  # the merge keeps the history, not the shards
+    assert not [s for s in smoke["steps"] if s.get("uses", "").startswith("actions/cache")]
+
+
+def test_kubernetes_indexed_job_shards_and_merges() -> None:
+    found = documents(KUBERNETES / "indexed-job.yaml")
+    claim, shards, merge = found
+    assert claim["kind"] == "PersistentVolumeClaim" and "ReadWriteMany" in claim["spec"]["accessModes"]
+    spec = shards["spec"]
+    assert spec["completionMode"] == "Indexed" and spec["completions"] == spec["parallelism"]
+    count = spec["completions"]
+    for job in (shards, merge):
+        pod = pod_spec(job)
+        assert pod["restartPolicy"] == "Never" and pod["securityContext"]["runAsNonRoot"] is True
+        [container] = pod["containers"]
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        assert volumes["shared"]["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+        run_id = {e["name"]: e.get("value") for e in container["env"]}["RUN_ID"]
+        assert run_id == "RUN-ID"  # one value for both Jobs, set per run
+    [script] = pod_spec(shards)["containers"][0]["args"]
+    assert f"pytest --env=prod --shard=$((JOB_COMPLETION_INDEX+1))/{count}" in script
+    assert "exit $status" in script  # the pod's status is the checks', after its reports are copied
+    [merging] = pod_spec(merge)["containers"][0]["args"]
+    assert "smokeproof report " + " ".join(f"shard-{k}" for k in range(1, count + 1)) in merging
+    secret = manifests()["Secret"]
+    env = pod_spec(shards)["containers"][0]["env"]
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in env if "secretKeyRef" in e.get("valueFrom", {})}
+    assert {"PROD_DATABASE_URL", "SMOKE_TOKEN"} <= refs.keys()
+    assert all(ref["name"] == secret["metadata"]["name"] for ref in refs.values())
+
+
+def test_shard_examples_are_documented() -> None:
+    assert "examples/github-actions-shards.yml" in README and "examples/kubernetes/indexed-job.yaml" in README

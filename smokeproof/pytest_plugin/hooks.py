@@ -130,16 +130,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep this shard's tests (``--shard``); drop the tests of a part the environment does not have (no entries)."""
+    """Drop the tests of a part the environment does not have (no entries); keep this shard's tests (``--shard``)."""
     if SESSION_KEY not in config.stash:
         return
     from smokeproof.pytest_plugin import shards
 
-    shards.select(config, items, config.stash[SESSION_KEY].settings.contracts)
     empty = [item for item in items if _empty_parameter_set(item)]
     if empty:
         config.hook.pytest_deselected(items=empty)
         items[:] = [item for item in items if item not in empty]
+    shards.select(config, items, config.stash[SESSION_KEY].settings.contracts)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
