@@ -57,6 +57,28 @@ def before_checks(config: pytest.Config, env: Environment) -> None:
         terminal.write_line(f"smokeproof: rolling deploy: {env.redactor(state.outcome.summary())}")
 
 
+def handoff(config: pytest.Config) -> dict[str, object] | None:
+    """What came of the wait, as plain data for xdist's workers (the controller waited, once, for all of them)."""
+    state = config.stash.get(WAIT_KEY, None)
+    if state is None or state.outcome is None:
+        return None
+    outcome = state.outcome
+    return {"converged": outcome.converged, "waited_s": outcome.waited_s, "polls": outcome.polls, "last_seen": outcome.last_seen}
+
+
+def adopt(config: pytest.Config, data: dict[str, object]) -> None:
+    """On a worker: the controller's wait stands for this one (no second round of polls)."""
+    state = config.stash.get(WAIT_KEY, None)
+    if state is not None:
+        state.outcome = WaitOutcome(
+            plan=state.plan,
+            converged=bool(data["converged"]),
+            waited_s=float(str(data["waited_s"])),
+            polls=int(str(data["polls"])),
+            last_seen=str(data["last_seen"]),
+        )
+
+
 def summary(config: pytest.Config) -> str | None:
     """For the report header: what the wait found, if there was one."""
     state = config.stash.get(WAIT_KEY, None)

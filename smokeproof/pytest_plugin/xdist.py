@@ -2,18 +2,19 @@
 
 ::
 
-    controller                                     each worker (gw0, gw1, ...)
-    pytest_configure     settings, reporting       pytest_configure    settings; the worker plugin
-    pytest_sessionstart  the [start] target, once  pytest_collection   everything; each test gets its group:
-    pytest_configure_node  its addresses and                             xdist_group("db:eu"), ("endpoint:3")
-                           tokens -> workerinput   collection_finish   sends the requests and reads the
-    scheduler            each group to one worker,                     catalogs of ITS share only
-                         all at once (SmokeScheduling)                 (the same assignment, computed here)
-    logreport            every worker's rows       tests               rows travel on the reports
-    testnodedown         what each worker read     sessionfinish       what it read -> workeroutput
-    sessionfinish        table, summary, history,
-                         exit status ("no check ran")
-    unconfigure          stops the target
+    controller                                       each worker (gw0, gw1, ...)
+    pytest_configure       settings, reporting       pytest_configure    settings; the worker plugin
+    pytest_sessionstart    the [start] target and    pytest_collection   everything
+                           --wait-for-revision, once
+    pytest_configure_node  their outcome ->          collection_finish   each test's group ("db:eu", "endpoint:3")
+                           workerinput                                   -> a file for the controller; sends the
+    scheduler              each group to one worker,                     requests and reads the catalogs of ITS
+                           all at once (SmokeScheduling)                 share only (the same assignment)
+    logreport              every worker's rows       tests               rows travel on the reports
+    testnodedown           what each worker read     sessionfinish       what it read -> workeroutput
+    sessionfinish          table, summary, history,
+                           exit status ("no check ran")
+    unconfigure            stops the target
 
 Why a scheduler of our own rather than ``--dist load`` or ``loadgroup``: those hand tests out as
 workers free up, so a worker cannot know at the end of collection which requests and catalog reads
@@ -23,7 +24,11 @@ least loaded worker, and each worker computes the same assignment from the same 
 exactly the requests and reads exactly the catalogs of the tests it will run, all at once, as a plain
 run does. A database's checks are one group (its catalog is read once); an endpoint's contract test
 and its credential probe are one group (the probe reuses the contract's exchange). ``--dist`` is not
-consulted while smokeproof is active.
+consulted while smokeproof is active. The groups reach the controller in a file the worker writes at the
+end of its collection, in a folder the controller made (``workerinput``): xdist's own channel for groups,
+the ``@group`` suffix ``--dist loadgroup`` puts on node ids, has no effect on pytest 9.2's structured node
+ids. A worker on another machine (``--tx ssh=...``) cannot share the folder: its tests then send their
+requests and read their catalogs on first use, each on the worker that runs it.
 
 Tokens the run obtains are obtained by each worker that runs a check needing them (at most once per
 worker). A test this scheduling did not foresee on a worker (a crashed worker's tests, run by its
@@ -32,7 +37,12 @@ replacement) still gets its request or catalog read, on first use, by the worker
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -43,6 +53,8 @@ if TYPE_CHECKING:
     from smokeproof.pytest_plugin.session import SmokeSession
 
 TARGET_INPUT = "smokeproof_target"  # workerinput: the started target's addresses and tokens
+GROUPS_INPUT = "smokeproof_groups"  # workerinput: the folder where each worker writes its tests' groups
+WAIT_INPUT = "smokeproof_wait"  # workerinput: what came of --wait-for-revision (the controller waited)
 OUTPUT = "smokeproof"  # workeroutput: what the worker read (for the controller's header)
 PLUGIN = "smokeproof.xdist"
 WORKERS_KEY = pytest.StashKey[list[dict[str, Any]]]()
@@ -66,10 +78,14 @@ def register(config: pytest.Config, session: SmokeSession) -> None:
         config.stash[WORKERS_KEY] = []
         config.pluginmanager.register(Controller(config, session), PLUGIN)
     elif is_worker(config):
-        config.option.loadgroup = True  # xdist's own remote then suffixes each node id with its group
         handoff = config.workerinput.get(TARGET_INPUT)  # type: ignore[attr-defined]
         if handoff is not None:
             session.adopt_target(handoff)
+        waited = config.workerinput.get(WAIT_INPUT)  # type: ignore[attr-defined]
+        if waited is not None:
+            from smokeproof.pytest_plugin import waiting
+
+            waiting.adopt(config, waited)
         config.pluginmanager.register(Worker(config, session), PLUGIN)
 
 
@@ -92,22 +108,17 @@ def group_of(key: str) -> str | None:
     return None
 
 
-def unit_of(nodeid: str) -> str:
-    """A node id's group, as xdist's loadgroup writes it (``...[id]@group``), else the node id itself."""
-    at, bracket = nodeid.rfind("@"), nodeid.rfind("]")
-    return nodeid[at + 1 :] if at > bracket else nodeid
-
-
-def assign(nodeids: Sequence[str], workers: int) -> list[list[int]]:
+def assign(nodeids: Sequence[str], groups: Mapping[str, str], workers: int) -> list[list[int]]:
     """Each worker's share (indices into ``nodeids``): whole groups, the largest first to the least loaded worker.
 
-    Deterministic: the controller and every worker compute it from the same collection.
+    ``groups``: node id -> group (a test without one is a group of its own). Deterministic: the
+    controller and every worker compute it from the same collection and the same groups.
     """
-    groups: dict[str, list[int]] = {}
+    units: dict[str, list[int]] = {}
     for index, nodeid in enumerate(nodeids):
-        groups.setdefault(unit_of(nodeid), []).append(index)
+        units.setdefault(groups.get(nodeid, nodeid), []).append(index)
     shares: list[list[int]] = [[] for _ in range(max(workers, 1))]
-    order = sorted(groups.values(), key=lambda indices: (-len(indices), indices[0]))
+    order = sorted(units.values(), key=lambda indices: (-len(indices), indices[0]))
     for indices in order:
         min(shares, key=len).extend(indices)  # min() takes the first of equals: the lowest worker number
     return [sorted(share) for share in shares]
@@ -126,10 +137,20 @@ def mine(config: pytest.Config, items: list[pytest.Item]) -> list[pytest.Item]:
     workerinput: dict[str, Any] = config.workerinput  # type: ignore[attr-defined]
     number = worker_number(str(workerinput["workerid"]))
     count = int(workerinput["workercount"])
-    if number is None or number >= count:  # a replacement worker: it gets whatever is left, checked on first use
-        return []
-    share = assign([item.nodeid for item in items], count)[number]
+    worker = config.pluginmanager.get_plugin(PLUGIN)
+    if number is None or number >= count or worker is None or not worker.shared:
+        return []  # a replacement or remote worker: each test sends its request, reads its catalog, on first use
+    share = assign([item.nodeid for item in items], worker.groups, count)[number]
     return [items[index] for index in share]
+
+
+def read_groups(folder: Path, worker: str) -> dict[str, str]:
+    """The groups a worker wrote (empty if it could not: then every test is a group of its own)."""
+    try:
+        data = json.loads((folder / f"{worker}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
 def workers_facts(config: pytest.Config) -> dict[str, Any]:
@@ -157,23 +178,35 @@ class Controller:
     def __init__(self, config: pytest.Config, session: SmokeSession) -> None:
         self.config = config
         self.session = session
+        self.folder = Path(tempfile.mkdtemp(prefix="smokeproof-xdist-"))  # where the workers write their groups
+        config.add_cleanup(lambda: shutil.rmtree(self.folder, ignore_errors=True))
 
     @pytest.hookimpl(tryfirst=True)  # before xdist's own (trylast) starts the workers
     def pytest_sessionstart(self) -> None:
-        """Start the ``[start]`` target once, here, before any worker exists."""
+        """Start the ``[start]`` target once, and wait for a rolling deploy once, here, before any worker exists."""
+        from smokeproof.pytest_plugin import waiting
+
         self.session.start_target()
+        waiting.before_checks(self.config, self.session.settings.env)
 
     def pytest_configure_node(self, node: Any) -> None:
-        """Hand each worker the started target's addresses and tokens (a worker never starts or stops it)."""
+        """Hand each worker the started target's addresses and tokens and what the wait found (a worker never redoes either)."""
+        from smokeproof.pytest_plugin import waiting
+
         handoff = self.session.target_handoff()
         if handoff is not None:
             node.workerinput[TARGET_INPUT] = handoff
+        if node.gateway.spec.popen and not node.gateway.spec.chdir:  # a local worker: it shares the folder
+            node.workerinput[GROUPS_INPUT] = str(self.folder)
+        waited = waiting.handoff(self.config)
+        if waited is not None:
+            node.workerinput[WAIT_INPUT] = waited
 
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
         """Whole groups to one worker each, all at once (see the module's docstring)."""
         from smokeproof.pytest_plugin.xdist_scheduling import SmokeScheduling
 
-        return SmokeScheduling(config, log)
+        return SmokeScheduling(config, log, self.folder)
 
     def pytest_testnodedown(self, node: Any, error: object | None) -> None:
         """Keep what the worker read, for the header."""
@@ -188,15 +221,29 @@ class Worker:
     def __init__(self, config: pytest.Config, session: SmokeSession) -> None:
         self.config = config
         self.session = session
+        folder = config.workerinput.get(GROUPS_INPUT)  # type: ignore[attr-defined]
+        self.folder = Path(folder) if folder else None
+        self.groups: dict[str, str] = {}
+        self.shared = False  # the controller can read this worker's groups
 
-    @pytest.hookimpl(tryfirst=True)  # before xdist's remote turns the marks into node id suffixes
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        """Mark each test with its group: a database's checks together, an endpoint with its probe."""
+    @pytest.hookimpl(tryfirst=True)  # before xdist's remote sends the collection: the file is there first
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Each test's group (a database's checks together, an endpoint with its probe), for the controller too."""
         numbers = shards.contract_numbers(self.session.settings.contracts)
-        for item in items:
+        for item in session.items:
             group = group_of(shards.unit_key(item, numbers))
             if group is not None:
-                item.add_marker(pytest.mark.xdist_group(group))
+                self.groups[item.nodeid] = group
+        if self.folder is None:
+            return
+        worker = str(self.config.workerinput["workerid"])  # type: ignore[attr-defined]
+        part = self.folder / f"{worker}.json.part"
+        try:
+            part.write_text(json.dumps(self.groups), encoding="utf-8")
+            os.replace(part, self.folder / f"{worker}.json")
+            self.shared = True
+        except OSError:
+            self.shared = False
 
     def pytest_sessionfinish(self) -> None:
         """Send the controller what this worker read (the header's server, revisions, tenants)."""

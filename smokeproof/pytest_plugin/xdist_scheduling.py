@@ -9,13 +9,21 @@ crashed worker's tests go to whichever worker is free, and run there with their 
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import pytest
 from xdist.scheduler import LoadScheduling  # type: ignore[import-untyped]
 
-from smokeproof.pytest_plugin.xdist import assign, worker_number
+from smokeproof.pytest_plugin.xdist import assign, read_groups, worker_number
 
 
 class SmokeScheduling(LoadScheduling):  # type: ignore[misc]  # pytest-xdist ships no type information for mypy here
     """``LoadScheduling`` whose first distribution is the groups' assignment, sent in full, then shutdown."""
+
+    def __init__(self, config: pytest.Config, log: Any, folder: Path) -> None:
+        super().__init__(config, log)
+        self.folder = folder  # where each worker wrote its tests' groups
 
     def schedule(self) -> None:
         """Send each worker its whole share and tell it to stop when done (later calls: xdist's rescheduling)."""
@@ -27,9 +35,9 @@ class SmokeScheduling(LoadScheduling):  # type: ignore[misc]  # pytest-xdist shi
         if not self._check_nodes_have_same_collection():
             self.log("**Different tests collected, aborting run**")
             return
-        collection: list[str] = next(iter(self.node2collection.values()))
+        first, collection = next(iter(self.node2collection.items()))
         self.collection = collection
-        shares = assign(collection, self.numnodes)
+        shares = assign(collection, read_groups(self.folder, str(first.gateway.id)), self.numnodes)
         assigned: set[int] = set()
         for node in self.nodes:
             number = worker_number(str(node.gateway.id))
