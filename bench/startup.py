@@ -34,10 +34,13 @@ def run() -> str:
     collect, _ = timed([*PYTEST, "--env=demo", "--collect-only", "-q"], REPO)
     full, status = timed([*PYTEST, "--env=demo", "-q"], REPO)
     assert status == 0, "pytest --env=demo failed"
+    spread, status = timed([*PYTEST, "--env=demo", "-q", "-n", "2"], REPO)
+    assert status == 0, "pytest --env=demo -n 2 failed"
     rows = [
         ["demo target cold start (embedded PostgreSQL, migrations, app), best of 3", f"{cold:.2f} s"],
         ["pytest --collect-only (demo)", f"{collect:.2f} s"],
         ["pytest --env=demo (full run, target included)", f"{full:.2f} s"],
+        ["pytest --env=demo -n 2 (the same, pytest-xdist: the target once, two workers)", f"{spread:.2f} s"],
         ["peak RSS of the largest process in these runs", f"{peak_rss_mb():.0f} MB"],
     ]
     return table("Start-up", ["what", "time"], rows)

@@ -260,7 +260,7 @@ def test_xdist_reads_each_catalog_once_and_sends_each_request_once(pg: Cluster, 
     assert {name: between[name] - before[name] for name in tenants} == dict.fromkeys(tenants, 1)
     assert {name: after[name] - between[name] for name in tenants} == dict.fromkeys(tenants, 1)  # not once per worker
     # Each contract's request once (the probes reuse it, on the worker that runs both), not once per worker.
-    assert server.anonymous() == plain_anonymous == Counter(routes)
+    assert server.anonymous() == plain_anonymous == Counter(list(routes))
     probed = Counter(path for path, credential in server.requests if credential)
     assert set(probed) == {"/api/b", "/api/d"}  # the probes ran (on whichever worker), and only there
     assert "[gw0]" in spread.out and "[gw1]" in spread.out
