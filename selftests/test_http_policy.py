@@ -24,6 +24,7 @@ import trustme
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
+import smokeproof
 from smokeproof.cli import openapi
 from smokeproof.errors import UsageError
 from smokeproof.run import SmokeRun
@@ -258,3 +259,18 @@ async def test_an_absolute_revision_url_is_asked_there_and_its_failure_leaves_th
                 await run.aclose()
     assert version.hits["/version"] == 1 and "x-target-key" not in version.seen_headers["/version"]
     assert target.seen_headers["/open"]["x-target-key"] == "target-key-3381"
+
+
+def test_the_http_side_imports_nothing_from_the_database_side() -> None:
+    """Data flows one way: http/ never reaches into database/, and the wait takes its JSON pointer from jsonpointer."""
+    import ast
+
+    package = Path(smokeproof.__file__).parent
+    found = []
+    for module in [*sorted((package / "http").glob("*.py")), package / "wait.py"]:
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("smokeproof.database"):
+                names = {alias.name for alias in node.names}
+                if module.name != "wait.py" or "json_pointer" in names:  # the wait asks revision_source for split()
+                    found.append(f"{module.relative_to(package)}: {node.module} {sorted(names)}")
+    assert found == []
