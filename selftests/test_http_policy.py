@@ -234,6 +234,11 @@ def test_a_revision_url_without_its_leading_slash_is_bad_input(tmp_path: Path, k
     assert str(tmp_path / "env.toml") in str(caught.value)
 
 
+def test_a_json_pointer_that_is_not_one_is_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"key 'revision\.json_pointer': not an RFC 6901 JSON pointer"):
+        environment(tmp_path, "https://app.example", '[revision]\nurl = "/health"\njson_pointer = "alembic_revision"\n')
+
+
 async def test_an_absolute_revision_url_is_asked_there_and_its_failure_leaves_the_target_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -40,6 +40,15 @@ USER_AGENT = "smokeproof"
 NO_AUTH = httpx.Auth()  # not even the Basic credentials of a URL's user:password part
 
 
+class _ClientOptions(TypedDict):
+    timeout: httpx.Timeout
+    follow_redirects: bool
+    trust_env: bool
+    headers: dict[str, str]
+    cookies: CookieJar
+    auth: httpx.Auth
+
+
 def timeout(http: HttpTable) -> httpx.Timeout:
     return httpx.Timeout(http.timeout_s, connect=http.connect_timeout_s)
 
@@ -119,12 +128,3 @@ def target_headers(env: Environment, url: str) -> dict[str, str]:
     if env.base_url is None or origin(url) != origin(env.base_url):
         return {}
     return {key: reveal(value) for key, value in env.headers}
-
-
-class _ClientOptions(TypedDict):
-    timeout: httpx.Timeout
-    follow_redirects: bool
-    trust_env: bool
-    headers: dict[str, str]
-    cookies: CookieJar
-    auth: httpx.Auth
