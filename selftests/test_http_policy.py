@@ -177,7 +177,7 @@ async def test_proxy_variables_reach_no_client(tmp_path: Path, monkeypatch: pyte
             monkeypatch.setenv(name, proxy.url)
         for name in ("NO_PROXY", "no_proxy"):
             monkeypatch.delenv(name, raising=False)
-        login = '[auth.login.admin]\npath = "/login"\nform = { user = "a" }\n'
+        login = '[http]\nheaders = { "X-Client" = "smoke-suite" }\n[auth.login.admin]\npath = "/login"\nform = { user = "a" }\n'
         env = environment(tmp_path, target.url, login + '[wait]\nurl = "/health"\nconsecutive = 1\ninterval_s = 0.05\n')
         text = '[[endpoint]]\npath = "/open"\nstatus = 200\n[[endpoint]]\nid = "as admin"\npath = "/open"\nstatus = 200\nauth = "admin"\n'
         result = await judge_all(env, contracts(tmp_path, text, env))
@@ -189,6 +189,7 @@ async def test_proxy_variables_reach_no_client(tmp_path: Path, monkeypatch: pyte
     assert outcome.converged and document["openapi"] == "3.1.0"
     assert sum(proxy.hits.values()) == 0, proxy.hits
     assert target.hits["/login"] == 1 and target.hits["/health"] == 1 and target.hits["/openapi.json"] == 1
+    assert target.seen_headers["/login"]["x-client"] == "smoke-suite"  # [http] headers: every request to the target
 
 
 async def test_a_content_type_with_parameters_matches_as_a_media_type(tmp_path: Path) -> None:
