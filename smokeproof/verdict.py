@@ -21,6 +21,7 @@ class Area(enum.StrEnum):
     SCHEMA = "Schema"
     MIGRATIONS = "Migrations"
     PROBES = "Probes"
+    OWN = "Own checks"
 
 
 class Severity(enum.StrEnum):

@@ -58,3 +58,15 @@ def record(allure_listener: Any | None, verdict: Verdict) -> None:
     for attachment in verdict.attachments:
         kind = AttachmentType.JSON if attachment.mime == "application/json" else AttachmentType.TEXT
         reporter.attach_data(uuid4(), attachment.body, name=attachment.name, attachment_type=kind)
+
+
+def attach(allure_listener: Any | None, name: str, body: str) -> None:
+    """A text attachment (already redacted) on the running test's result, if there is one."""
+    if allure_listener is None:
+        return
+    reporter = allure_listener.allure_logger
+    if reporter.get_test(None) is None:
+        return
+    from allure_commons.utils import uuid4
+
+    reporter.attach_data(uuid4(), body, name=name, attachment_type=AttachmentType.TEXT)
