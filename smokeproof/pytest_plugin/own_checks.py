@@ -395,7 +395,8 @@ class OwnChecksPlugin:
         needing = sum(1 for item in items if "smoke_db" in getattr(item, "fixturenames", ()))
         if not needing:
             return []
-        return [f"smokeproof: not checked here: {needing} own check{'s' * (needing != 1)} that need a database (no database_url)"]
+        checks = "1 own check that needs" if needing == 1 else f"{needing} own checks that need"
+        return [f"smokeproof: not checked here: {checks} a database (no database_url)"]
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
