@@ -54,12 +54,12 @@ class Checks:
     ) -> None:
         """Record an own check's verdict (``ok`` defaults to ``actual == expected``); fail the test if it does not hold."""
         __tracebackhide__ = True
-        from smokeproof.pytest_plugin import own_checks
+        from smokeproof.pytest_plugin import own_verdicts
 
         item = self._session.current
         if item is None:
             raise RuntimeError("smoke.check is called from a test's body")
-        verdict = own_checks.check_verdict(
+        verdict = own_verdicts.check_verdict(
             item, self._session.env.redactor, title, expected=expected, actual=actual, ok=ok, category=category, severity=severity
         )
         item.stash[VERDICT_KEY] = verdict  # labelled for Allure once the test ends (the last check is its row)

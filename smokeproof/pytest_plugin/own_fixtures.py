@@ -38,17 +38,17 @@ def smoke_env(smoke: Checks, request: pytest.FixtureRequest) -> SmokeEnv:
 @pytest.fixture
 def smoke_auth(smoke: Checks, request: pytest.FixtureRequest) -> Callable[[str], httpx.Auth]:
     """``smoke_auth("NAME")``: an ``httpx.Auth`` sending the run's token NAME (given or obtained once per run)."""
-    from smokeproof.pytest_plugin import own_checks
+    from smokeproof.pytest_plugin import own_http
 
-    return own_checks.auth_for(request)
+    return own_http.auth_for(request)
 
 
 @pytest_asyncio.fixture
 async def smoke_http(smoke: Checks, request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
     """An ``httpx.AsyncClient`` on the environment: base_url, [http] settings, production safety, exchanges in Allure."""
-    from smokeproof.pytest_plugin import own_checks
+    from smokeproof.pytest_plugin import own_http
 
-    async with own_checks.http_client(request) as client:
+    async with own_http.http_client(request) as client:
         yield client
 
 
