@@ -18,7 +18,7 @@ import pytest
 
 from . import auth_app
 from .auth_app import AuthApp
-from .servers import Server, serve
+from .servers import Route, Server, serve
 from .suite import REPO, DemoTarget, lay_out, outcomes, run_suite
 from .test_secrets import leaks
 
@@ -353,3 +353,27 @@ def test_the_suites_own_checks_pass_on_the_demo_and_fail_on_the_incident(
         "test_admin_flags_are_the_table_rows": "Server errors (5xx)",
         "test_the_login_query_runs": "Missing schema objects",
     }
+
+
+BOUNDED_CHECK = """\
+import asyncio
+
+
+async def test_three_at_once(smoke_http):
+    answers = await asyncio.gather(*(smoke_http.get("/slow") for _ in range(3)))
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+"""
+
+
+def test_own_requests_keep_the_runs_concurrency_bound(pytester: pytest.Pytester) -> None:
+    """``[http] concurrency = 1``: three requests sent at once by an own check reach the server one at a time."""
+    for name in ("pytest.ini", "conftest.py"):
+        (pytester.path / name).write_text((REPO / name).read_text())
+    (pytester.path / "tests").mkdir()
+    (pytester.path / "tests" / "test_bounded.py").write_text(BOUNDED_CHECK)
+    with serve(Server(routes={"/slow": Route(delay_s=0.2)})) as server:
+        env = pytester.path / "bounded.toml"
+        env.write_text(f'production = false\nbase_url = "{server.url}"\n[http]\nconcurrency = 1\n')
+        result = own_run(pytester, f"--env-file={env}")
+        assert result.ret == 0, result.stdout.str()[-3000:]
+        assert server.hits["/slow"] == 3 and server.max_in_flight == 1
