@@ -7,7 +7,8 @@ settings, timeouts (connect, read and total) and connection retries. Every reque
 * refuses a method other than GET, HEAD or OPTIONS in a production environment, unless the test
   says it may (``@pytest.mark.allow_in_production``);
 * refuses an origin other than ``base_url``'s unless ``[http] allow_hosts`` lists it, so the
-  environment's headers and tokens never leave for another host;
+  environment's tokens never leave for another host (``[http] headers`` go to ``base_url``'s origin
+  only, as :mod:`smokeproof.http.policy` has it for every request);
 
 then holds one of the run's lanes while the request is out (the ``[http] concurrency`` bound the
 built-in probes keep, shared across event loops: the lane is taken and given back on the run's
@@ -25,31 +26,26 @@ import contextlib
 import functools
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import httpx
 
 from smokeproof.config.environment import Environment
-from smokeproof.config.secrets import reveal
+from smokeproof.config.tables import HttpTable
 from smokeproof.errors import Refused, reason
+from smokeproof.http import policy
 from smokeproof.http.exchange import Exchange
-from smokeproof.http.lanes import USER_AGENT, Lane, Lanes
+from smokeproof.http.lanes import Lane, Lanes
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-DEFAULT_PORTS = {"http": 80, "https": 443}
 
 Record = Callable[[Exchange], None]
 
 
-def origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    """``(scheme, host, port)``, the port made explicit (``https://a`` and ``https://a:443`` are one origin)."""
-    return url.scheme, url.host.lower(), url.port or DEFAULT_PORTS.get(url.scheme)
-
-
 @dataclass(frozen=True)
-class Policy:
-    """What an own check's client may send, and where."""
+class Rules:
+    """What an own check's client may send, and where (beside :mod:`smokeproof.http.policy`, which every client follows)."""
 
     environment: str
     production: bool
@@ -74,13 +70,13 @@ class Policy:
 
     def allowed(self, url: httpx.URL) -> bool:
         """``base_url``'s origin, or one ``[http] allow_hosts`` names (an origin, or a host with or without its port)."""
-        if self.base_url is not None and origin(url) == origin(httpx.URL(self.base_url)):
+        if self.base_url is not None and policy.origin(url) == policy.origin(self.base_url):
             return True
-        scheme, host, port = origin(url)
+        scheme, host, port = policy.origin(url)
         for allowed in self.allow_hosts:
             entry = allowed.strip().lower().rstrip("/")
             if "://" in entry:
-                if origin(httpx.URL(entry)) == (scheme, host, port):
+                if policy.origin(entry) == (scheme, host, port):
                     return True
             elif entry == host or entry == f"{host}:{port}":
                 return True
@@ -126,22 +122,25 @@ class SafeTransport(httpx.AsyncBaseTransport):
         self,
         inner: httpx.AsyncBaseTransport,
         *,
-        policy: Policy,
+        rules: Rules,
         env: Environment,
         bound: Bound | None,
         record: Record,
     ) -> None:
         self.inner = inner
-        self.policy = policy
+        self.rules = rules
         self.env = env
         self.bound = bound
         self.record = record
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         redact = self.env.redactor
-        refusal = self.policy.refusal(request, redact(str(request.url)))
+        refusal = self.rules.refusal(request, redact(str(request.url)))
         if refusal is not None:
             raise Refused(refusal)
+        for key, value in policy.target_headers(self.env, str(request.url)).items():  # [http] headers: base_url's origin only
+            if key not in request.headers:
+                request.headers[key] = value
         sent = tuple(request.headers.multi_items())
         started = time.perf_counter()
         try:
@@ -201,10 +200,14 @@ class SafeTransport(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
+def _tls(http: HttpTable) -> ssl.SSLContext:
+    """The policy's TLS context for ``[http]``, made once per process (reading the CA bundle costs more than a request)."""
+    return _tls_for(http.model_dump_json())
+
+
 @functools.cache
-def _tls(verify: bool) -> ssl.SSLContext:
-    """The TLS context, made once per process (reading the CA bundle costs more than a loopback request)."""
-    return httpx.create_ssl_context(verify=verify)
+def _tls_for(http_json: str) -> ssl.SSLContext:
+    return policy.tls(HttpTable.model_validate_json(http_json))
 
 
 def client(
@@ -213,24 +216,24 @@ def client(
     allow_unsafe: bool,
     lanes: Lanes | None,
     record: Record,
-    allow_hosts: Iterable[str] = (),
 ) -> httpx.AsyncClient:
-    """An ``httpx.AsyncClient`` on ``env`` for one own check, to be used (and closed) on the test's event loop."""
+    """An ``httpx.AsyncClient`` on ``env`` for one own check, to be used (and closed) on the test's event loop.
+
+    Built by :mod:`smokeproof.http.policy` like every client of the suite (no proxy or netrc from the
+    process environment, no redirect followed unless the request asks); unlike a probe's, it keeps the
+    cookies its answers set for the length of the test (log in, then read ``/me``).
+    """
     http = env.http
-    policy = Policy(
+    rules = Rules(
         environment=env.name,
         production=env.production,
         allow_unsafe=allow_unsafe,
         base_url=env.base_url,
-        allow_hosts=tuple(allow_hosts) or tuple(http.allow_hosts),
+        allow_hosts=tuple(http.allow_hosts),
     )
-    inner = httpx.AsyncHTTPTransport(retries=http.retries, verify=_tls(http.verify_tls), trust_env=False)
-    headers = {"User-Agent": USER_AGENT, **{key: reveal(value) for key, value in env.headers}}
-    return httpx.AsyncClient(
-        base_url=env.base_url or "",
-        headers=headers,
-        timeout=httpx.Timeout(http.timeout_s, connect=http.connect_timeout_s),
-        transport=SafeTransport(inner, policy=policy, env=env, bound=Bound(lanes) if lanes is not None else None, record=record),
-        follow_redirects=False,
-        trust_env=False,
-    )
+    inner = policy.transport(http, verify=_tls(http))
+    bound = Bound(lanes) if lanes is not None else None
+    made = policy.client(http, via=SafeTransport(inner, rules=rules, env=env, bound=bound, record=record))
+    made.base_url = httpx.URL(env.base_url or "")
+    made.cookies = httpx.Cookies()  # kept for this test only: the client is the test's
+    return made
