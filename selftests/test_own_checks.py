@@ -151,11 +151,13 @@ def test_own_checks_as_a_user_writes_them(
         monkeypatch.setenv(key, value)
     with serve(Server()) as other:
         other_url = other.url.replace("127.0.0.1", "localhost")
-        env = healthy_target.env_file(pytester.path, extra=f'[http]\nallow_hosts = ["{other_url.split("//")[1]}"]\n')
+        http = f'[http]\nallow_hosts = ["{other_url.split("//")[1]}"]\nheaders = {{ "X-Team" = "smoke" }}\n'
+        env = healthy_target.env_file(pytester.path, extra=http)
         (pytester.path / "tests" / "custom").mkdir()
         (pytester.path / "tests" / "custom" / "test_mine.py").write_text(DEMO_CHECKS.format(other=other_url))
         result = own_run(pytester, f"--env-file={env}")
         assert other.hits["/refused"] == 0 and other.hits["/allowed"] == 1  # refused before anything was sent
+        assert "x-team" not in other.seen_headers["/allowed"]  # [http] headers go to base_url's origin only
     out = result.stdout.str()
     seen = outcomes(result)
     assert {name: seen.get(name) for name in DEMO_OUTCOMES} == DEMO_OUTCOMES, out[-4000:]
