@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from smokeproof.config.environment import Environment
 from smokeproof.database.revision_source import json_pointer, split
 from smokeproof.errors import UsageError
+from smokeproof.http.tls import client_context
 
 if TYPE_CHECKING:  # httpx loads when a run waits for a revision, not with the plugin
     import httpx
@@ -41,6 +42,7 @@ class WaitPlan:
     request_timeout_s: float
     connect_timeout_s: float
     verify_tls: bool = True
+    ca_file: str | None = None  # [http] ca_file: a private CA trusted besides the public ones
 
     def describe(self) -> str:
         return (
@@ -98,6 +100,7 @@ def plan_for(env: Environment, revision: str | None) -> WaitPlan | None:
         request_timeout_s=env.http.timeout_s,
         connect_timeout_s=env.http.connect_timeout_s,
         verify_tls=env.http.verify_tls,
+        ca_file=env.http.ca_file,
     )
 
 
@@ -140,7 +143,12 @@ async def wait_for_revision(plan: WaitPlan, *, headers: Mapping[str, str] | None
 
     timeout = httpx.Timeout(plan.request_timeout_s, connect=plan.connect_timeout_s)
     limits = httpx.Limits(max_keepalive_connections=0)  # a new connection per poll: the balancer may pick another instance
-    async with httpx.AsyncClient(timeout=timeout, limits=limits, verify=plan.verify_tls, headers=dict(headers or {})) as client:
+    async with httpx.AsyncClient(
+        timeout=timeout,
+        limits=limits,
+        verify=client_context(verify=plan.verify_tls, ca_file=plan.ca_file),
+        headers=dict(headers or {}),
+    ) as client:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:

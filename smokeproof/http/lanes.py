@@ -29,6 +29,7 @@ import anyio.lowlevel
 import httpx
 
 from smokeproof.config.tables import HttpTable
+from smokeproof.http.tls import client_context
 from smokeproof.loop_thread import LoopThread
 
 USER_AGENT = "smokeproof"
@@ -108,7 +109,7 @@ class Lanes:
         if self._lanes:
             return
         http = self.http
-        tls = httpx.create_ssl_context(verify=http.verify_tls)  # the CA bundle is read once, for every lane
+        tls = client_context(verify=http.verify_tls, ca_file=http.ca_file)  # the CA bundles are read once, for every lane
         one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         self._builder = httpx.AsyncClient(
             transport=_BuildOnly(),
