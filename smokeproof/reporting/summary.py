@@ -91,15 +91,22 @@ def save(path: Path, rows: Iterable[Row], header: Mapping[str, str]) -> None:
     path.write_text(_rows_json(header, [vars(r) for r in rows], ensure_ascii=True))
 
 
-def run_record(rows: Iterable[Row], before: Mapping[str, Row], header: Mapping[str, str]) -> str:
-    """This run as JSON (``reports/summary.json``): what ``smokeproof report DIR...`` merges."""
-    return _rows_json(header, [{**vars(r), "change": change(r, before)} for r in rows], ensure_ascii=False)
+def run_record(
+    rows: Iterable[Row], before: Mapping[str, Row], header: Mapping[str, str], gate: Mapping[str, int] | None = None
+) -> str:
+    """This run as JSON (``reports/summary.json``): what ``smokeproof report DIR...`` merges, and the
+    quality gate that gives the run's exit status (:mod:`smokeproof.reporting.quality_gate`)."""
+    rows_json = [{**vars(r), "change": change(r, before)} for r in rows]
+    return _rows_json(header, rows_json, ensure_ascii=False, gate=gate)
 
 
-def _rows_json(header: Mapping[str, str], rows: list[dict[str, str]], *, ensure_ascii: bool) -> str:
+def _rows_json(
+    header: Mapping[str, str], rows: list[dict[str, str]], *, ensure_ascii: bool, gate: Mapping[str, int] | None = None
+) -> str:
     lines = [json.dumps(row, ensure_ascii=ensure_ascii) for row in rows]
     head = json.dumps(dict(header), ensure_ascii=ensure_ascii)
-    return '{"header": ' + head + ',\n "rows": [\n  ' + ",\n  ".join(lines) + "\n ]\n}\n"
+    extra = f',\n "gate": {json.dumps(dict(gate))}' if gate is not None else ""
+    return '{"header": ' + head + extra + ',\n "rows": [\n  ' + ",\n  ".join(lines) + "\n ]\n}\n"
 
 
 def _cell(text: str) -> str:
