@@ -93,6 +93,9 @@ def test_expired_entry_fails_again_saying_so(pytester: pytest.Pytester, api: Ser
     assert outcomes(result)[BROKEN] == "failed"
     result.stdout.fnmatch_lines(["*known issue OPS-412 (https://tracker.example.com/browse/OPS-412) expired on *"])
     assert "known-issue entry OPS-412 expired on" in (pytester.path / "reports/summary.md").read_text()
+    failed = allure_result(pytester.path, BROKEN)
+    assert failed["status"] == "failed" and "known" not in failed["statusDetails"]  # type: ignore[operator]
+    assert failed["statusDetails"]["message"].startswith("known issue OPS-412 (")  # type: ignore[index]
 
 
 def test_known_check_that_passes_is_fixed_and_fails_with_strict_known(pytester: pytest.Pytester, api: Server) -> None:
@@ -106,6 +109,9 @@ def test_known_check_that_passes_is_fixed_and_fails_with_strict_known(pytester: 
     strict = run_suite(pytester, f"--env-file={env}", "-m", "contracts")
     assert strict.ret == 1
     strict.stdout.fnmatch_lines(["*[[]XPASS(strict)[]] GET /ok -> 200: fixed: remove the known-issue entry (OPS-412)*"])
+    fixed = allure_result(pytester.path, "GET /ok -> 200")
+    assert fixed["status"] == "failed"
+    assert fixed["statusDetails"]["message"] == "[XPASS(strict)] GET /ok -> 200: fixed: remove the known-issue entry (OPS-412)"  # type: ignore[index]
 
 
 def test_entry_matching_no_check_is_a_usage_error(pytester: pytest.Pytester, api: Server) -> None:

@@ -204,10 +204,12 @@ def pytest_runtest_makereport(
 
         verdict = item.stash.get(VERDICT_KEY, None)
         excused = known.settle(item, report, session.settings.known, title=verdict.check if verdict else None, redact=redact)
-        if excused is not None:
-            from smokeproof.reporting import allure_labels
+        from smokeproof.reporting import allure_labels
 
+        if excused is not None:
             allure_labels.mark_known(allure_labels.listener(item.config), excused.ticket, excused.issue)
+        elif report.failed and hasattr(report, known.NOTE):  # expired, or fixed under strict_known: say so in Allure too
+            allure_labels.note(allure_labels.listener(item.config), str(report.longrepr).splitlines()[0])
     if report.longrepr is not None:
         text = str(report.longrepr)
         if redact(text) != text:

@@ -21,6 +21,7 @@ from smokeproof.verdict import Verdict
 CATEGORY_LABEL = "smokeproof_category"
 DEGRADED_LABEL = "smokeproof_degraded"  # a check that passed close to failing: why
 KNOWN_LABEL = "smokeproof_known"  # a failure a known-issue entry excuses: its ticket (the writer marks it known)
+NOTE_LABEL = "smokeproof_note"  # a line the writer puts first in the result's message (an expired entry, a fixed one)
 WINDOW_LABEL = "smokeproof_window"  # the measured work's start-stop in epoch ms; the Allure writer moves it to start/stop
 LISTENER = "allure_listener"  # the name allure-pytest registers its listener under
 
@@ -80,3 +81,14 @@ def mark_known(allure_listener: Any | None, ticket: str, issue: str) -> None:
     result.labels += [Label(name=KNOWN_LABEL, value=ticket), Label(name=LabelType.TAG, value="known issue")]
     if issue.startswith(("http://", "https://")):
         result.links.append(Link(type="issue", url=issue, name=ticket))
+
+
+def note(allure_listener: Any | None, line: str) -> None:
+    """Put ``line`` first in the running test's failure message (the writer moves it there from a label)."""
+    if allure_listener is None:
+        return
+    result = allure_listener.allure_logger.get_test(None)
+    if result is not None:
+        from allure_commons.model2 import Label
+
+        result.labels.append(Label(name=NOTE_LABEL, value=line))
