@@ -145,3 +145,29 @@ def test_certificate_check_in_the_suite(
     table = (pytester.path / "reports/summary.md").read_text()
     assert f"| {check} | valid for 127.0.0.1, >= 14 days left (warn < 30) | expires " in table
     assert "(3 days left) | ❌ FAIL |" in table
+
+
+def test_hosts_are_the_base_url_and_the_token_endpoints_each_once(tmp_path: Path) -> None:
+    env = environment(
+        tmp_path,
+        "https://api.example.com",
+        """\
+        [auth.oauth2.service]
+        token_url = "https://idp.example.com:8443/oauth/token"
+        client_id = "smoke"
+        client_secret = "not-a-secret"
+
+        [auth.login.user]
+        path = "/api/v1/login/access-token"
+        form = { username = "u", password = "p" }
+
+        [auth.login.admin]
+        url = "https://api.example.com/login"
+        form = { username = "u", password = "p" }
+        """,
+    )
+    assert [(t.id, t.used_by) for t in certificates.targets(env)] == [
+        ("certificate api.example.com", "base_url"),
+        ("certificate idp.example.com:8443", "token 'service'"),
+    ]
+    assert certificates.targets(environment(tmp_path, "http://api.example.com")) == ()

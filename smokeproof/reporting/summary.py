@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 STATUS_ICON = {
@@ -60,6 +60,8 @@ def change(row: Row, before: Mapping[str, Row]) -> str:
     if old is None:
         return "new check" if before else ""
     was, now = short_actual(old.actual), short_actual(row.actual)
+    # A known issue's failure is still a failure, a degraded pass still a pass, for what changed.
+    old, row = _as_compared(old), _as_compared(row)
     if old.outcome == "failed" and row.outcome == "passed":
         return f"{was} -> {now} fixed" if was != now else "fixed"
     if old.outcome == "passed" and row.outcome == "failed":
@@ -67,6 +69,11 @@ def change(row: Row, before: Mapping[str, Row]) -> str:
     if old.outcome == "failed" and row.outcome == "failed":
         return f"still failing ({was} -> {now})" if was != now else "still failing"
     return ""
+
+
+def _as_compared(row: Row) -> Row:
+    outcome = {"known": "failed", "degraded": "passed"}.get(row.outcome)
+    return replace(row, outcome=outcome) if outcome else row
 
 
 def folder_name(target: str) -> str:
