@@ -22,7 +22,6 @@ from smokeproof.database import drift
 from smokeproof.database.revision_source import load_history
 from smokeproof.database.schema_contract import SchemaContract, load_schema_contract
 from smokeproof.errors import UsageError
-from smokeproof.http import certificates
 from smokeproof.http.contracts import EndpointContract, load_contracts, refuse_warn_at_budget
 
 if TYPE_CHECKING:
@@ -54,8 +53,6 @@ class Settings:
             parts.append("schema contracts (no schema file)")
         if env.database_url is None and not env.databases and env.start is None:
             parts.append("database checks (no database_url)")
-        if env.base_url is not None and not certificates.targets(env):
-            parts.append("certificates (base_url is http://)")
         return parts
 
 
