@@ -202,14 +202,7 @@ def pytest_runtest_makereport(
     if session.settings.known.entries:  # known issues: decided here, where the test ran, and carried by the report
         from smokeproof.pytest_plugin import known
 
-        verdict = item.stash.get(VERDICT_KEY, None)
-        excused = known.settle(item, report, session.settings.known, title=verdict.check if verdict else None, redact=redact)
-        from smokeproof.reporting import allure_labels
-
-        if excused is not None:
-            allure_labels.mark_known(allure_labels.listener(item.config), excused.ticket, excused.issue)
-        elif report.failed and hasattr(report, known.NOTE):  # expired, or fixed under strict_known: say so in Allure too
-            allure_labels.note(allure_labels.listener(item.config), str(report.longrepr).splitlines()[0])
+        known.apply(item, report, session.settings.known, redact=redact)
     if report.longrepr is not None:
         text = str(report.longrepr)
         if redact(text) != text:

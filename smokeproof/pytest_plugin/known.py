@@ -21,6 +21,8 @@ import pytest
 
 from smokeproof.config.known_issues import KnownIssue, KnownIssues
 from smokeproof.database import tenants
+from smokeproof.pytest_plugin.activation import VERDICT_KEY
+from smokeproof.reporting import allure_labels
 
 KNOWN = "smokeproof_known"  # on a report: the ticket whose entry excused its failure
 NOTE = "smokeproof_note"  # on a report: what the table adds to its status (fixed, expired)
@@ -48,6 +50,16 @@ def refuse_unmatched(known: KnownIssues, items: Iterable[pytest.Item], also: Ite
         return
     names = [name for item in items for name in check_names(item)]
     known.refuse_unmatched([*names, *also])
+
+
+def apply(item: pytest.Item, report: pytest.TestReport, known: KnownIssues, *, redact: Callable[[str], str]) -> None:
+    """Settle the report (:func:`settle`) and say the same in the test's Allure result."""
+    verdict = item.stash.get(VERDICT_KEY, None)
+    excused = settle(item, report, known, title=verdict.check if verdict else None, redact=redact)
+    if excused is not None:
+        allure_labels.mark_known(allure_labels.listener(item.config), excused.ticket, excused.issue)
+    elif report.failed and hasattr(report, NOTE):  # expired, or fixed under strict_known: the message says so first
+        allure_labels.note(allure_labels.listener(item.config), str(report.longrepr).splitlines()[0])
 
 
 def settle(
