@@ -156,15 +156,15 @@ def _verdict(
 
 async def _read(target: CertificateTarget, http: HttpTable) -> Served:
     """The served leaf: from a verifying handshake, or, when the chain is refused, from one that only reads it."""
-    from smokeproof.http.tls import client_context
+    from smokeproof.http import policy  # the run's TLS trust: certifi's bundle and [http] ca_file
 
     refused = None
     if http.verify_tls:
         try:
-            return Served(await _handshake(target, client_context(verify=True, ca_file=http.ca_file), http), None)
+            return Served(await _handshake(target, policy.tls(http), http), None)
         except ssl.SSLCertVerificationError as exc:
             refused = f"refused: {exc.verify_message}" if exc.verify_message else f"refused: {reason(exc, kind=False)}"
-    return Served(await _handshake(target, client_context(verify=False, ca_file=None), http), refused)
+    return Served(await _handshake(target, policy.tls(http.model_copy(update={"verify_tls": False})), http), refused)
 
 
 async def _handshake(target: CertificateTarget, context: ssl.SSLContext, http: HttpTable) -> bytes:
