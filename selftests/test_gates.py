@@ -152,6 +152,8 @@ def test_degraded_passes_unless_fail_on_degraded(pytester: pytest.Pytester, api:
     assert strict.ret == 1
     strict.stdout.fnmatch_lines(["*GET http://*/slow: expected 200, got 200 in * ms, degraded: took * ms, over warn_ms 100 ms*"])
     assert "  category:\n    Slow endpoints" in strict.stdout.str()
+    labels = {label["name"]: label["value"] for label in allure_result(pytester.path, "GET /slow -> 200")["labels"]}  # type: ignore[attr-defined]
+    assert labels["smokeproof_category"] == "Slow endpoints"  # what Allure 3's categories match
 
 
 def test_warn_ms_at_or_over_the_budget_is_refused(pytester: pytest.Pytester, api: Server) -> None:

@@ -39,8 +39,9 @@ class Checks:
         item = self._session.current
         if item is not None:
             item.stash[VERDICT_KEY] = verdict
-        allure_labels.record(self._allure, verdict)
-        if not verdict.ok or (verdict.degraded and self._session.settings.fail_on_degraded):
+        failing = not verdict.ok or bool(verdict.degraded and self._session.settings.fail_on_degraded)
+        allure_labels.record(self._allure, verdict, failing=failing)
+        if failing:
             raise verdict.failure()
 
 

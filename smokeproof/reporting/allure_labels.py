@@ -31,8 +31,12 @@ def listener(config: pytest.Config) -> Any | None:
     return config.pluginmanager.getplugin(LISTENER)
 
 
-def record(allure_listener: Any | None, verdict: Verdict) -> None:
-    """Label the running test (title, epic, feature, story, severity, category) and attach the verdict's texts."""
+def record(allure_listener: Any | None, verdict: Verdict, *, failing: bool | None = None) -> None:
+    """Label the running test (title, epic, feature, story, severity, category) and attach the verdict's texts.
+
+    ``failing``: whether the test fails on it (default: the verdict is not ok; a degraded verdict fails too
+    under ``--fail-on-degraded``, in its ``degraded_category``).
+    """
     if allure_listener is None:
         return
     reporter = allure_listener.allure_logger
@@ -45,8 +49,9 @@ def record(allure_listener: Any | None, verdict: Verdict) -> None:
     result.name = verdict.check
     labels = [(LabelType.EPIC, verdict.area.value), (LabelType.FEATURE, verdict.feature), (LabelType.STORY, verdict.story)]
     labels.append((LabelType.SEVERITY, verdict.severity.value))  # Severity is Allure's own scale
-    if verdict.category is not None and not verdict.ok:
-        labels += [(CATEGORY_LABEL, verdict.category.value), (LabelType.TAG, verdict.category.value)]
+    category = verdict.category or (verdict.degraded_category if verdict.degraded else None)
+    if category is not None and (not verdict.ok if failing is None else failing):
+        labels += [(CATEGORY_LABEL, category.value), (LabelType.TAG, category.value)]
     if verdict.degraded:
         labels += [(DEGRADED_LABEL, verdict.degraded), (LabelType.TAG, "degraded")]
     if verdict.window is not None:
