@@ -42,6 +42,7 @@ from smokeproof.verdict import Verdict
 
 if TYPE_CHECKING:  # alembic loads only when the history is read; httpx with the prober, on the first request
     from smokeproof.database.migrations import MigrationHistory
+    from smokeproof.http.certificates import CertificateTarget
     from smokeproof.http.lanes import Lanes
     from smokeproof.http.probe import Exchange, Prober
 
@@ -66,6 +67,7 @@ class SmokeRun(DatabaseChecks):
     # [drift]: per database (None: database_url), the comparison and its advice, made once
     _drift: dict[str | None, tuple[schema_drift.Comparison, schema_drift.Advice]] = field(default_factory=dict)
     _reading: threading.Lock = field(default_factory=threading.Lock)  # plain tests and the run's loop both ask
+    _certificates: dict[CertificateTarget, concurrent.futures.Future[Verdict]] = field(default_factory=dict)
 
     @functools.cached_property
     def prober(self) -> Prober:
@@ -117,7 +119,10 @@ class SmokeRun(DatabaseChecks):
             raise Unavailable(missing)
 
     def _judge(self, contract: EndpointContract, exchange: Exchange) -> Verdict:
-        return judge.judge(contract, exchange, default_max_ms=self.env.http.max_ms, redactor=self.env.redactor)
+        http = self.env.http
+        return judge.judge(
+            contract, exchange, default_max_ms=http.max_ms, default_warn_ms=http.warn_ms, redactor=self.env.redactor
+        )
 
     async def fuzz(self, contract: EndpointContract) -> Verdict:
         """The property-based probe of ``contract`` (malformed credentials)."""
@@ -130,6 +135,17 @@ class SmokeRun(DatabaseChecks):
         if self._rate is None:
             self._rate = credential_probes.RateLimit(self.env.fuzz.max_rate_per_s)
         return await credential_probes.probe_endpoint(self.prober, contract, rate=self._rate, fuzz=self.env.fuzz)
+
+    def wait_certificate(self, target: CertificateTarget) -> Verdict:
+        """The verdict on the certificate ``target`` serves: read once per run, on the run's loop."""
+        from smokeproof.http import certificates
+
+        with self._reading:
+            future = self._certificates.get(target)
+            if future is None:
+                inspect = certificates.inspect(target, http=self.env.http, tls=self.env.tls)
+                future = self._certificates[target] = self.loop.submit(inspect)
+        return future.result()
 
     async def _fetch_json(self, path: str) -> Any:
         """``[revision] url``: an absolute URL, or a path on base_url. Only a failure on the target's origin marks it down."""
