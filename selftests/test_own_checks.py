@@ -205,7 +205,16 @@ form = {{ username = "admin@example.com", password = "not-the-password" }}
 """
 
 PRODUCTION_CHECKS = """\
+import os
+
 import pytest
+
+
+@pytest.mark.allow_in_production
+async def test_a_session_lasts_the_test(smoke_http):
+    form = {"username": "admin@example.com", "password": os.environ["ADMIN_PASSWORD"]}
+    assert (await smoke_http.post("/login/form", data=form)).status_code == 200
+    assert smoke_http.cookies.get("session")  # kept for this test's next requests
 
 
 async def test_a_post(smoke_http):
@@ -262,6 +271,7 @@ def test_production_refuses_unsafe_methods_and_obtains_each_token_once(
     out = result.stdout.str()
     seen = {name: outcome for name, outcome in outcomes(result).items() if name.startswith("test_")}  # not "SKIPPED [1]"
     assert seen == {
+        "test_a_session_lasts_the_test": "passed",
         "test_a_post": "failed",
         "test_a_post_allowed": "passed",
         "test_admin": "passed",
@@ -270,7 +280,8 @@ def test_production_refuses_unsafe_methods_and_obtains_each_token_once(
         "test_a_login_that_fails": "failed",
     }, sorted(seen)
     sent = {path: login_app.hits.get(path, 0) - hits.get(path, 0) for path in ("/echo", "/login/form", "/login/json")}
-    assert sent == {"/echo": 1, "/login/form": 2, "/login/json": 1}  # the marked POST; admin once, broken once; the user once
+    # the marked POST; the session test, admin once for two tests, broken once; the user once
+    assert sent == {"/echo": 1, "/login/form": 3, "/login/json": 1}
     assert (
         f"POST {login_app.url}/echo refused: environment prod-like is production, where own checks send only GET, HEAD "
         "and OPTIONS; nothing was sent (mark the test @pytest.mark.allow_in_production to send it)"
