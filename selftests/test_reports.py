@@ -230,6 +230,23 @@ def test_reports_that_cannot_be_written_fail_the_run(pytester: pytest.Pytester) 
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
+def test_a_broken_contract_keeps_exit_1_when_the_reports_cannot_be_written(pytester: pytest.Pytester) -> None:
+    """Exit 3 must not hide a broken contract: CI reads 1 as "the deployment is broken", 3 as "the tooling"."""
+    result = run_own_test(
+        pytester,
+        "test_break.py",
+        "import pathlib, shutil\n\n\n"
+        "def test_replaces_the_results_folder_with_a_file():\n"
+        '    shutil.rmtree("reports/allure-results")\n'
+        '    pathlib.Path("reports/allure-results").write_text("not a folder")\n\n\n'
+        "def test_a_broken_contract():\n"
+        '    assert 500 == 401, "GET /api/v1/auth/me: expected 401, got 500"\n',
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*smokeproof: could not write the reports (Not a directory: *allure-results/*.json*"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
 def test_an_attached_file_is_kept_as_it_was_when_attached(pytester: pytest.Pytester) -> None:
     """allure.attach.file() from a test: the file may be gone or changed once the call returns."""
     result = run_own_test(

@@ -140,10 +140,12 @@ class SmokeRun(DatabaseChecks):
 
     def close(self) -> None:
         """Cancel what is in flight (requests, reads), close the connections and stop the run's loop."""
-        self.loop.close()  # closes the lanes made on it
-        lanes = self.sending
-        if lanes is not None:  # lanes given with a loop of their own
-            lanes.close()
+        try:
+            self.loop.close()  # closes the lanes made on it
+        finally:
+            lanes = self.sending
+            if lanes is not None:  # lanes given with a loop of their own
+                lanes.close()
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self.close)
