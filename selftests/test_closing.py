@@ -15,10 +15,10 @@ import pytest
 
 from smokeproof.config import targets
 from smokeproof.config.environment import StartCommand, load
+from smokeproof.database.schema_contract import SchemaContract
 from smokeproof.loop_thread import LoopThread
 from smokeproof.pytest_plugin.session import SmokeSession
 from smokeproof.pytest_plugin.settings import Settings
-from smokeproof.database.schema_contract import SchemaContract
 
 from .suite import REPO
 
@@ -69,9 +69,7 @@ def test_the_started_target_stops_when_closing_the_loop_raises(tmp_path: Path) -
         )
     )
     env = load(env_file, name="t", rootdir=REPO)
-    settings = Settings(
-        env=env, contracts=(), schema=SchemaContract(), expected_override=None, deadline=None, allow_empty=False
-    )
+    settings = Settings(env=env, contracts=(), schema=SchemaContract(), expected_override=None, deadline=None, allow_empty=False)
     session = SmokeSession(settings)
     assert env.start is not None
     started = targets.start(StartCommand(env.start.command, tmp_path, 30, {}))

@@ -287,7 +287,7 @@ def folder_with(tmp_path: Path, files: dict[str, str]) -> Path:
                 "b2.py": 'revision = "b2"\ndown_revision = "a1"\nbranch_labels = ("a1",)\n',
             },
             "b2.py",
-            "branch label 'a1' (line 3) of revision b2 is also the id of the revision in a1.py",
+            "branch label 'a1' (line 3) of revision b2 is also the id of the revision in a1.py: labels and revision ids must differ",
             id="branch-label-is-a-revision",
         ),
         pytest.param(

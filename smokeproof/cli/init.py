@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from smokeproof.cli import openapi, scaffold
-from smokeproof.config.secrets import mask_url
+from smokeproof.config.secrets import Redactor, mask_url, url_password
 from smokeproof.config.tomlwrite import block, commented, document, literal
 from smokeproof.database import schema_toml
-from smokeproof.database.catalog import CatalogSnapshot, read
+from smokeproof.database.catalog import CatalogSnapshot
+from smokeproof.database.catalog_read import read_url
 from smokeproof.errors import UsageError
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -86,7 +87,9 @@ PLAIN_FILES = ("tests/contracts/endpoints.toml", "tests/schema/schema.toml", "py
 
 
 async def _snapshot(dsn: str, schemas: list[str]) -> CatalogSnapshot:
-    return await read(dsn, schemas=schemas, connect_timeout_s=5.0, statement_timeout_ms=10_000)
+    redact = Redactor([dsn, url_password(dsn) or ""])
+    where = redact(mask_url(dsn))
+    return await read_url(dsn, schemas=schemas, connect_timeout_s=5.0, statement_timeout_ms=10_000, where=where, redact=redact)
 
 
 def _today() -> str:

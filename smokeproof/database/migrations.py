@@ -181,7 +181,9 @@ def _check_labels(files: Mapping[str, MigrationFile]) -> None:
         for label in migration.branch_labels:
             other = owners.get(label)
             if label in files:
-                problem = f"is also the id of the revision in {files[label].shown_path}: a label must differ from every revision id"
+                problem = (
+                    f"is also the id of the revision in {files[label].shown_path}: a label must differ from every revision id"
+                )
             elif other is not None and other is not migration:
                 problem = f"is declared twice: by revision {other.revision} in {other.shown_path} and by revision " + (
                     f"{migration.revision} in {migration.shown_path}"

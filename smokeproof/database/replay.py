@@ -56,11 +56,15 @@ def libpq_environment(url: str) -> dict[str, str]:
 
 async def create_database(server_url: str) -> str:
     """A fresh database on the scratch server; its URL."""
-    conn = await asyncpg.connect(server_url, timeout=10)
     try:
-        await conn.execute(f'CREATE DATABASE "{SCRATCH_DATABASE}"')
-    finally:
-        await conn.close()
+        conn = await asyncpg.connect(server_url, timeout=10)
+        try:
+            await conn.execute(f'CREATE DATABASE "{SCRATCH_DATABASE}"')
+        finally:
+            await conn.close()
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        redact = Redactor([server_url, url_password(server_url) or ""])
+        raise ReplayError(redact(f"the scratch server: cannot create the scratch database: {reason(exc)}")) from None
     return server_url.rsplit("/", 1)[0] + f"/{SCRATCH_DATABASE}"
 
 
