@@ -112,7 +112,7 @@ max_ms = 3000                  # latency budget per request
 max_examples = 25              # malformed credentials per protected route; 0 turns the probes off
 max_rate_per_s = 10            # requests per second the probes send at most
 
-{auth}"""
+{database_table}{auth}"""
 
 
 def environment_file(args: argparse.Namespace, root: Path, spec: dict[str, Any] | None) -> str:
@@ -127,9 +127,17 @@ def environment_file(args: argparse.Namespace, root: Path, spec: dict[str, Any] 
         base_url=literal(args.base_url.rstrip("/")),
         database=database,
         revision=revision,
+        database_table=_database_table(args.schema),
         auth="\n".join(_auth_lines(args.env, spec)) + "\n",
     )
     return document(blocks=[text])
+
+
+def _database_table(schemas: list[str] | None) -> str:
+    """``[database] schemas`` when ``--schema`` named any: the run reads the catalog of those, as init did."""
+    if not schemas:
+        return ""
+    return f"[database]\nschemas = {literal(schemas)}   # the schemas the catalog is read from (init --schema)\n\n"
 
 
 def _auth_lines(env: str, spec: dict[str, Any] | None) -> list[str]:
