@@ -99,7 +99,7 @@ def from_migrations(args: argparse.Namespace) -> baseline.Document:
     if args.database_url:
         if not args.database_url.startswith(("postgresql://", "postgres://")):
             raise UsageError("--database-url must be a postgresql:// URL")
-        asyncio.run(replay.ensure_empty(args.database_url, schemas, connect_timeout_s=CONNECT_TIMEOUT_S))
+        asyncio.run(replay.ensure_empty(args.database_url, connect_timeout_s=CONNECT_TIMEOUT_S))
         return _replay(args.migrate, args.database_url, cwd, schemas, args.timeout)
     with scratch.server() as server_url:
         url = asyncio.run(replay.create_database(server_url))
