@@ -32,8 +32,7 @@ def message_regex(category: Category) -> str:
 
 def categories() -> list[dict[str, object]]:
     rules: list[dict[str, object]] = [
-        {"name": category.value, "matchedStatuses": ["failed"], "messageRegex": message_regex(category)}
-        for category in Category
+        {"name": category.value, "matchedStatuses": ["failed"], "messageRegex": message_regex(category)} for category in Category
     ]
     rules.append({"name": "Broken checks (suite or configuration errors)", "matchedStatuses": ["broken"]})
     return rules
