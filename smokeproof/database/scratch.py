@@ -61,7 +61,10 @@ def _as_server_user(root: Path, bin_dir: Path) -> tuple[Path, dict[str, Any]]:
         user = pwd.getpwnam("postgres")
     install = bin_dir.resolve().parent
     if not _open_to_others(install):
-        install = _private_copy(install, root / "binaries")
+        try:
+            install = _private_copy(install, root / "binaries")
+        except OSError as exc:
+            raise ScratchError(f"cannot copy the PostgreSQL binaries for the postgres user: {exc}") from None
     os.chown(root, user.pw_uid, user.pw_gid)
     return install / "bin", {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
 
