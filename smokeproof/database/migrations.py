@@ -181,13 +181,10 @@ def _check_labels(files: Mapping[str, MigrationFile]) -> None:
         for label in migration.branch_labels:
             other = owners.get(label)
             if label in files:
-                problem = (
-                    f"is also the id of the revision in {files[label].shown_path}: a label must differ from every revision id"
-                )
+                problem = f"is also the id of the revision in {files[label].shown_path}: labels and revision ids must differ"
             elif other is not None and other is not migration:
-                problem = f"is declared twice: by revision {other.revision} in {other.shown_path} and by revision " + (
-                    f"{migration.revision} in {migration.shown_path}"
-                )
+                first, second = f"{other.revision} in {other.shown_path}", f"{migration.revision} in {migration.shown_path}"
+                problem = f"is declared twice: by revision {first} and by revision {second}"
             else:
                 owners[label] = migration
                 continue
