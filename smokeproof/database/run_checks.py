@@ -89,7 +89,7 @@ class DatabaseChecks:
             with contextlib.suppress(Unavailable):  # no database_url: its checks say so when they run
                 reading = self.catalog_future(database) is not None
         if reading:
-            self._expected_future()
+            self.expected_future()
 
     @property
     def snapshot(self) -> CatalogSnapshot | None:
@@ -185,12 +185,12 @@ class DatabaseChecks:
 
         Nothing is raised here: the ``wait_*`` method that follows reads the outcome, failures included.
         """
-        await asyncio.wait([asyncio.wrap_future(self._expected_future())])
+        await asyncio.wait([asyncio.wrap_future(self.expected_future())])
         if catalog:
             with contextlib.suppress(Unavailable):  # no database_url: the check says so
                 await asyncio.wait([asyncio.wrap_future(self.catalog_future(database))])
 
-    def _expected_future(self) -> concurrent.futures.Future[ExpectedRevision | None]:
+    def expected_future(self) -> concurrent.futures.Future[ExpectedRevision | None]:
         """The code's expected head(s), resolved once on the run's loop, whichever check asks first."""
         with self._reading:
             if self._expected is None:
@@ -200,7 +200,7 @@ class DatabaseChecks:
             return self._expected
 
     def _expected_revision(self) -> ExpectedRevision | None:
-        self.expected = self._expected_future().result()
+        self.expected = self.expected_future().result()
         return self.expected
 
     def _alignment_of(self, catalog: CatalogSnapshot) -> Alignment | None:
