@@ -22,8 +22,10 @@ the run's loop.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +44,7 @@ from smokeproof.verdict import Verdict
 
 if TYPE_CHECKING:  # alembic loads only when the history is read; httpx with the prober, on the first request
     from smokeproof.database.migrations import MigrationHistory
+    from smokeproof.http.certificates import CertificateTarget
     from smokeproof.http.lanes import Lanes
     from smokeproof.http.probe import Exchange, Prober
 
@@ -59,6 +62,9 @@ class SmokeRun:
     loop: LoopThread = field(default_factory=LoopThread)  # where the requests and the database reads run
     _rate: Any = None  # credential_probes.RateLimit, created on first use
     history: MigrationHistory | None = None  # the code's Alembic history (revision_source.load_history)
+    # certificate HOST checks: each read once, on the run's loop; plain tests and the loop both ask
+    _certificates: dict[CertificateTarget, concurrent.futures.Future[Verdict]] = field(default_factory=dict)
+    _reading: threading.Lock = field(default_factory=threading.Lock)
     database: DatabaseChecks = field(init=False)  # the schema, drift and Alembic checks, on the same loop
 
     def __post_init__(self) -> None:
@@ -148,7 +154,10 @@ class SmokeRun:
             raise Unavailable(missing)
 
     def _judge(self, contract: EndpointContract, exchange: Exchange) -> Verdict:
-        return judge.judge(contract, exchange, default_max_ms=self.env.http.max_ms, redactor=self.env.redactor)
+        http = self.env.http
+        return judge.judge(
+            contract, exchange, default_max_ms=http.max_ms, default_warn_ms=http.warn_ms, redactor=self.env.redactor
+        )
 
     async def fuzz(self, contract: EndpointContract) -> Verdict:
         """The property-based probe of ``contract`` (malformed credentials)."""
@@ -161,6 +170,17 @@ class SmokeRun:
         if self._rate is None:
             self._rate = credential_probes.RateLimit(self.env.fuzz.max_rate_per_s)
         return await credential_probes.probe_endpoint(self.prober, contract, rate=self._rate, fuzz=self.env.fuzz)
+
+    def wait_certificate(self, target: CertificateTarget) -> Verdict:
+        """The verdict on the certificate ``target`` serves: read once per run, on the run's loop."""
+        from smokeproof.http import certificates
+
+        with self._reading:
+            future = self._certificates.get(target)
+            if future is None:
+                inspect = certificates.inspect(target, http=self.env.http, tls=self.env.tls)
+                future = self._certificates[target] = self.loop.submit(inspect)
+        return future.result()
 
     async def _fetch_json(self, path: str) -> Any:
         """``[revision] url``: an absolute URL, or a path on base_url. Only a failure on the target's origin marks it down."""
