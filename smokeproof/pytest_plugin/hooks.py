@@ -257,12 +257,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         return
     from smokeproof.pytest_plugin import memory
 
-    config.stash[SESSION_KEY].close()
-    for name in (REPORTING, OWN_CHECKS):
-        plugin = config.pluginmanager.get_plugin(name)
-        if plugin is not None:
-            config.pluginmanager.unregister(plugin)
-    memory.release(config)
+    try:
+        config.stash[SESSION_KEY].close()
+    finally:  # a closer that raised still leaves the plugins unregistered and the memory released
+        for name in (REPORTING, OWN_CHECKS):
+            plugin = config.pluginmanager.get_plugin(name)
+            if plugin is not None:
+                config.pluginmanager.unregister(plugin)
+        memory.release(config)
 
 
 def _empty_parameter_set(item: pytest.Item) -> bool:
