@@ -19,7 +19,23 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
+from smokeproof.errors import Stalled
+
 T = TypeVar("T")
+
+
+def settle(future: concurrent.futures.Future[T], within: float, what: str) -> T:
+    """``future``'s result, waited for at most ``within`` seconds; :class:`~smokeproof.errors.Stalled` after that.
+
+    Every wait of a test on the run's loop goes through here (or is bounded the same way when awaited):
+    a result that never comes fails its check instead of hanging the run.
+    """
+    try:
+        return future.result(timeout=max(within, 0.0))
+    except TimeoutError:
+        if future.done():  # the work itself raised a TimeoutError (or ended just now): that is its result
+            return future.result()
+        raise Stalled(f"{what}: no result within {within:g} s (the run's bound on this wait; --smoke-timeout sets it)") from None
 
 
 class LoopThread:

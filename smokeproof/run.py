@@ -24,7 +24,9 @@ import concurrent.futures
 import contextlib
 import functools
 import json
+import math
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,10 +36,10 @@ from smokeproof.database.catalog import CatalogSnapshot
 from smokeproof.database.revision_source import ExpectedRevision
 from smokeproof.database.run_checks import DatabaseChecks
 from smokeproof.database.tenants import Snapshots
-from smokeproof.errors import Unavailable
+from smokeproof.errors import Stalled, Unavailable
 from smokeproof.http import judge
 from smokeproof.http.contracts import EndpointContract
-from smokeproof.loop_thread import LoopThread
+from smokeproof.loop_thread import LoopThread, settle
 from smokeproof.verdict import Verdict
 
 if TYPE_CHECKING:  # alembic loads only when the history is read; httpx with the prober, on the first request
@@ -46,6 +48,8 @@ if TYPE_CHECKING:  # alembic loads only when the history is read; httpx with the
     from smokeproof.http.probe import Exchange, Prober
 
 __all__ = ["SmokeRun", "Unavailable"]
+
+SLACK_S = 30.0  # added to every bound on a wait: the bound is a net for bugs, never a budget a check should meet
 
 
 @dataclass
@@ -66,6 +70,9 @@ class SmokeRun(DatabaseChecks):
     # [drift]: per database (None: database_url), the comparison and its advice, made once
     _drift: dict[str | None, tuple[schema_drift.Comparison, schema_drift.Advice]] = field(default_factory=dict)
     _reading: threading.Lock = field(default_factory=threading.Lock)  # plain tests and the run's loop both ask
+    deadline: float | None = None  # --smoke-timeout: time.monotonic() after which no wait goes on
+    # The ids of the selected checks (after -k/-m): a consequence of a fault is skipped only when one of them reports it
+    selected_checks: frozenset[str] = frozenset()
 
     @functools.cached_property
     def prober(self) -> Prober:
@@ -100,7 +107,13 @@ class SmokeRun(DatabaseChecks):
     async def endpoint(self, contract: EndpointContract) -> Verdict:
         """The verdict on ``contract``'s exchange, awaited (from a coroutine test or a probe)."""
         self._check_credentials(contract)
-        return self._judge(contract, await self.prober.result(contract))
+        bound = self.request_bound()
+        try:
+            async with asyncio.timeout(bound):
+                exchange = await self.prober.result(contract)
+        except TimeoutError:
+            exchange = self.prober.stalled(contract, bound)
+        return self._judge(contract, exchange)
 
     def wait_endpoint(self, contract: EndpointContract) -> Verdict:
         """The verdict on ``contract``'s exchange, waited for outside any event loop (a plain test).
@@ -109,7 +122,34 @@ class SmokeRun(DatabaseChecks):
         loop that awaiting it costs, once per contract.
         """
         self._check_credentials(contract)
-        return self._judge(contract, self.prober.future(contract).result())
+        bound = self.request_bound()
+        try:
+            exchange = settle(self.prober.future(contract), bound, contract.test_id)
+        except Stalled:
+            exchange = self.prober.stalled(contract, bound)
+        return self._judge(contract, exchange)
+
+    def _bounded(self, bound: float) -> float:
+        """``bound``, or less when the session deadline (--smoke-timeout) comes first."""
+        return bound if self.deadline is None else min(bound, max(self.deadline - time.monotonic(), 0.0))
+
+    def request_bound(self) -> float:
+        """How long a check waits for a request's answer at most, from now.
+
+        Every request has its own total timeout (``[http] timeout_s``) but waits for a free lane first; in the
+        worst case a token's request waits behind every contract, then its checks' requests behind them again.
+        Past this bound a check fails instead of waiting on: whatever went wrong, the run ends.
+        """
+        http = self.env.http
+        waves = math.ceil(max(len(self.contracts), 1) / http.concurrency)
+        return self._bounded(http.timeout_s * (2 * waves + 3) + SLACK_S)
+
+    def database_bound(self) -> float:
+        """How long a check waits for a database's catalog at most, from now (reads go ``concurrency`` at a time)."""
+        db = self.env.database
+        per_read = db.connect_timeout_s + 4 * db.statement_timeout_ms / 1000  # the snapshot is 4 statements
+        waves = math.ceil(max(len(self.env.databases), 1) / db.concurrency)
+        return self._bounded(per_read * (waves + 1) + self.env.http.timeout_s + SLACK_S)
 
     def _check_credentials(self, contract: EndpointContract) -> None:
         missing = self.prober.missing_credentials(contract)

@@ -15,14 +15,20 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
-from smokeproof.config.redaction import MASK, Shapes, mask_header
+from smokeproof.config.redaction import DEFAULT_KEYS, MASK, Shapes, mask_header
 
 # Headers whose values are credentials whatever their origin.
 SENSITIVE_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization", "x-api-key"})
-# Shorter values are not scrubbed from free text (they would shred it); they are still wrapped.
-MIN_SCRUB_LEN = 4
+# How a known value is found in free text, by its length (the rule in Redactor.add's docstring):
+MIN_ANYWHERE_LEN = 8  # from here on, anywhere, inside longer words too
+MIN_SCRUB_LEN = 4  # from here on (a credential's: from 1), as a whole token only; shorter ones are still wrapped
+# The characters a URL's path keeps as they are (httpx's choice, RFC 3986's sub-delims, ":" and "@")
+PATH_SAFE = "/:@!$&'()*+,;=~"
+# Before a short value: no letter, digit or underscore of the same word (a %XX escape ends a word too).
+WORD_BEFORE = r"(?:(?<!\w)|(?<=%[0-9A-Fa-f]{2}))"
+WORD_AFTER = r"(?!\w)"
 # A credential-shaped value seen in an answer is masked where its shape shows; from this length on it
 # is also learned and masked everywhere (a shorter one, a "password": "short" message, would shred text).
 MIN_LEARN_LEN = 8
@@ -39,6 +45,21 @@ def _looks_random(piece: str) -> bool:
     upper = sum(c.isupper() for c in piece)
     lower = sum(c.islower() for c in piece)
     return (digits and letters) or (upper >= 2 and lower >= 2)
+
+
+def _encodings(value: str) -> set[str]:
+    """``value`` and how it reads in a URL's query (``+`` for a space), a form body, a path (``%20``)."""
+    return {value, quote_plus(value, safe=""), quote(value, safe=""), quote(value, safe=PATH_SAFE)}
+
+
+def credential_key(where: str) -> bool:
+    """Whether a ``${VAR}`` at key ``where`` fills a credential (anything under ``[auth]``, a ``password``, an
+    ``Authorization`` header...): then even a short value is masked (see :meth:`Redactor.add`)."""
+    last = where.rsplit(".", 1)[-1]
+    names = {key.replace("_", "") for key in DEFAULT_KEYS}
+    return (
+        where.startswith("auth.") or last.lower().replace("_", "").replace("-", "") in names or last.lower() in SENSITIVE_HEADERS
+    )
 
 
 class Secret:
@@ -101,7 +122,8 @@ class Redactor:
     """
 
     def __init__(self, secrets: Iterable[str] = (), *, shapes: Shapes | None = None) -> None:
-        self._values: set[str] = set()
+        self._values: set[str] = set()  # masked anywhere
+        self._words: set[str] = set()  # short: masked as whole tokens
         self._pattern: re.Pattern[str] | None = None
         self._dirty = False
         self._pieces: set[str] = set()
@@ -110,15 +132,27 @@ class Redactor:
         self.sensitive_headers = set(SENSITIVE_HEADERS)
         self.add(*secrets)
 
-    def add(self, *values: str | Secret | None) -> None:
-        """Mask these values from now on, wherever they appear."""
+    def add(self, *values: str | Secret | None, credential: bool = False) -> None:
+        """Mask these values from now on, as they are and as a URL or a form body encodes them.
+
+        A value of ``MIN_ANYWHERE_LEN`` characters or more is masked wherever it appears. A shorter one
+        is masked only as a whole token (no letter or digit of the same word beside it): ``prod`` masks
+        ``--env=prod`` and ``u:prod@host``, not ``production``. Below ``MIN_SCRUB_LEN`` only a
+        ``credential`` (a password, a token, a value under ``[auth]``) is masked, as a whole token too:
+        any other value that short (``1``, ``eu``) would take every such word out of every message.
+        """
         with self._lock:
             for value in values:
                 raw = reveal(value) if value is not None else ""
                 for candidate in {raw, raw.strip()}:
-                    if len(candidate) >= MIN_SCRUB_LEN and candidate not in self._values:
-                        self._values.add(candidate)
-                        self._dirty = True
+                    if not candidate or (len(candidate) < MIN_SCRUB_LEN and not credential):
+                        continue
+                    anywhere = len(candidate) >= MIN_ANYWHERE_LEN
+                    for form in _encodings(candidate):
+                        known = self._values if anywhere else self._words
+                        if form not in known:
+                            known.add(form)
+                            self._dirty = True
 
     def learn(self, value: str) -> None:
         """A credential seen in an answer: masked from now on (short ones only where their shape shows).
@@ -141,10 +175,17 @@ class Redactor:
         if self._dirty:
             with self._lock:
                 # Longest first, so a secret that contains another is masked whole.
-                ordered = sorted(self._values, key=len, reverse=True)
-                self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+                ordered = sorted(self._values | self._words, key=len, reverse=True)
+                self._pattern = re.compile("|".join(self._alternative(v) for v in ordered))
                 self._dirty = False
         return self._pattern
+
+    def _alternative(self, value: str) -> str:
+        if value in self._values:
+            return re.escape(value)
+        before = WORD_BEFORE if re.match(r"\w", value) else ""
+        after = WORD_AFTER if re.match(r"\w", value[-1]) else ""
+        return before + re.escape(value) + after
 
     def __call__(self, text: str) -> str:
         if not text:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import threading
 import warnings
 from typing import TYPE_CHECKING, Any
@@ -24,8 +25,17 @@ from smokeproof.database.catalog import CatalogSnapshot, read
 from smokeproof.database.revision_source import ExpectedRevision
 from smokeproof.database.schema_contract import SchemaEntry
 from smokeproof.database.tenants import OnDatabase, Snapshots, at, on_database
-from smokeproof.errors import DatabaseError, DatabaseUnreachable, TargetError, TargetUnreachable, Unavailable, reason
-from smokeproof.loop_thread import LoopThread
+from smokeproof.errors import (
+    DatabaseError,
+    DatabaseUnreachable,
+    ReportedElsewhere,
+    Stalled,
+    TargetError,
+    TargetUnreachable,
+    Unavailable,
+    reason,
+)
+from smokeproof.loop_thread import LoopThread, settle
 from smokeproof.verdict import Area, Category, Severity, Verdict
 
 if TYPE_CHECKING:  # alembic loads only when the history is read
@@ -49,10 +59,25 @@ class DatabaseChecks:
     _expected: concurrent.futures.Future[ExpectedRevision | None] | None
     _drift: dict[str | None, tuple[schema_drift.Comparison, schema_drift.Advice]]
     _reading: threading.Lock
+    selected_checks: frozenset[str]
 
     async def _fetch_json(self, path: str) -> Any:
         """A JSON document from the deployed code (``[revision] url``); the run sends it."""
         raise NotImplementedError
+
+    def request_bound(self) -> float:
+        """How long a check waits for a request's answer at most (the run decides)."""
+        raise NotImplementedError
+
+    def database_bound(self) -> float:
+        """How long a check waits for a catalog at most (the run decides)."""
+        raise NotImplementedError
+
+    def _catalog_of(self, database: str | None) -> CatalogSnapshot:
+        """``database``'s catalog, waited for within the run's bound (raises :class:`~smokeproof.errors.TargetError`)."""
+        return settle(
+            self.catalog_future(database), self.database_bound(), f"database {database or 'database_url'}: catalog read"
+        )
 
     @property
     def snapshot(self) -> CatalogSnapshot | None:
@@ -143,14 +168,19 @@ class DatabaseChecks:
         """:meth:`schema_object`, waited for outside any event loop (a plain test)."""
         entry, database = (target.entry, target.database) if isinstance(target, OnDatabase) else (target, None)
         try:
-            catalog = self.catalog_future(database).result()
+            catalog = self._catalog_of(database)
         except TargetError as exc:
             return self.target_failure(target.id, Area.SCHEMA, exc)
         root = schema_contract.missing_table(entry, catalog)
-        if root is not None:
-            raise Unavailable(f"{target.id}: its table is missing; reported once, by '{at(root, database)}'")
+        if root is not None and at(root, database) in self.selected_checks:
+            raise ReportedElsewhere(f"{target.id}: its table is missing; reported once, by '{at(root, database)}'")
         alignment = self._alignment_of(catalog)
-        return on_database(schema_contract.check(entry, catalog, at_head=alignment is not None and alignment.ok), database)
+        verdict = schema_contract.check(entry, catalog, at_head=alignment is not None and alignment.ok)
+        if root is not None:  # no selected check reports the table: this one does
+            verdict = dataclasses.replace(
+                verdict, headline=f"{entry.id}: missing (its table {root.split(' ', 1)[1]} does not exist)"
+            )
+        return on_database(verdict, database)
 
     async def drift(self, target: schema_drift.DriftObject | OnDatabase[schema_drift.DriftObject]) -> Verdict:
         """One drift check's verdict (on ``database_url`` or a tenant database), from that database's one snapshot."""
@@ -161,7 +191,7 @@ class DatabaseChecks:
         """:meth:`drift`, waited for outside any event loop (a plain test)."""
         obj, database = (target.entry, target.database) if isinstance(target, OnDatabase) else (target, None)
         try:
-            catalog = self.catalog_future(database).result()
+            catalog = self._catalog_of(database)
         except TargetError as exc:
             return self.target_failure(target.id, Area.SCHEMA, exc)
         if database not in self._drift:
@@ -171,8 +201,8 @@ class DatabaseChecks:
             self._drift[database] = comparison, schema_drift.advice(self._alignment_of(catalog))
         comparison, advice = self._drift[database]
         root = schema_drift.reported_by(obj, comparison)
-        if root is not None:
-            raise Unavailable(f"{target.id}: its table is missing; reported once, by '{at(root, database)}'")
+        if root is not None and at(root, database) in self.selected_checks:
+            raise ReportedElsewhere(f"{target.id}: its table is missing; reported once, by '{at(root, database)}'")
         verdict = on_database(schema_drift.check(obj, comparison, advice), database)
         if verdict.ok and verdict.headline:  # [drift] extra = "warn"
             warnings.warn(schema_drift.DriftWarning(verdict.headline), stacklevel=1)
@@ -183,10 +213,10 @@ class DatabaseChecks:
 
         Nothing is raised here: the ``wait_*`` method that follows reads the outcome, failures included.
         """
-        await asyncio.wait([asyncio.wrap_future(self._expected_future())])
+        await asyncio.wait([asyncio.wrap_future(self._expected_future())], timeout=self.request_bound())
         if catalog:
             with contextlib.suppress(Unavailable):  # no database_url: the check says so
-                await asyncio.wait([asyncio.wrap_future(self.catalog_future(database))])
+                await asyncio.wait([asyncio.wrap_future(self.catalog_future(database))], timeout=self.database_bound())
 
     def _expected_future(self) -> concurrent.futures.Future[ExpectedRevision | None]:
         """The code's expected head(s), resolved once on the run's loop, whichever check asks first."""
@@ -198,7 +228,11 @@ class DatabaseChecks:
             return self._expected
 
     def _expected_revision(self) -> ExpectedRevision | None:
-        self.expected = self._expected_future().result()
+        try:
+            self.expected = settle(self._expected_future(), self.request_bound(), "the code's expected revision")
+        except Stalled as exc:
+            source = revision_source.describe_source(self.env, self.expected_override)
+            return ExpectedRevision((), source, None, error=str(exc))
         return self.expected
 
     def _alignment_of(self, catalog: CatalogSnapshot) -> Alignment | None:
@@ -242,7 +276,7 @@ class DatabaseChecks:
                 severity=Severity.BLOCKER,
             )
         try:
-            catalog = self.catalog_future(database).result()
+            catalog = self._catalog_of(database)
         except TargetError as exc:
             return self.target_failure(check, Area.MIGRATIONS, exc)
         from smokeproof.database.alignment import align  # loads alembic: only runs that check it pay
