@@ -262,7 +262,7 @@ class Prober:
     def stalled(self, contract: EndpointContract, seconds: float) -> Exchange:
         """The exchange of a request whose answer did not arrive within the run's bound (see SmokeRun.request_bound)."""
         now = time.perf_counter()
-        why = f"no answer within {seconds:g} s (the run's bound on waiting for a request; --smoke-timeout sets it)"
+        why = f"no answer: the run stopped waiting at its bound of {seconds:g} s (--smoke-timeout sets it)"
         return Exchange(contract.method, self.url_for(contract), (), error=why, started=now, finished=now)
 
     @staticmethod
