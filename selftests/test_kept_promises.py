@@ -305,3 +305,30 @@ def test_a_secret_in_a_skip_reason_is_masked_without_an_internal_error(
     junit = (pytester.path / "reports" / "junit.xml").read_text()
     cases = junit.split("<testcase", 1)[1]  # the suite's own name says smokeproof: that is not the secret
     assert "<skipped" in cases and "smokeproof" not in cases
+
+
+# 6. Short ${VAR} values: never scrubbed from free text before. A credential's is masked however short, any
+# other from 4 characters on; below 8 characters only as a whole word, so ordinary text stays readable.
+
+
+def test_short_values_are_masked_as_whole_words(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADMIN_PASSWORD", "pw1")  # a credential: masked however short
+    monkeypatch.setenv("REGION", "prod")  # no credential, 4 characters: masked as a whole word
+    monkeypatch.setenv("FLAG", "1")  # no credential and too short: masking it would take every "1" out of every message
+    env = environment(
+        tmp_path,
+        "http://127.0.0.1:9",
+        """\
+        [http]
+        headers = { "X-Region" = "${REGION}", "X-Flag" = "${FLAG}" }
+        [auth.login.admin]
+        path = "/login"
+        form = { username = "admin", password = "${ADMIN_PASSWORD}" }
+        """,
+    )
+    redact = env.redactor
+    assert redact("POST a:pw1@host, password pw1.") == "POST a:***@host, password ***."
+    assert redact("?q=a%2Fpw1&next=pw1") == "?q=a%2F***&next=***"  # an escape ends a word too
+    assert redact("pw12 and xpw1 are other words") == "pw12 and xpw1 are other words"
+    assert redact("--env=prod (production), prod-db, ?r=prod&x=1") == "--env=*** (production), ***-db, ?r=***&x=1"
+    assert redact("1 migration pending, expected 401") == "1 migration pending, expected 401"
