@@ -26,9 +26,7 @@ MIN_ANYWHERE_LEN = 8  # from here on, anywhere, inside longer words too
 MIN_SCRUB_LEN = 4  # from here on (a credential's: from 1), as a whole token only; shorter ones are still wrapped
 # The characters a URL's path keeps as they are (httpx's choice, RFC 3986's sub-delims, ":" and "@")
 PATH_SAFE = "/:@!$&'()*+,;=~"
-# Before a short value: no letter, digit or underscore of the same word (a %XX escape ends a word too).
-WORD_BEFORE = r"(?:(?<!\w)|(?<=%[0-9A-Fa-f]{2}))"
-WORD_AFTER = r"(?!\w)"
+HEX = frozenset("0123456789ABCDEFabcdef")
 # A credential-shaped value seen in an answer is masked where its shape shows; from this length on it
 # is also learned and masked everywhere (a shorter one, a "password": "short" message, would shred text).
 MIN_LEARN_LEN = 8
@@ -50,6 +48,32 @@ def _looks_random(piece: str) -> bool:
 def _encodings(value: str) -> set[str]:
     """``value`` and how it reads in a URL's query (``+`` for a space), a form body, a path (``%20``)."""
     return {value, quote_plus(value, safe=""), quote(value, safe=""), quote(value, safe=PATH_SAFE)}
+
+
+def _word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _mask_word(text: str, word: str) -> str:
+    """``text`` with ``word`` masked where it stands alone: no letter, digit or ``_`` of the same word beside it
+    (a ``%XX`` escape before it ends a word too)."""
+    parts: list[str] = []
+    kept = 0
+    at = text.find(word)
+    while at != -1:
+        end = at + len(word)
+        before = (
+            at == 0
+            or not _word_char(word[0])
+            or not _word_char(text[at - 1])
+            or (at >= 3 and text[at - 3] == "%" and text[at - 2] in HEX and text[at - 1] in HEX)
+        )
+        after = end == len(text) or not _word_char(word[-1]) or not _word_char(text[end])
+        if before and after:
+            parts += [text[kept:at], MASK]
+            kept = end
+        at = text.find(word, end if before and after else at + 1)
+    return "".join(parts) + text[kept:] if parts else text
 
 
 def credential_key(where: str) -> bool:
@@ -124,6 +148,7 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = (), *, shapes: Shapes | None = None) -> None:
         self._values: set[str] = set()  # masked anywhere
         self._words: set[str] = set()  # short: masked as whole tokens
+        self._short: list[str] = []  # the same, longest first
         self._pattern: re.Pattern[str] | None = None
         self._dirty = False
         self._pieces: set[str] = set()
@@ -175,17 +200,11 @@ class Redactor:
         if self._dirty:
             with self._lock:
                 # Longest first, so a secret that contains another is masked whole.
-                ordered = sorted(self._values | self._words, key=len, reverse=True)
-                self._pattern = re.compile("|".join(self._alternative(v) for v in ordered))
+                ordered = sorted(self._values, key=len, reverse=True)
+                self._pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
+                self._short = sorted(self._words, key=len, reverse=True)
                 self._dirty = False
         return self._pattern
-
-    def _alternative(self, value: str) -> str:
-        if value in self._values:
-            return re.escape(value)
-        before = WORD_BEFORE if re.match(r"\w", value) else ""
-        after = WORD_AFTER if re.match(r"\w", value[-1]) else ""
-        return before + re.escape(value) + after
 
     def __call__(self, text: str) -> str:
         if not text:
@@ -195,7 +214,12 @@ class Redactor:
             for piece in sorted(self._pieces.intersection(PIECE.findall(text)), key=len, reverse=True):
                 text = text.replace(piece, MASK)
         pattern = self._known()
-        return pattern.sub(MASK, text) if pattern is not None else text
+        if pattern is not None:
+            text = pattern.sub(MASK, text)
+        for word in self._short:  # a few short values: found as literals (fast), then kept if they stand alone
+            if word in text:
+                text = _mask_word(text, word)
+        return text
 
     def clip(self, text: str, limit: int, *, more: str = "...") -> str:
         """Redact, then cut: a secret cut in half would no longer match what the redactor knows."""

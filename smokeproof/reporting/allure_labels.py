@@ -11,6 +11,7 @@ Without ``--alluredir`` there is no listener and nothing to record.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -21,6 +22,14 @@ from smokeproof.verdict import Verdict
 CATEGORY_LABEL = "smokeproof_category"
 WINDOW_LABEL = "smokeproof_window"  # the measured work's start-stop in epoch ms; the Allure writer moves it to start/stop
 LISTENER = "allure_listener"  # the name allure-pytest registers its listener under
+# Set while a verdict's attachments (redacted when they were made) are written: the Allure writer's last scrub
+# passes them by, and spends its time on what allure-pytest attaches itself (captured output).
+_redacted = threading.local()
+
+
+def attaching_redacted() -> bool:
+    """Whether the attachment being written now is a verdict's, redacted already (on the test's thread)."""
+    return getattr(_redacted, "on", False)
 
 
 def listener(config: pytest.Config) -> Any | None:
@@ -55,6 +64,10 @@ def record(allure_listener: Any | None, verdict: Verdict) -> None:
             existing.value = represent(value)
         else:
             result.parameters.append(Parameter(name=name, value=represent(value), excluded=excluded))
-    for attachment in verdict.attachments:
-        kind = AttachmentType.JSON if attachment.mime == "application/json" else AttachmentType.TEXT
-        reporter.attach_data(uuid4(), attachment.body, name=attachment.name, attachment_type=kind)
+    _redacted.on = True
+    try:
+        for attachment in verdict.attachments:
+            kind = AttachmentType.JSON if attachment.mime == "application/json" else AttachmentType.TEXT
+            reporter.attach_data(uuid4(), attachment.body, name=attachment.name, attachment_type=kind)
+    finally:
+        _redacted.on = False

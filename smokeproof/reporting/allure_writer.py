@@ -33,11 +33,15 @@ from allure_commons import hookimpl, plugin_manager
 from allure_commons.logger import AllureFileLogger
 from attr import asdict
 
-from smokeproof.reporting.allure_labels import WINDOW_LABEL
+from smokeproof.reporting.allure_labels import WINDOW_LABEL, attaching_redacted
 
 Scrub = Callable[[str], str]
-# Fields that identify, not describe: never a secret, and a mask inside one would break Allure's links.
-IDENTIFIERS = frozenset({"uuid", "historyId", "testCaseId", "source", "start", "stop", "parentUuid"})
+# The fields of a result (and of its steps) that carry text: names, parameters, exception messages and traces.
+# Not scrubbed: identifiers (a mask inside one would break Allure's links) and labels, which smokeproof sets
+# from verdicts and ids that never hold a value (allure-pytest adds host, thread and module names).
+TEXT_FIELDS = frozenset({"name", "fullName", "description", "descriptionHtml", "message", "trace"})
+NESTED_FIELDS = frozenset({"statusDetails", "steps", "befores", "afters"})
+PARAMETER_FIELDS = frozenset({"value"})  # a parameter's name is the test function's argument
 
 
 class ThreadedFileLogger:
@@ -52,7 +56,8 @@ class ThreadedFileLogger:
         self._parameters = parameters  # the tests' parameters, which allure-pytest takes for fixtures
         self._scrub = scrub
         os.makedirs(self._directory, exist_ok=True)
-        self._queue: queue.Queue[tuple[str, bytes | dict[str, Any]] | None] = queue.Queue()
+        # (file name, a result's data or a file's bytes, whether the bytes are text to scrub)
+        self._queue: queue.Queue[tuple[str, bytes | dict[str, Any], bool] | None] = queue.Queue()
         self.error: str | None = None
         self._thread = threading.Thread(target=self._work, name="smokeproof-allure-writer", daemon=True)
         self._thread.start()
@@ -85,11 +90,13 @@ class ThreadedFileLogger:
         # Serialised here, while the item is what the test left; only the file system work moves. The
         # item's own uuid names the file (allure-commons' logger draws a fresh one: a system call per file).
         filename = item.file_pattern.format(prefix=getattr(item, "uuid", None) or uuid.uuid4())
-        self._queue.put((filename, asdict(item, filter=lambda _, v: v or v is False)))
+        self._queue.put((filename, asdict(item, filter=lambda _, v: v or v is False), True))
 
     @hookimpl
     def report_attached_data(self, body: str | bytes, file_name: str) -> None:
-        self._queue.put((file_name, body.encode("utf-8") if isinstance(body, str) else body))
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        # A verdict's attachment was redacted when it was made; anything else (captured output) is scrubbed.
+        self._queue.put((file_name, data, not attaching_redacted()))
 
     @hookimpl
     def report_globals(self, globals_item: Any) -> None:
@@ -98,7 +105,7 @@ class ThreadedFileLogger:
     @hookimpl
     def report_attached_file(self, source: str, file_name: str) -> None:
         # Read now: the caller may delete or change its file once attach() returns.
-        self._queue.put((file_name, Path(source).read_bytes()))
+        self._queue.put((file_name, Path(source).read_bytes(), True))
 
     def _work(self) -> None:
         while True:
@@ -106,8 +113,8 @@ class ThreadedFileLogger:
             try:
                 if job is None:
                     return
-                name, payload = job
-                content = self._content(payload)
+                name, payload, scrub = job
+                content = self._content(payload, scrub=scrub)
                 tmp, final = f"{self._directory}/{name}.tmp", f"{self._directory}/{name}"
                 # Plain system calls: each one gives the GIL back, and the test thread goes on meanwhile.
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -125,12 +132,12 @@ class ThreadedFileLogger:
             finally:
                 self._queue.task_done()
 
-    def _content(self, payload: bytes | dict[str, Any]) -> bytes:
-        """A file's bytes, redacted: a result's every text field, an attachment's text (binary is left as it is)."""
+    def _content(self, payload: bytes | dict[str, Any], *, scrub: bool) -> bytes:
+        """A file's bytes, redacted: a result's text fields, an attachment's text (binary is left as it is)."""
         if isinstance(payload, dict):
             data = _scrubbed(payload, self._scrub) if self._scrub is not None else payload
             return json.dumps(data, ensure_ascii=False).encode("utf-8")
-        if self._scrub is None:
+        if not scrub or self._scrub is None:
             return payload
         try:
             text = payload.decode("utf-8")
@@ -149,15 +156,18 @@ class ThreadedFileLogger:
         self._thread.join()
 
 
-def _scrubbed(value: Any, scrub: Scrub, key: str = "") -> Any:
-    """``value`` (a result as JSON data) with ``scrub`` applied to every string but its identifiers."""
-    if isinstance(value, str):
-        return value if key in IDENTIFIERS else scrub(value)
-    if isinstance(value, dict):
-        return {k: _scrubbed(v, scrub, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrubbed(v, scrub, key) for v in value]
-    return value
+def _scrubbed(data: dict[str, Any], scrub: Scrub, fields: frozenset[str] = TEXT_FIELDS) -> dict[str, Any]:
+    """A result (a step, a fixture) as JSON data with ``scrub`` applied to its text ``fields``, nested ones too."""
+    clean = dict(data)
+    for key, value in data.items():
+        if key in fields and isinstance(value, str):
+            clean[key] = scrub(value)
+        elif key in NESTED_FIELDS or key == "parameters":
+            inner = PARAMETER_FIELDS if key == "parameters" else TEXT_FIELDS
+            items = value if isinstance(value, list) else [value]
+            done = [_scrubbed(v, scrub, inner) if isinstance(v, dict) else v for v in items]
+            clean[key] = done if isinstance(value, list) else done[0]
+    return clean
 
 
 def _bare(fixture: Any) -> bool:
