@@ -172,10 +172,18 @@ class SmokeRun(DatabaseChecks):
         return await credential_probes.probe_endpoint(self.prober, contract, rate=self._rate, fuzz=self.env.fuzz)
 
     async def _fetch_json(self, path: str) -> Any:
-        assert self.env.base_url is not None
-        exchange = await self.prober.send("GET", self.env.base_url + path, headers=self.prober.headers_for_env())
-        if exchange.error or exchange.status != 200:
-            raise ValueError(f"GET {path} answered {exchange.error or exchange.status}")
+        """``[revision] url``: an absolute URL, or a path on base_url. Only a failure on the target's origin marks it down."""
+        from smokeproof.http.policy import target_headers
+
+        if not path.startswith(("http://", "https://")):
+            assert self.env.base_url is not None
+            path = self.env.base_url + path
+        on_target = self.prober.on_target(path)
+        exchange = await self.prober.send("GET", path, headers=target_headers(self.env, path), mark_down=on_target)
+        if exchange.error:
+            raise ValueError(f"GET {self.env.redactor(path)}: {exchange.error}")
+        if exchange.status != 200:
+            raise ValueError(f"GET {self.env.redactor(path)} answered {exchange.status}")
         return json.loads(exchange.body)
 
     def close(self) -> None:

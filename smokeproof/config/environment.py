@@ -211,9 +211,10 @@ def _optional_file(value: str | None, key: str, default: Path, *, file: Path) ->
 
 def _check_urls(parsed: EnvironmentFile, contracts: Path | None, *, file: Path, redactor: Redactor) -> None:
     """``base_url`` where endpoint contracts or ``[revision] url`` need it; URLs of the right scheme."""
-    needs_base = contracts is not None or parsed.revision.url is not None
+    relative = [url for url in (parsed.revision.url, parsed.wait.url) if url is not None and url.startswith("/")]
+    needs_base = contracts is not None or bool(relative)
     if parsed.base_url is None and parsed.start is None and needs_base:
-        why = "endpoint contracts" if contracts is not None else "[revision] url"
+        why = "endpoint contracts" if contracts is not None else "relative URLs in [revision] or [wait]"
         raise UsageError(f"set 'base_url' (or a [start] table that starts the target): {why} need it", file=file)
     if parsed.base_url is not None:
         redactor.add(url_password(parsed.base_url), credential=True)

@@ -9,12 +9,34 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from smokeproof.config.auth import AuthTable, RedactTable
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 PositiveInt = Annotated[int, Field(gt=0)]
+
+
+def _revision_url(value: str) -> str:
+    """An absolute http(s) URL, or a path on base_url: ``api/health`` would be glued onto base_url's host name."""
+    if not value.startswith(("/", "http://", "https://")):
+        raise ValueError("must be a path on base_url starting with '/' (\"/api/v1/health\") or an http(s):// URL")
+    return value
+
+
+def _pointer(value: str) -> str:
+    """An RFC 6901 JSON pointer: empty (the whole document) or starting with '/'."""
+    from jsonpointer import JsonPointer, JsonPointerException
+
+    try:
+        JsonPointer(value)
+    except JsonPointerException as exc:
+        raise ValueError(f'not an RFC 6901 JSON pointer ({exc}): write it as "/key/0"') from None
+    return value
+
+
+RevisionUrl = Annotated[str, AfterValidator(_revision_url)]
+Pointer = Annotated[str, AfterValidator(_pointer)]
 
 
 class _Table(BaseModel):
@@ -37,8 +59,8 @@ class RevisionTable(_Table):
     recursive: bool = False
     labels: dict[str, str] = {}  # non-literal branch label expression -> its value ("cli.CONTRACT_BRANCH" = "contract")
     single_head: bool = False
-    url: str | None = None
-    json_pointer: str = "/alembic_revision"
+    url: RevisionUrl | None = None
+    json_pointer: Pointer = "/alembic_revision"
 
     @model_validator(mode="after")
     def _one_way_to_the_folders(self) -> RevisionTable:
@@ -55,8 +77,8 @@ class WaitTable(_Table):
     """Waiting for a rolling deploy before the checks (see :mod:`smokeproof.wait`)."""
 
     revision: str | None = None  # usually "${DEPLOY_REVISION}"; --wait-for-revision overrides it
-    url: str | None = None  # default: [revision] url
-    json_pointer: str | None = None  # default: [revision] json_pointer
+    url: RevisionUrl | None = None  # default: [revision] url
+    json_pointer: Pointer | None = None  # default: [revision] json_pointer
     timeout_s: PositiveFloat = 300.0
     interval_s: PositiveFloat = 5.0
     consecutive: PositiveInt = 3

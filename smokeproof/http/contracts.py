@@ -25,6 +25,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 METHODS = SAFE_METHODS | {"POST", "PUT", "PATCH", "DELETE"}
 ANONYMOUS_REJECTIONS = frozenset({401, 403})
 VERSION_SEGMENT = re.compile(r"v\d+")  # /api/v1/...: not a feature name
+# type/subtype (RFC 6838), or a range as OpenAPI documents may write it (text/*, */*)
+MEDIA_TYPE = re.compile(r"\*/\*|[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/(?:\*|[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*)")
 Status = Annotated[int, Field(ge=100, le=599)]
 
 
@@ -81,6 +83,13 @@ class EndpointContract(BaseModel):
     def _path(cls, value: str) -> str:
         if not value.startswith("/"):
             raise ValueError("must start with '/' (it is joined to the environment's base_url)")
+        return value
+
+    @field_validator("content_type")
+    @classmethod
+    def _media_type(cls, value: str | None) -> str | None:
+        if value is not None and not MEDIA_TYPE.fullmatch(value.split(";")[0].strip()):
+            raise ValueError('must be a media type, type/subtype with optional parameters ("application/json; charset=utf-8")')
         return value
 
     @field_validator("json_schema")
