@@ -2,9 +2,11 @@
 
 The run hands each thin test what it needs (an endpoint's exchange, the catalog snapshot, the
 Alembic alignment) and memoises the expensive parts: all endpoints are probed at once, each
-database is read once. The endpoint checks are here; the database checks are its mixin
-:class:`~smokeproof.database.run_checks.DatabaseChecks`, which also turns a
-:class:`~smokeproof.errors.TargetError` into a failing verdict in one place (``target_failure``).
+database is read once. The endpoint checks are here; the database checks are a component the run
+owns, :class:`~smokeproof.database.run_checks.DatabaseChecks` (``run.database``), made with the run's
+loop; the run hands the tests its checks under the same names (``smoke.wait_schema_object``...). A
+:class:`~smokeproof.errors.TargetError` becomes a failing verdict in one place
+(:func:`~smokeproof.database.run_checks.target_failure`).
 
 Threads and loops. pytest runs the tests in the main thread (coroutine tests on pytest-asyncio's
 session loop). The requests, the catalog reads and the expected revision run on the run's own
@@ -21,12 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import functools
 import json
 import math
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,25 +35,25 @@ from smokeproof.database import drift as schema_drift
 from smokeproof.database.catalog import CatalogSnapshot
 from smokeproof.database.revision_source import ExpectedRevision
 from smokeproof.database.run_checks import DatabaseChecks
-from smokeproof.database.tenants import Snapshots
+from smokeproof.database.schema_contract import SchemaEntry
+from smokeproof.database.tenants import OnDatabase
 from smokeproof.errors import Stalled, Unavailable
 from smokeproof.http import judge
 from smokeproof.http.contracts import EndpointContract
-from smokeproof.loop_thread import LoopThread, settle
+from smokeproof.loop_thread import SLACK_S, LoopThread, bounded, settle
 from smokeproof.verdict import Verdict
 
 if TYPE_CHECKING:  # alembic loads only when the history is read; httpx with the prober, on the first request
     from smokeproof.database.migrations import MigrationHistory
+    from smokeproof.http.certificates import CertificateTarget
     from smokeproof.http.lanes import Lanes
     from smokeproof.http.probe import Exchange, Prober
 
 __all__ = ["SmokeRun", "Unavailable"]
 
-SLACK_S = 30.0  # added to every bound on a wait: the bound is a net for bugs, never a budget a check should meet
-
 
 @dataclass
-class SmokeRun(DatabaseChecks):
+class SmokeRun:
     """The checks of one run against one environment, and what they share."""
 
     env: Environment
@@ -61,18 +61,27 @@ class SmokeRun(DatabaseChecks):
     expected_override: str | None = None
     lanes: Lanes | None = None  # where the requests run; made from the environment's [http] unless given
     loop: LoopThread = field(default_factory=LoopThread)  # where the requests and the database reads run
-    _catalog: concurrent.futures.Future[CatalogSnapshot] | None = None
-    expected: ExpectedRevision | None = None
     _rate: Any = None  # credential_probes.RateLimit, created on first use
     history: MigrationHistory | None = None  # the code's Alembic history (revision_source.load_history)
-    _tenants: Snapshots | None = None  # the tenant databases' catalogs ([databases])
-    _expected: concurrent.futures.Future[ExpectedRevision | None] | None = None
-    # [drift]: per database (None: database_url), the comparison and its advice, made once
-    _drift: dict[str | None, tuple[schema_drift.Comparison, schema_drift.Advice]] = field(default_factory=dict)
-    _reading: threading.Lock = field(default_factory=threading.Lock)  # plain tests and the run's loop both ask
+    # certificate HOST checks: each read once, on the run's loop; plain tests and the loop both ask
+    _certificates: dict[CertificateTarget, concurrent.futures.Future[Verdict]] = field(default_factory=dict)
+    _reading: threading.Lock = field(default_factory=threading.Lock)
+    database: DatabaseChecks = field(init=False)  # the schema, drift and Alembic checks, on the same loop
     deadline: float | None = None  # --smoke-timeout: time.monotonic() after which no wait goes on
     # The ids of the selected checks (after -k/-m): a consequence of a fault is skipped only when one of them reports it
     selected_checks: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        self.database = DatabaseChecks(
+            self.env,
+            self.loop,
+            self._fetch_json,
+            expected_override=self.expected_override,
+            history=self.history,
+            selected=self.selected_checks,
+            deadline=self.deadline,
+            request_bound=self.request_bound,
+        )
 
     @functools.cached_property
     def prober(self) -> Prober:
@@ -95,12 +104,44 @@ class SmokeRun(DatabaseChecks):
         if contracts:
             self.prober.selected = contracts
             self.prober.start()
-        reading = False
-        for database in databases:
-            with contextlib.suppress(Unavailable):  # no database_url: its checks say so when they run
-                reading = self.catalog_future(database) is not None
-        if reading:
-            self._expected_future()
+        self.database.start(databases)
+
+    # Database checks: the component's, under the names the tests use -----------------------------
+
+    @property
+    def snapshot(self) -> CatalogSnapshot | None:
+        """The catalog of ``database_url``, once read (None before, or when it could not be)."""
+        return self.database.snapshot
+
+    @property
+    def tenant_snapshots(self) -> dict[str, CatalogSnapshot | None]:
+        return self.database.tenant_snapshots
+
+    @property
+    def expected(self) -> ExpectedRevision | None:
+        """The code's expected head(s), once resolved."""
+        return self.database.expected
+
+    async def catalog(self, database: str | None = None) -> CatalogSnapshot:
+        return await self.database.catalog(database)
+
+    async def schema_object(self, target: SchemaEntry | OnDatabase[SchemaEntry]) -> Verdict:
+        return await self.database.schema_object(target)
+
+    def wait_schema_object(self, target: SchemaEntry | OnDatabase[SchemaEntry]) -> Verdict:
+        return self.database.wait_schema_object(target)
+
+    async def drift(self, target: schema_drift.DriftObject | OnDatabase[schema_drift.DriftObject]) -> Verdict:
+        return await self.database.drift(target)
+
+    def wait_drift(self, target: schema_drift.DriftObject | OnDatabase[schema_drift.DriftObject]) -> Verdict:
+        return self.database.wait_drift(target)
+
+    async def alignment(self, database: str | None = None) -> Verdict:
+        return await self.database.alignment(database)
+
+    def wait_alignment(self, database: str | None = None) -> Verdict:
+        return self.database.wait_alignment(database)
 
     # Endpoints ---------------------------------------------------------------------------------
 
@@ -131,10 +172,6 @@ class SmokeRun(DatabaseChecks):
             exchange = self.prober.stalled(contract, bound)
         return self._judge(contract, exchange)
 
-    def _bounded(self, bound: float) -> float:
-        """``bound``, or less when the session deadline (--smoke-timeout) comes first."""
-        return bound if self.deadline is None else min(bound, max(self.deadline - time.monotonic(), 0.0))
-
     def request_bound(self) -> float:
         """How long a check waits for a request's answer at most, from now.
 
@@ -144,14 +181,7 @@ class SmokeRun(DatabaseChecks):
         """
         http = self.env.http
         waves = math.ceil(max(len(self.contracts), 1) / http.concurrency)
-        return self._bounded(http.timeout_s * (2 * waves + 3) + SLACK_S)
-
-    def database_bound(self) -> float:
-        """How long a check waits for a database's catalog at most, from now (reads go ``concurrency`` at a time)."""
-        db = self.env.database
-        per_read = db.connect_timeout_s + 4 * db.statement_timeout_ms / 1000  # the snapshot is 4 statements
-        waves = math.ceil(max(len(self.env.databases), 1) / db.concurrency)
-        return self._bounded(per_read * (waves + 1) + self.env.http.timeout_s + SLACK_S)
+        return bounded(http.timeout_s * (2 * waves + 3) + SLACK_S, self.deadline)
 
     def _check_credentials(self, contract: EndpointContract) -> None:
         missing = self.prober.missing_credentials(contract)
@@ -159,7 +189,10 @@ class SmokeRun(DatabaseChecks):
             raise Unavailable(missing)
 
     def _judge(self, contract: EndpointContract, exchange: Exchange) -> Verdict:
-        return judge.judge(contract, exchange, default_max_ms=self.env.http.max_ms, redactor=self.env.redactor)
+        http = self.env.http
+        return judge.judge(
+            contract, exchange, default_max_ms=http.max_ms, default_warn_ms=http.warn_ms, redactor=self.env.redactor
+        )
 
     async def fuzz(self, contract: EndpointContract) -> Verdict:
         """The property-based probe of ``contract`` (malformed credentials)."""
@@ -172,6 +205,17 @@ class SmokeRun(DatabaseChecks):
         if self._rate is None:
             self._rate = credential_probes.RateLimit(self.env.fuzz.max_rate_per_s)
         return await credential_probes.probe_endpoint(self.prober, contract, rate=self._rate, fuzz=self.env.fuzz)
+
+    def wait_certificate(self, target: CertificateTarget) -> Verdict:
+        """The verdict on the certificate ``target`` serves: read once per run, on the run's loop."""
+        from smokeproof.http import certificates
+
+        with self._reading:
+            future = self._certificates.get(target)
+            if future is None:
+                inspect = certificates.inspect(target, http=self.env.http, tls=self.env.tls)
+                future = self._certificates[target] = self.loop.submit(inspect)
+        return future.result()
 
     async def _fetch_json(self, path: str) -> Any:
         """``[revision] url``: an absolute URL, or a path on base_url. Only a failure on the target's origin marks it down."""
@@ -190,10 +234,12 @@ class SmokeRun(DatabaseChecks):
 
     def close(self) -> None:
         """Cancel what is in flight (requests, reads), close the connections and stop the run's loop."""
-        self.loop.close()  # closes the lanes made on it
-        lanes = self.sending
-        if lanes is not None:  # lanes given with a loop of their own
-            lanes.close()
+        try:
+            self.loop.close()  # closes the lanes made on it
+        finally:
+            lanes = self.sending
+            if lanes is not None:  # lanes given with a loop of their own
+                lanes.close()
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self.close)

@@ -91,10 +91,31 @@ class HttpTable(_Table):
     connect_timeout_s: PositiveFloat = 5.0
     concurrency: PositiveInt = 16
     verify_tls: bool = True
+    ca_file: str | None = None  # a PEM bundle trusted besides the public CAs (absolute once loaded)
     max_ms: PositiveInt = 3000
+    warn_ms: PositiveInt | None = None  # slower than this but within max_ms: degraded, not failed
     max_body_bytes: PositiveInt = 1_048_576
     retries: Annotated[int, Field(ge=0, le=5)] = 1
     headers: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _warn_below_budget(self) -> HttpTable:
+        if self.warn_ms is not None and self.warn_ms >= self.max_ms:
+            raise ValueError(f"'warn_ms' ({self.warn_ms}) must be below 'max_ms' ({self.max_ms})")
+        return self
+
+
+class TlsTable(_Table):
+    """``[tls]``: how close to its expiry a served certificate may be (see :mod:`smokeproof.http.certificates`)."""
+
+    min_days: Annotated[int, Field(ge=0)] = 14  # fewer days left: the certificate check fails
+    warn_days: Annotated[int, Field(ge=0)] = 30  # fewer days left: degraded
+
+    @model_validator(mode="after")
+    def _warn_before_fail(self) -> TlsTable:
+        if self.warn_days < self.min_days:
+            raise ValueError(f"'warn_days' ({self.warn_days}) must not be below 'min_days' ({self.min_days})")
+        return self
 
 
 class DatabaseTable(_Table):
@@ -145,3 +166,6 @@ class EnvironmentFile(_Table):
     fuzz: FuzzTable = FuzzTable()
     start: StartTable | None = None
     drift: DriftTable | None = None
+    known_issues: str | None = None  # a file of [[known]] entries (smokeproof.config.known_issues)
+    strict_known: bool = False  # a known check that passes fails the run (remove its entry)
+    tls: TlsTable = TlsTable()

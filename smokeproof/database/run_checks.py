@@ -1,11 +1,14 @@
 """The run's database checks: schema contracts, drift and Alembic alignment, on one database or each tenant's.
 
-A mixin of :class:`smokeproof.run.SmokeRun`, which holds the state it reads (the declarations below).
-Every catalog is read once, on the run's loop (:mod:`smokeproof.loop_thread`), in the background from
-the end of collection; the code's expected revision is resolved there once too. Each check is then
-computed in the test's own thread from those two: a plain test waits for them (``wait_*``), a
-coroutine test awaits them first (``_ready``) and shares the same code. A database that cannot be read
-is tried once; every check on it then reports the same failure (:meth:`DatabaseChecks.target_failure`).
+A component the run (:class:`smokeproof.run.SmokeRun`) owns and hands its loop to: :class:`DatabaseChecks`
+holds its own state (the catalog futures, the code's expected revision, the drift comparisons) and asks
+the run for nothing but the loop it runs on and a way to GET a JSON document from the deployed code
+(``[revision] url``). Every catalog is read once, on the run's loop (:mod:`smokeproof.loop_thread`), in the
+background from the end of collection (:meth:`DatabaseChecks.start`); the code's expected revision is
+resolved there once too. Each check is then computed in the test's own thread from those two: a plain
+test waits for them (``wait_*``), a coroutine test awaits them first (``_ready``) and shares the same code.
+A database that cannot be read is tried once; every check on it then reports the same failure
+(:func:`target_failure`). Reads go through :mod:`smokeproof.database.catalog_read`, as the commands' do.
 """
 
 from __future__ import annotations
@@ -14,28 +17,22 @@ import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
+import math
 import threading
 import warnings
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from smokeproof.config.environment import Environment
 from smokeproof.database import drift as schema_drift
 from smokeproof.database import revision_source, schema_contract
-from smokeproof.database.catalog import CatalogSnapshot, read
+from smokeproof.database.catalog import CatalogSnapshot
+from smokeproof.database.catalog_read import read_catalog
 from smokeproof.database.revision_source import ExpectedRevision
 from smokeproof.database.schema_contract import SchemaEntry
 from smokeproof.database.tenants import OnDatabase, Snapshots, at, on_database
-from smokeproof.errors import (
-    DatabaseError,
-    DatabaseUnreachable,
-    ReportedElsewhere,
-    Stalled,
-    TargetError,
-    TargetUnreachable,
-    Unavailable,
-    reason,
-)
-from smokeproof.loop_thread import LoopThread, settle
+from smokeproof.errors import ReportedElsewhere, Stalled, TargetError, TargetUnreachable, Unavailable
+from smokeproof.loop_thread import SLACK_S, LoopThread, bounded, settle
 from smokeproof.verdict import Area, Category, Severity, Verdict
 
 if TYPE_CHECKING:  # alembic loads only when the history is read
@@ -46,38 +43,80 @@ UNREADABLE_MEANS = "the database could not be read, so nothing about its schema 
 UNREADABLE_TODO = "check database_url, the network path and the database's health; then rerun"
 
 
+def target_failure(check: str, area: Area, error: TargetError) -> Verdict:
+    """The failing verdict of a check whose target could not be read: unreachable, or an error once there."""
+    unreachable = isinstance(error, TargetUnreachable)
+    return Verdict(
+        check=check,
+        area=area,
+        expected="database readable",
+        actual="unreachable" if unreachable else "error",
+        ok=False,
+        headline=f"{check}: {error}",
+        category=Category.UNREACHABLE if unreachable else Category.DATABASE_ERROR,
+        sections=(("what it means", UNREADABLE_MEANS), ("what to do", UNREADABLE_TODO)),
+        severity=Severity.BLOCKER,
+    )
+
+
 class DatabaseChecks:
-    """The database side of a run (mixed into :class:`~smokeproof.run.SmokeRun`)."""
+    """The database side of a run, owned by it: give it the environment, the run's loop and a JSON fetcher."""
 
-    env: Environment
-    loop: LoopThread
-    expected_override: str | None
-    history: MigrationHistory | None
-    expected: ExpectedRevision | None
-    _catalog: concurrent.futures.Future[CatalogSnapshot] | None
-    _tenants: Snapshots | None
-    _expected: concurrent.futures.Future[ExpectedRevision | None] | None
-    _drift: dict[str | None, tuple[schema_drift.Comparison, schema_drift.Advice]]
-    _reading: threading.Lock
-    selected_checks: frozenset[str]
-
-    async def _fetch_json(self, path: str) -> Any:
-        """A JSON document from the deployed code (``[revision] url``); the run sends it."""
-        raise NotImplementedError
-
-    def request_bound(self) -> float:
-        """How long a check waits for a request's answer at most (the run decides)."""
-        raise NotImplementedError
+    def __init__(
+        self,
+        env: Environment,
+        loop: LoopThread,
+        fetch_json: Callable[[str], Awaitable[Any]],
+        *,
+        expected_override: str | None = None,
+        history: MigrationHistory | None = None,
+        selected: frozenset[str] = frozenset(),
+        deadline: float | None = None,
+        request_bound: Callable[[], float] | None = None,
+    ) -> None:
+        """``selected``: the ids of the run's selected schema and drift checks (a consequence of a fault is skipped
+        only when one of them reports it); ``deadline``: --smoke-timeout's; ``request_bound``: how long the
+        run waits for a request at most (for ``[revision] url``)."""
+        self.env = env
+        self.expected: ExpectedRevision | None = None  # the code's expected head(s), once resolved
+        self._loop = loop
+        self._fetch_json = fetch_json  # GET a JSON document from the deployed code ([revision] url)
+        self._expected_override = expected_override
+        self._history = history
+        self._catalog: concurrent.futures.Future[CatalogSnapshot] | None = None
+        self._tenants: Snapshots | None = None  # the tenant databases' catalogs ([databases])
+        self._expected: concurrent.futures.Future[ExpectedRevision | None] | None = None
+        # [drift]: per database (None: database_url), the comparison and its advice, made once
+        self._drift: dict[str | None, tuple[schema_drift.Comparison, schema_drift.Advice]] = {}
+        self._reading = threading.Lock()  # plain tests and the run's loop both ask
+        self.selected = selected
+        self._deadline = deadline
+        self._request_bound = request_bound or (lambda: bounded(3 * env.http.timeout_s + SLACK_S, deadline))
 
     def database_bound(self) -> float:
-        """How long a check waits for a catalog at most (the run decides)."""
-        raise NotImplementedError
+        """How long a check waits for a database's catalog at most, from now (reads go ``concurrency`` at a time).
+
+        Each read has its connect and statement timeouts; past this bound a check fails instead of waiting on.
+        """
+        db = self.env.database
+        per_read = db.connect_timeout_s + 4 * db.statement_timeout_ms / 1000  # the snapshot is 4 statements
+        waves = math.ceil(max(len(self.env.databases), 1) / db.concurrency)
+        return bounded(per_read * (waves + 1) + self.env.http.timeout_s + SLACK_S, self._deadline)
 
     def _catalog_of(self, database: str | None) -> CatalogSnapshot:
-        """``database``'s catalog, waited for within the run's bound (raises :class:`~smokeproof.errors.TargetError`)."""
+        """``database``'s catalog, waited for within the bound (raises :class:`~smokeproof.errors.TargetError`)."""
         return settle(
             self.catalog_future(database), self.database_bound(), f"database {database or 'database_url'}: catalog read"
         )
+
+    def start(self, databases: Iterable[str | None]) -> None:
+        """Start the catalog reads of ``databases`` (None: ``database_url``) and, with them, the code's expected revision."""
+        reading = False
+        for database in databases:
+            with contextlib.suppress(Unavailable):  # no database_url: its checks say so when they run
+                reading = self.catalog_future(database) is not None
+        if reading:
+            self.expected_future()
 
     @property
     def snapshot(self) -> CatalogSnapshot | None:
@@ -105,12 +144,12 @@ class DatabaseChecks:
             if database is not None:
                 if self._tenants is None:
                     concurrency = self.env.database.concurrency
-                    self._tenants = Snapshots(list(self.env.databases), self._read_catalog, concurrency, self.loop)
+                    self._tenants = Snapshots(list(self.env.databases), self._read_tenant, concurrency, self._loop)
                 return self._tenants.get(database)
             if self.env.database_url is None:
                 raise Unavailable(f"environment {self.env.name} has no database_url: schema checks need one")
             if self._catalog is None:
-                self._catalog = self.loop.submit(self._read_catalog())
+                self._catalog = self._loop.submit(read_catalog(self.env))
             return self._catalog
 
     @property
@@ -118,43 +157,8 @@ class DatabaseChecks:
         """Each tenant database's catalog as read so far (None: not read, or unreadable)."""
         return self._tenants.done() if self._tenants is not None else {}
 
-    async def _read_catalog(self, database: str | None = None) -> CatalogSnapshot:
-        url = self.env.database_url if database is None else self.env.databases[database]
-        import asyncpg  # with the catalog reader: only runs that read a database load the driver
-
-        assert url is not None
-        db = self.env.database
-        where = self.env.masked(url) if database is None else f"{database} ({self.env.masked(url)})"
-        try:
-            return await read(
-                url.reveal(),
-                schemas=db.schemas,
-                connect_timeout_s=db.connect_timeout_s,
-                statement_timeout_ms=db.statement_timeout_ms,
-            )
-        except DatabaseUnreachable as exc:
-            raise DatabaseUnreachable(self.env.redactor(f"target unreachable: database {where}: {exc}")) from None
-        except asyncpg.QueryCanceledError:
-            raise DatabaseError(
-                f"database {where}: the catalog read exceeded statement_timeout_ms = {db.statement_timeout_ms}"
-            ) from None
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise DatabaseError(self.env.redactor(f"database {where}: catalog read failed: {reason(exc)}")) from None
-
-    def target_failure(self, check: str, area: Area, error: TargetError) -> Verdict:
-        """The failing verdict of a check whose target could not be read: unreachable, or an error once there."""
-        unreachable = isinstance(error, TargetUnreachable)
-        return Verdict(
-            check=check,
-            area=area,
-            expected="database readable",
-            actual="unreachable" if unreachable else "error",
-            ok=False,
-            headline=f"{check}: {error}",
-            category=Category.UNREACHABLE if unreachable else Category.DATABASE_ERROR,
-            sections=(("what it means", UNREADABLE_MEANS), ("what to do", UNREADABLE_TODO)),
-            severity=Severity.BLOCKER,
-        )
+    async def _read_tenant(self, database: str) -> CatalogSnapshot:
+        return await read_catalog(self.env, database)
 
     # Each database check is computed in the test's own thread from what the run's loop has read: a
     # plain test waits for it (``wait_*``), a coroutine test awaits it being in (``_ready``) first.
@@ -170,9 +174,9 @@ class DatabaseChecks:
         try:
             catalog = self._catalog_of(database)
         except TargetError as exc:
-            return self.target_failure(target.id, Area.SCHEMA, exc)
+            return target_failure(target.id, Area.SCHEMA, exc)
         root = schema_contract.missing_table(entry, catalog)
-        if root is not None and at(root, database) in self.selected_checks:
+        if root is not None and at(root, database) in self.selected:
             raise ReportedElsewhere(f"{target.id}: its table is missing; reported once, by '{at(root, database)}'")
         alignment = self._alignment_of(catalog)
         verdict = schema_contract.check(entry, catalog, at_head=alignment is not None and alignment.ok)
@@ -193,7 +197,7 @@ class DatabaseChecks:
         try:
             catalog = self._catalog_of(database)
         except TargetError as exc:
-            return self.target_failure(target.id, Area.SCHEMA, exc)
+            return target_failure(target.id, Area.SCHEMA, exc)
         if database not in self._drift:
             from smokeproof.database import baseline
 
@@ -201,7 +205,7 @@ class DatabaseChecks:
             self._drift[database] = comparison, schema_drift.advice(self._alignment_of(catalog))
         comparison, advice = self._drift[database]
         root = schema_drift.reported_by(obj, comparison)
-        if root is not None and at(root, database) in self.selected_checks:
+        if root is not None and at(root, database) in self.selected:
             raise ReportedElsewhere(f"{target.id}: its table is missing; reported once, by '{at(root, database)}'")
         verdict = on_database(schema_drift.check(obj, comparison, advice), database)
         if verdict.ok and verdict.headline:  # [drift] extra = "warn"
@@ -213,25 +217,25 @@ class DatabaseChecks:
 
         Nothing is raised here: the ``wait_*`` method that follows reads the outcome, failures included.
         """
-        await asyncio.wait([asyncio.wrap_future(self._expected_future())], timeout=self.request_bound())
+        await asyncio.wait([asyncio.wrap_future(self.expected_future())], timeout=self._request_bound())
         if catalog:
             with contextlib.suppress(Unavailable):  # no database_url: the check says so
                 await asyncio.wait([asyncio.wrap_future(self.catalog_future(database))], timeout=self.database_bound())
 
-    def _expected_future(self) -> concurrent.futures.Future[ExpectedRevision | None]:
+    def expected_future(self) -> concurrent.futures.Future[ExpectedRevision | None]:
         """The code's expected head(s), resolved once on the run's loop, whichever check asks first."""
         with self._reading:
             if self._expected is None:
-                self._expected = self.loop.submit(
-                    revision_source.resolve(self.env, self.expected_override, self._fetch_json, self.history)
+                self._expected = self._loop.submit(
+                    revision_source.resolve(self.env, self._expected_override, self._fetch_json, self._history)
                 )
             return self._expected
 
     def _expected_revision(self) -> ExpectedRevision | None:
         try:
-            self.expected = settle(self._expected_future(), self.request_bound(), "the code's expected revision")
+            self.expected = settle(self.expected_future(), self._request_bound(), "the code's expected revision")
         except Stalled as exc:
-            source = revision_source.describe_source(self.env, self.expected_override)
+            source = revision_source.describe_source(self.env, self._expected_override)
             return ExpectedRevision((), source, None, error=str(exc))
         return self.expected
 
@@ -278,7 +282,7 @@ class DatabaseChecks:
         try:
             catalog = self._catalog_of(database)
         except TargetError as exc:
-            return self.target_failure(check, Area.MIGRATIONS, exc)
+            return target_failure(check, Area.MIGRATIONS, exc)
         from smokeproof.database.alignment import align  # loads alembic: only runs that check it pay
 
         result = align(

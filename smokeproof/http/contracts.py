@@ -44,6 +44,7 @@ class EndpointContract(BaseModel):
     query: dict[str, str | int | float | bool] = {}
     headers: dict[str, str] = {}
     max_ms: Annotated[int, Field(gt=0)] | None = None
+    warn_ms: Annotated[int, Field(gt=0)] | None = None  # slower than this, within max_ms: degraded
     content_type: str | None = None
     json_schema: dict[str, Any] | None = None
     body_contains: tuple[str, ...] = ()
@@ -108,6 +109,8 @@ class EndpointContract(BaseModel):
     def _defaults(self) -> EndpointContract:
         if not self.status:
             raise ValueError("'status' needs at least one status code")
+        if self.warn_ms is not None and self.max_ms is not None and self.warn_ms >= self.max_ms:
+            raise ValueError(f"'warn_ms' ({self.warn_ms}) must be below 'max_ms' ({self.max_ms})")
         if sum(part is not None for part in (self.json_, self.form, self.body)) > 1:
             raise ValueError("give one request body: 'json', 'form' or 'body'")
         if not self.id:
@@ -218,3 +221,14 @@ def load_contracts(path: Path, *, env_name: str, production: bool, redactor: Red
             )
         entries.append(entry)
     return tuple(entries)
+
+
+def refuse_warn_at_budget(contracts: tuple[EndpointContract, ...], *, max_ms: int, file: Path) -> None:
+    """An entry's ``warn_ms`` at or over the budget it gets from ``[http] max_ms`` would never mark it degraded."""
+    for contract in contracts:
+        if contract.warn_ms is not None and contract.max_ms is None and contract.warn_ms >= max_ms:
+            raise UsageError(
+                f"'warn_ms' ({contract.warn_ms}) must be below the latency budget ([http] max_ms = {max_ms})",
+                file=file,
+                where=f"[[endpoint]] ({contract.id})",
+            )

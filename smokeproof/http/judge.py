@@ -42,24 +42,36 @@ TODO = {
 }
 
 
-def expected_text(contract: EndpointContract, budget_ms: int) -> str:
+def expected_text(contract: EndpointContract, budget_ms: int, warn_ms: int | None = None) -> str:
     parts = ["/".join(str(s) for s in contract.status)]
     if contract.content_type:
         parts.append(contract.content_type)
     if contract.json_schema is not None:
         parts.append("body matches schema")
-    parts.append(f"< {budget_ms} ms")
+    parts.append(f"< {budget_ms} ms" + (f" (warn {warn_ms} ms)" if warn_ms is not None and warn_ms < budget_ms else ""))
     return ", ".join(parts)
 
 
 Problem = tuple[Category, str]
 
 
-def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int, redactor: Redactor) -> Verdict:
-    """The verdict for one endpoint contract: every aspect of the answer checked, the worst naming the category."""
+def judge(
+    contract: EndpointContract,
+    exchange: Exchange,
+    *,
+    default_max_ms: int,
+    redactor: Redactor,
+    default_warn_ms: int | None = None,
+) -> Verdict:
+    """The verdict for one endpoint contract: every aspect of the answer checked, the worst naming the category.
+
+    An answer that meets the contract but took longer than ``warn_ms`` (the entry's, else ``[http]``'s)
+    passes as degraded.
+    """
     if exchange.auth_setup is not None:
         return tokens.setup_failure(contract, exchange.auth_setup)
     budget = contract.max_ms or default_max_ms
+    warn = contract.warn_ms or default_warn_ms
     if exchange.error is not None:
         problems = [transport_problem(exchange)]
     else:
@@ -68,10 +80,11 @@ def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int
             problems.extend(_body_problems(contract, exchange, redactor))
     problems.extend(latency_problem(exchange, budget))
     category = min((c for c, _ in problems), key=PRIORITY.index) if problems else None
+    slow = not problems and warn is not None and warn < budget and exchange.elapsed_ms > warn
     return Verdict(
         check=contract.test_id,
         area=Area.ENDPOINTS,
-        expected=expected_text(contract, budget),
+        expected=expected_text(contract, budget, warn),
         actual=redactor(_actual(exchange)),  # an Allure parameter: no later scrub reaches it
         ok=not problems,
         headline=_headline(contract, exchange, problems, redactor),
@@ -82,6 +95,8 @@ def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int
         story=contract.id,
         attachments=(Attachment(name="request and response", body=render_exchange(exchange, redactor)),),
         window=exchange.wall_window(),
+        degraded=f"took {exchange.elapsed_ms:.0f} ms, over warn_ms {warn} ms (budget {budget} ms)" if slow else "",
+        degraded_category=Category.SLOW,
     )
 
 
@@ -153,7 +168,7 @@ def _sections(
     listed = problems[1:] if status_in_headline else problems
     actual = _actual(exchange) if exchange.error else f"{_actual(exchange)}, content type {exchange.content_type or '(none)'}"
     sections = [
-        ("expected", expected_text(contract, budget_ms)),
+        ("expected", expected_text(contract, budget_ms, contract.warn_ms)),
         ("actual", actual),
         ("also" if status_in_headline else "problems", "\n".join(f"- {text}" for _, text in listed)),
         ("body (first lines, redacted)", _excerpt(exchange, redactor)),

@@ -9,7 +9,8 @@ poll and ``smokeproof init --openapi`` reach the network the same way:
   for the package mirror, say) would route them through a third party, and a netrc entry would
   add credentials the environment file never named. Where a run's requests go, and with what, is
   what its file says.
-- **TLS** verified against certifi's bundle; ``[http] verify_tls = false`` turns it off.
+- **TLS** verified against certifi's bundle, plus a private CA's PEM bundle when ``[http] ca_file`` names
+  one (internal services whose certificates that CA signs); ``[http] verify_tls = false`` turns it off.
 - **Timeouts**: ``[http] connect_timeout_s`` to connect, ``timeout_s`` per read and write (the
   prober also bounds each whole exchange by ``timeout_s``).
 - **Redirects** are never followed by a client. An entry with ``follow_redirects = true`` follows
@@ -54,8 +55,11 @@ def timeout(http: HttpTable) -> httpx.Timeout:
 
 
 def tls(http: HttpTable) -> ssl.SSLContext:
-    """The TLS context (certifi's bundle, read once per call: share it between transports)."""
-    return httpx.create_ssl_context(verify=http.verify_tls)
+    """The TLS context (certifi's bundle and ``[http] ca_file``, read once per call: share it between transports)."""
+    context = httpx.create_ssl_context(verify=http.verify_tls)
+    if http.verify_tls and http.ca_file:
+        context.load_verify_locations(cafile=http.ca_file)
+    return context
 
 
 def transport(
