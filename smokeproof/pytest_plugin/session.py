@@ -142,9 +142,9 @@ def _selected_checks(items: Iterable[pytest.Item]) -> list[str]:
     found = []
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        target = params.get("schema_object", params.get("drift_object"))
-        if target is not None:
-            found.append(target.id)
+        check = getattr(params.get("schema_object", params.get("drift_object")), "id", None)
+        if isinstance(check, str):  # not pytest's NOTSET of an empty parametrisation
+            found.append(check)
     return found
 
 
