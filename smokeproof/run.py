@@ -38,7 +38,7 @@ from smokeproof.errors import Unavailable
 from smokeproof.http import judge
 from smokeproof.http.contracts import EndpointContract
 from smokeproof.loop_thread import LoopThread
-from smokeproof.verdict import Verdict
+from smokeproof.verdict import Category, Verdict
 
 if TYPE_CHECKING:  # alembic loads only when the history is read; httpx with the prober, on the first request
     from smokeproof.database.migrations import MigrationHistory
@@ -66,6 +66,7 @@ class SmokeRun(DatabaseChecks):
     # [drift]: per database (None: database_url), the comparison and its advice, made once
     _drift: dict[str | None, tuple[schema_drift.Comparison, schema_drift.Advice]] = field(default_factory=dict)
     _reading: threading.Lock = field(default_factory=threading.Lock)  # plain tests and the run's loop both ask
+    causes: Any = None  # root_cause.CauseChecks: the selected checks a 5xx verdict can point to (set by the session)
 
     @functools.cached_property
     def prober(self) -> Prober:
@@ -117,7 +118,20 @@ class SmokeRun(DatabaseChecks):
             raise Unavailable(missing)
 
     def _judge(self, contract: EndpointContract, exchange: Exchange) -> Verdict:
-        return judge.judge(contract, exchange, default_max_ms=self.env.http.max_ms, redactor=self.env.redactor)
+        return self._explained(judge.judge(contract, exchange, default_max_ms=self.env.http.max_ms, redactor=self.env.redactor))
+
+    def _explained(self, verdict: Verdict) -> Verdict:
+        """A 5xx verdict pointed to the database check of this run that explains it (:mod:`smokeproof.root_cause`)."""
+        if verdict.ok or verdict.category is not Category.SERVER_ERROR or self.causes is None or self._catalog is None:
+            return verdict
+        from smokeproof import root_cause  # loads alembic's revision code: only runs with a 5xx pay
+
+        try:
+            catalog = self._catalog.result()
+            alignment = self._alignment_of(catalog)
+        except Exception:  # the database could not be read: its own checks say so
+            return verdict
+        return root_cause.explain(verdict, root_cause.find(self.causes, alignment, catalog))
 
     async def fuzz(self, contract: EndpointContract) -> Verdict:
         """The property-based probe of ``contract`` (malformed credentials)."""
@@ -129,7 +143,10 @@ class SmokeRun(DatabaseChecks):
 
         if self._rate is None:
             self._rate = credential_probes.RateLimit(self.env.fuzz.max_rate_per_s)
-        return await credential_probes.probe_endpoint(self.prober, contract, rate=self._rate, fuzz=self.env.fuzz)
+        verdict = await credential_probes.probe_endpoint(self.prober, contract, rate=self._rate, fuzz=self.env.fuzz)
+        if not verdict.ok and self._catalog is not None:
+            await self._ready(None)  # the catalog and the code's revision, awaited here rather than blocking the loop
+        return self._explained(verdict)
 
     async def _fetch_json(self, path: str) -> Any:
         assert self.env.base_url is not None

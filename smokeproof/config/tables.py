@@ -32,6 +32,8 @@ class RevisionTable(_Table):
     single_head: bool = False
     url: str | None = None
     json_pointer: str = "/alembic_revision"
+    # What every "what to do" prints to apply the migrations; {revision}: the code's head ("heads" for several)
+    upgrade_command: str = "alembic upgrade {revision}"
 
     @model_validator(mode="after")
     def _one_way_to_the_folders(self) -> RevisionTable:

@@ -209,7 +209,11 @@ class DatabaseChecks:
         from smokeproof.database.alignment import align
 
         return align(
-            expected=expected.heads, source=expected.source, database=catalog.alembic_revisions, history=expected.history
+            expected=expected.heads,
+            source=expected.source,
+            database=catalog.alembic_revisions,
+            history=expected.history,
+            upgrade=self.env.revision.upgrade_command,
         )
 
     # Alembic -----------------------------------------------------------------------------------
@@ -253,5 +257,6 @@ class DatabaseChecks:
             database=catalog.alembic_revisions,
             history=expected.history,
             single_head=self.env.revision.single_head,
+            upgrade=self.env.revision.upgrade_command,
         )
         return on_database(result.verdict("alembic revision"), database)

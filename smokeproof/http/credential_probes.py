@@ -73,7 +73,9 @@ def alg_none_token(role: str = "super_admin") -> str:
 
 
 def odd_values(sent: Sent) -> list[str]:
-    """Values a careless parser trips on, in the token's own header and scheme."""
+    """Values a careless parser trips on, in the token's own header and scheme (or cookie)."""
+    if sent.cookie is not None:
+        return ["", "null", "deleted", ".", "a.b.c", "eyJ.", "0" * 64, "%00", "\\x00"]
     scheme = sent.scheme
     if not scheme:
         return ["", " ", "a b c", ".....", "Bearer x", "null", "x\ty"]
@@ -91,10 +93,23 @@ def odd_values(sent: Sent) -> list[str]:
 
 @functools.cache
 def credentials(sent: Sent = DEFAULT_SENT) -> st.SearchStrategy[Credential]:
-    """Malformed credentials sent in ``sent``'s header and scheme (``Authorization: Bearer ...`` by default)."""
+    """Malformed credentials sent in ``sent``'s header and scheme (``Authorization: Bearer ...`` by default).
+
+    A session cookie's (``sent.cookie``) are malformed cookies of that name: forged, truncated, oversize.
+    """
+    cookie = sent.cookie
 
     def token(kind: str, value: str) -> Credential:
+        if cookie is not None:
+            return Credential(kind.replace("token", "cookie"), cookies={cookie: value.replace(";", "")})
         return Credential(kind, {sent.header: sent.value(value)})
+
+    def odd(value: str) -> Credential:
+        if cookie is not None:
+            return Credential(f"odd {cookie} cookie", cookies={cookie: value})
+        return Credential(f"odd {sent.header} value", {sent.header: value})
+
+    names = [cookie] if cookie is not None else ["session", "access_token", "sid", "auth0"]
 
     return st.one_of(
         st.text(HEADER_CHARS, max_size=80).map(lambda t: token("garbage token", t)),
@@ -104,9 +119,9 @@ def credentials(sent: Sent = DEFAULT_SENT) -> st.SearchStrategy[Credential]:
         st.text(st.characters(min_codepoint=0xA0, max_codepoint=0xFF), min_size=1, max_size=40).map(
             lambda t: token("non-ASCII (latin-1) token", t)
         ),
-        st.sampled_from(odd_values(sent)).map(lambda v: Credential(f"odd {sent.header} value", {sent.header: v})),
+        st.sampled_from(odd_values(sent)).map(odd),
         st.dictionaries(
-            st.sampled_from(["session", "access_token", "sid", "auth0"]),
+            st.sampled_from(names),
             st.text(HEADER_CHARS.filter(lambda c: c not in ';,"\\'), max_size=300),
             min_size=1,
             max_size=4,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator
+from typing import Any
 
 import pytest
 
@@ -35,6 +36,7 @@ __all__ = [  # what smokeproof.plugin, the entry point, hands pytest
     "pytest_sessionfinish",
     "pytest_sessionstart",
     "pytest_terminal_summary",
+    "pytest_testnodedown",
     "pytest_unconfigure",
     "smoke",
 ]
@@ -69,6 +71,10 @@ def pytest_configure(config: pytest.Config) -> None:
     except UsageError as exc:
         raise pytest.UsageError(exc.render()) from None
     session = config.stash[SESSION_KEY] = SmokeSession(settings)
+    from smokeproof.kinds import MARKERS  # a pytest.ini written before a marker existed still runs its tests
+
+    for marker, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{marker}: {text}")
     config.pluginmanager.register(ReportingPlugin(config, session, VERDICT_KEY), REPORTING)
 
 
@@ -114,10 +120,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("database", names, ids=[name or DEFAULT_NAME for name in names])
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Drop the tests of a part the environment does not have (no entries): the header says it is absent."""
+    """Refuse a configured kind of check no collected test carries (before -m/-k); drop the tests of an absent part."""
     if SESSION_KEY not in config.stash:
         return
+    from smokeproof.pytest_plugin import unchecked
+
+    unchecked.check(config, config.stash[SESSION_KEY].settings, items)
     empty = [item for item in items if _empty_parameter_set(item)]
     if empty:
         config.hook.pytest_deselected(items=empty)
@@ -192,12 +202,28 @@ def pytest_runtest_makereport(
     return report
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """pytest-xdist, on the controller, as a worker ends: keep what it found unchecked (it ran nothing then)."""
+    config = getattr(node, "config", None)
+    if config is None or SESSION_KEY not in config.stash:
+        return
+    from smokeproof.pytest_plugin import unchecked
+
+    text = unchecked.from_worker(node)
+    if text is not None:
+        config.stash[SESSION_KEY].unchecked = text
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """At the end: a run in which no check ran proves nothing, and exits 5 (unless --allow-empty)."""
     config = session.config
     if SESSION_KEY not in config.stash or config.getoption("collectonly"):
         return
     smoke_session = config.stash[SESSION_KEY]
+    if smoke_session.unchecked is not None:  # an xdist worker refused the run (see unchecked)
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        return
     if smoke_session.settings.allow_empty or smoke_session.ran:
         return
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
@@ -209,6 +235,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
     if SESSION_KEY not in config.stash or config.getoption("collectonly"):
         return
     smoke_session = config.stash[SESSION_KEY]
+    if smoke_session.unchecked is not None:
+        terminalreporter.write_line(smoke_session.unchecked, red=True)
+        return
     interrupted = exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED)
     if not smoke_session.ran and not smoke_session.settings.allow_empty and not interrupted:
         terminalreporter.write_sep(
