@@ -61,9 +61,7 @@ def create_app(database_url: str, *, secret: str) -> Flask:
     app.extensions["selftest"] = {"issued": issued, "logins": logins}
 
     def user_id(username: str, password: str) -> int | None:
-        row = db.session.execute(
-            sa.text("SELECT id, password_hash FROM users WHERE username = :u"), {"u": username}
-        ).first()
+        row = db.session.execute(sa.text("SELECT id, password_hash FROM users WHERE username = :u"), {"u": username}).first()
         return row.id if row is not None and check_password_hash(row.password_hash, password) else None
 
     @app.after_request
@@ -95,9 +93,7 @@ def create_app(database_url: str, *, secret: str) -> Flask:
         if scheme.lower() != "bearer" or not token:
             return None
         row = db.session.execute(
-            sa.text(
-                "SELECT u.username, t.revoked_at FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token = :t"
-            ),
+            sa.text("SELECT u.username, t.revoked_at FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token = :t"),
             {"t": token},
         ).first()
         return row.username if row is not None and row.revoked_at is None else None

@@ -53,7 +53,7 @@ class FlaskService:
 
 
 class QuietHandler(WSGIRequestHandler):
-    def log(self, type: str, message: str, *args: object) -> None:  # noqa: A002 (werkzeug's signature)
+    def log(self, type: str, message: str, *args: object) -> None:
         pass
 
 
