@@ -189,6 +189,6 @@ def test_csrf_tokens_are_found_where_frameworks_put_them() -> None:
     ],
 )
 def test_a_login_that_cannot_be_sent_is_exit_4_naming_the_problem(tmp_path: Path, table: str, problem: str) -> None:
-    with pytest.raises(UsageError, match="auth.login.x") as caught:
+    with pytest.raises(UsageError, match=r"auth\.login\.x") as caught:
         environment(tmp_path, "http://127.0.0.1:9", "[auth.login.x]\n" + table)
     assert problem in str(caught.value)
