@@ -7,6 +7,7 @@ HTTP Basic token login end to end; this module covers the other places a token a
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 from collections.abc import Iterator
@@ -19,11 +20,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from smokeproof.database.alembic_config import from_alembic_config
 from smokeproof.errors import UsageError
 from smokeproof.http import csrf
 from smokeproof.run import SmokeRun
 from smokeproof.verdict import Category
 
+from .flask_app.app import MIGRATIONS
 from .probing import contracts, environment, judge_all
 from .servers import serve_app
 
@@ -79,6 +82,15 @@ def site_app(site: Site) -> Starlette:
         site.access.add(value)
         return JSONResponse({"data": {"token": value}})
 
+    async def basic_login(request: Request) -> Response:
+        expected = "Basic " + base64.b64encode(f"ada:{PASSWORD}".encode()).decode()
+        if request.headers.get("authorization") != expected or "@" in str(request.url):
+            return JSONResponse({"error": "HTTP Basic expected"}, status_code=401)
+        value = secrets.token_hex(20)
+        site.issued.append(value)
+        site.access.add(value)
+        return JSONResponse({"token": value})
+
     async def tenant_api(request: Request) -> Response:
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
         ok = scheme == "Bearer" and value in site.access
@@ -91,6 +103,7 @@ def site_app(site: Site) -> Starlette:
             Route("/account", account),
             Route("/oauth/token", token, methods=["PUT"]),
             Route("/api/tenant", tenant_api),
+            Route("/basic-login", basic_login, methods=["POST"]),
         ]
     )
 
@@ -192,3 +205,16 @@ def test_a_login_that_cannot_be_sent_is_exit_4_naming_the_problem(tmp_path: Path
     with pytest.raises(UsageError, match=r"auth\.login\.x") as caught:
         environment(tmp_path, "http://127.0.0.1:9", "[auth.login.x]\n" + table)
     assert problem in str(caught.value)
+
+
+async def test_credentials_in_a_login_url_are_sent_as_http_basic(tmp_path: Path, site: Site) -> None:
+    login_url = site.url.replace("http://", f"http://ada:{PASSWORD}@") + "/basic-login"
+    env = environment(tmp_path, site.url, f'[auth.login.url]\nurl = "{login_url}"\ntoken_pointer = "/token"\n')
+    verdicts = await judge_all(env, contracts(tmp_path, '[[endpoint]]\npath = "/api/tenant"\nauth = "url"\nstatus = 200\n', env))
+    assert {k: v.actual for k, v in verdicts.items() if not v.ok} == {}
+    assert env.redactor(login_url) != login_url  # the URL's password is masked wherever the URL is quoted
+
+
+def test_flask_migrates_alembic_ini_without_script_location_is_read_as_its_folder() -> None:
+    locations = from_alembic_config(MIGRATIONS / "alembic.ini")
+    assert locations.folders == (MIGRATIONS / "versions",)

@@ -48,6 +48,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -156,7 +157,8 @@ class LoginTable(_Request):
             raise ValueError("'url' must start with http:// or https://")
         if self.form is not None and self.json_ is not None:
             raise ValueError("give either 'form' or 'json' (what the login request sends), not both")
-        if self.form is None and self.json_ is None and self.basic is None:
+        userinfo = self.url is not None and urlsplit(self.url).username is not None  # sent as HTTP Basic
+        if self.form is None and self.json_ is None and self.basic is None and not userinfo:
             raise ValueError("give 'form', 'json' or 'basic' (what the login request sends)")
         if self.cookie is not None and not COOKIE_NAME.match(self.cookie):
             raise ValueError("'cookie' is not a cookie name")

@@ -18,7 +18,7 @@ import base64
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 from smokeproof.config.auth import ClientCredentials, Login, Obtained, Request, Tokens
 from smokeproof.config.secrets import Redactor
@@ -108,12 +108,23 @@ class TokenBroker:
     def _request(self, spec: Obtained) -> tuple[str, str, dict[str, str], bytes]:
         headers = {"Accept": JSON}
         if isinstance(spec, Login):
-            url = self.absolute(spec.name, spec.url)
+            url, basic = without_userinfo(self.absolute(spec.name, spec.url))
             body = b""
             if spec.form is not None or spec.json is not None:
                 body, headers["Content-Type"] = encode(form=spec.form, json_body=spec.json)
-            return spec.request.method, url, request_headers(spec.request, headers), body
-        return spec.request.method, spec.url, request_headers(spec.request, headers | _client_auth(spec)), _grant(spec)
+            return spec.request.method, url, request_headers(spec.request, headers | basic), body
+        url, basic = without_userinfo(spec.url)
+        return spec.request.method, url, request_headers(spec.request, headers | basic | _client_auth(spec)), _grant(spec)
+
+
+def without_userinfo(url: str) -> tuple[str, dict[str, str]]:
+    """The URL without ``user:password@``, and those as an HTTP Basic header (the run's transports send no userinfo)."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, {}
+    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+    bare = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    return bare, {"Authorization": "Basic " + base64.b64encode(pair).decode()}
 
 
 def request_headers(request: Request, headers: Mapping[str, str]) -> dict[str, str]:
