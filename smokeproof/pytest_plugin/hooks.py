@@ -28,6 +28,7 @@ __all__ = [  # what smokeproof.plugin, the entry point, hands pytest
     "pytest_collection_finish",
     "pytest_collection_modifyitems",
     "pytest_configure",
+    "pytest_deselected",
     "pytest_generate_tests",
     "pytest_load_initial_conftests",
     "pytest_report_header",
@@ -127,11 +128,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     from smokeproof.pytest_plugin import unchecked
 
-    unchecked.check(config, config.stash[SESSION_KEY].settings, items)
+    smoke_session = config.stash[SESSION_KEY]
+    unchecked.check(config, smoke_session.settings, items, deselected=smoke_session.deselected)
     empty = [item for item in items if _empty_parameter_set(item)]
     if empty:
         config.hook.pytest_deselected(items=empty)
         items[:] = [item for item in items if item not in empty]
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """Tests deselected on purpose (a shard, -m, --deselect) still carry their kind (see unchecked)."""
+    for item in items:
+        if SESSION_KEY in item.config.stash:
+            item.config.stash[SESSION_KEY].deselected.update(getattr(item, "fixturenames", ()))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

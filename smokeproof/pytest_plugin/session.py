@@ -47,6 +47,7 @@ class SmokeSession:
         self.ran: list[str] = []  # node ids of the checks that ran (a run in which none did proves nothing)
         self.current: pytest.Item | None = None  # the test being called: where ``smoke.verify`` records its verdict
         self.unchecked: str | None = None  # under xdist: the configured kinds a worker found no test for
+        self.deselected: set[str] = set()  # fixtures of the tests deselected so far (they still carry their kind)
         self._loop = LoopThread()  # the run's own loop: its requests and database reads (started on first use)
         self._lanes: Lanes | None = None
         self._target: targets.StartedTarget | None = None

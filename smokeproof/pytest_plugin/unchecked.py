@@ -1,16 +1,17 @@
 """No silent check: a kind the environment configures but no collected test carries stops the run (exit 4).
 
-Runs where collection happens, before any deselection: ``--deselect`` and a shard's selection leave a
-kind's tests collected. Narrowing on purpose is no silent check: test paths named on the command line
-and ``-k`` (no check then), and a ``-m`` expression that leaves the kind's markers out (``-m 'not drift'``).
-Under pytest-xdist collection happens on the
-workers: a worker hands its finding to the controller (``workeroutput``), which ends the run with
-exit status 4 and the same message instead of crashing the worker.
+Runs where collection happens, first among the hooks that deselect; tests deselected before it (a
+shard's selection, ``--deselect``) still carry their kind (``pytest_deselected`` records them).
+Narrowing on purpose is no silent check: test paths named on the command line and ``-k`` (no check
+then), and a ``-m`` expression that leaves the kind's markers out (``-m 'not drift'``). Under
+pytest-xdist collection happens on the workers: a worker empties its selection and hands its finding
+to the controller (``workeroutput``), which ends the run with exit status 4 and the same message
+instead of crashing the worker.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import pytest
 
@@ -20,9 +21,9 @@ from smokeproof.pytest_plugin.settings import Settings
 WORKER_KEY = "smokeproof_unchecked"  # in a worker's workeroutput
 
 
-def missing(settings: Settings, items: Sequence[pytest.Item], *, markexpr: str = "") -> list[str]:
+def missing(settings: Settings, items: Sequence[pytest.Item], *, markexpr: str = "", deselected: Iterable[str] = ()) -> list[str]:
     """One line per configured kind that no collected test carries, naming the module to add."""
-    carried = {name for item in items for name in getattr(item, "fixturenames", ())}
+    carried = {name for item in items for name in getattr(item, "fixturenames", ())} | set(deselected)
     lines = []
     for kind in KINDS:
         why = kind.configured(settings)
@@ -55,14 +56,14 @@ def message(settings: Settings, lines: Sequence[str]) -> str:
     )
 
 
-def check(config: pytest.Config, settings: Settings, items: list[pytest.Item]) -> None:
+def check(config: pytest.Config, settings: Settings, items: list[pytest.Item], *, deselected: Iterable[str] = ()) -> None:
     """Raise a usage error (exit 4) when a configured kind is carried by no collected test (see the module).
 
     In an xdist worker, the items are emptied instead (nothing runs) and the message goes to the controller.
     """
     if config.args_source == pytest.Config.ArgsSource.ARGS or config.getoption("keyword"):  # narrowed on purpose
         return
-    lines = missing(settings, items, markexpr=config.getoption("markexpr"))
+    lines = missing(settings, items, markexpr=config.getoption("markexpr"), deselected=deselected)
     if not lines:
         return
     text = settings.env.redactor(message(settings, lines))
