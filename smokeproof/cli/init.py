@@ -173,7 +173,21 @@ def _auth_lines(env: str, spec: dict[str, Any] | None) -> list[str]:
             f"# path = {literal(url)}",
             f'# form = {{ username = "${{{prefix}_USER_EMAIL}}", password = "${{{prefix}_USER_PASSWORD}}" }}',
         ]
-    return lines
+        return lines
+    return [
+        *lines,
+        "# or a token login with HTTP Basic whose answer holds the token (README, Tokens):",
+        "# [auth.login.api]",
+        '# path = "/api/tokens"',
+        f'# basic = {{ username = "${{{prefix}_USER}}", password = "${{{prefix}_PASSWORD}}" }}',
+        '# token_pointer = "/token"',
+        "# or the web UI's session: GET the form, POST it with its CSRF token, keep the cookie:",
+        "# [auth.login.web]",
+        '# path = "/login"',
+        f'# form = {{ username = "${{{prefix}_USER}}", password = "${{{prefix}_PASSWORD}}" }}',
+        '# cookie = "session"',
+        '# csrf = { path = "/login", field = "csrf_token" }',
+    ]
 
 
 def endpoints_file(args: argparse.Namespace, spec: dict[str, Any] | None) -> str:
