@@ -55,8 +55,11 @@ def test_incident_fails_exactly_where_the_incident_report_says(pytester: pytest.
     emergency = {"GET /api/v1/auth/emergency/create-user-application-access-table -> 404"}
     auth_path = ENDPOINTS - emergency - {"GET /api/v1/health -> 200"}  # every route that loads the hierarchy
     indexes_and_keys = {k for k in failed if k.startswith(("index ", "foreign key "))}
-    expected = auth_path | emergency | INCIDENT_TABLES | INCIDENT_ENUMS | INCIDENT_DRIFT | {"test_alembic_revision"}
+    expected = auth_path | INCIDENT_TABLES | INCIDENT_ENUMS | INCIDENT_DRIFT | {"test_alembic_revision"}
     assert failed - indexes_and_keys == expected
+    # The emergency route is a known issue (environments/known-issues/demo-incident.toml): it fails, as known.
+    assert {k for k, v in seen.items() if v == "xfail"} == emergency
+    result.stdout.fnmatch_lines(["XFAIL *emergency* - known (OPS-412) until 2027-06-30: GET http://*: expected 404, got 405*"])
     # Indexes and foreign keys of the missing tables fail with them; nothing else may.
     assert all("hierarchy" in k for k in indexes_and_keys), indexes_and_keys
     assert {k for k, v in seen.items() if v == "passed"} >= {"GET /api/v1/health -> 200"}

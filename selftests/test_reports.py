@@ -115,6 +115,11 @@ def test_change_column() -> None:
     assert summary.change(summary.Row("GET /bad -> 200", "200", "500 in 7 ms", "failed"), before) == "still failing"
     assert summary.change(summary.Row("GET /new -> 200", "200", "200 in 7 ms", "passed"), before) == "new check"
     assert summary.change(summary.Row("GET /ok -> 200", "200", "200 in 7 ms", "passed"), before) == ""
+    # A known issue's failure still fails; a degraded pass still passes.
+    assert (
+        summary.change(summary.Row("GET /bad -> 200", "200", "500 in 7 ms", "known", note="(OPS-1)"), before) == "still failing"
+    )
+    assert summary.change(summary.Row("GET /me -> 401", "401", "401 in 9 ms", "degraded"), before) == "500 -> 401 fixed"
 
 
 def test_executor_from_github_and_gitlab_variables() -> None:

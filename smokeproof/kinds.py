@@ -39,6 +39,13 @@ def _probes(settings: Settings) -> str | None:
     return "endpoint contracts that reject anonymous callers ([fuzz] max_examples > 0)"
 
 
+def _certificates(settings: Settings) -> str | None:
+    from smokeproof.http.certificates import targets
+
+    hosts = targets(settings.env)
+    return f"{len(hosts)} HTTPS host{'s' * (len(hosts) > 1)} (base_url, token endpoints)" if hosts else None
+
+
 def _has_database(settings: Settings) -> bool:
     env = settings.env
     return env.database_url is not None or bool(env.databases) or env.start is not None
@@ -64,6 +71,7 @@ def _drift(settings: Settings) -> str | None:
 KINDS: tuple[Kind, ...] = (
     Kind("endpoint contracts", "endpoint", "tests/contracts/test_endpoints.py", ("contracts",), _contracts),
     Kind("credential probes", "fuzz_endpoint", "tests/contracts/test_credentials.py", ("contracts", "fuzz"), _probes),
+    Kind("certificates", "certificate", "tests/contracts/test_certificates.py", ("contracts",), _certificates),
     Kind("schema contracts", "schema_object", "tests/schema/test_schema.py", ("schema",), _schema),
     Kind("Alembic alignment", "database", "tests/schema/test_alembic.py", ("schema", "alembic"), _alembic),
     Kind("drift", "drift_object", "tests/schema/test_drift.py", ("schema", "drift"), _drift),

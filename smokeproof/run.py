@@ -42,6 +42,7 @@ from smokeproof.verdict import Category, Verdict
 
 if TYPE_CHECKING:  # alembic loads only when the history is read; httpx with the prober, on the first request
     from smokeproof.database.migrations import MigrationHistory
+    from smokeproof.http.certificates import CertificateTarget
     from smokeproof.http.lanes import Lanes
     from smokeproof.http.probe import Exchange, Prober
 
@@ -67,6 +68,7 @@ class SmokeRun(DatabaseChecks):
     _drift: dict[str | None, tuple[schema_drift.Comparison, schema_drift.Advice]] = field(default_factory=dict)
     _reading: threading.Lock = field(default_factory=threading.Lock)  # plain tests and the run's loop both ask
     causes: Any = None  # root_cause.CauseChecks: the selected checks a 5xx verdict can point to (set by the session)
+    _certificates: dict[CertificateTarget, concurrent.futures.Future[Verdict]] = field(default_factory=dict)
 
     @functools.cached_property
     def prober(self) -> Prober:
@@ -118,7 +120,10 @@ class SmokeRun(DatabaseChecks):
             raise Unavailable(missing)
 
     def _judge(self, contract: EndpointContract, exchange: Exchange) -> Verdict:
-        return self._explained(judge.judge(contract, exchange, default_max_ms=self.env.http.max_ms, redactor=self.env.redactor))
+        http = self.env.http
+        return self._explained(
+            judge.judge(contract, exchange, default_max_ms=http.max_ms, default_warn_ms=http.warn_ms, redactor=self.env.redactor)
+        )
 
     def _explained(self, verdict: Verdict) -> Verdict:
         """A 5xx verdict pointed to the database check of this run that explains it (:mod:`smokeproof.root_cause`)."""
@@ -148,11 +153,30 @@ class SmokeRun(DatabaseChecks):
             await self._ready(None)  # the catalog and the code's revision, awaited here rather than blocking the loop
         return self._explained(verdict)
 
+    def wait_certificate(self, target: CertificateTarget) -> Verdict:
+        """The verdict on the certificate ``target`` serves: read once per run, on the run's loop."""
+        from smokeproof.http import certificates
+
+        with self._reading:
+            future = self._certificates.get(target)
+            if future is None:
+                inspect = certificates.inspect(target, http=self.env.http, tls=self.env.tls)
+                future = self._certificates[target] = self.loop.submit(inspect)
+        return future.result()
+
     async def _fetch_json(self, path: str) -> Any:
-        assert self.env.base_url is not None
-        exchange = await self.prober.send("GET", self.env.base_url + path, headers=self.prober.headers_for_env())
-        if exchange.error or exchange.status != 200:
-            raise ValueError(f"GET {path} answered {exchange.error or exchange.status}")
+        """``[revision] url``: an absolute URL, or a path on base_url. Only a failure on the target's origin marks it down."""
+        from smokeproof.http.policy import target_headers
+
+        if not path.startswith(("http://", "https://")):
+            assert self.env.base_url is not None
+            path = self.env.base_url + path
+        on_target = self.prober.on_target(path)
+        exchange = await self.prober.send("GET", path, headers=target_headers(self.env, path), mark_down=on_target)
+        if exchange.error:
+            raise ValueError(f"GET {self.env.redactor(path)}: {exchange.error}")
+        if exchange.status != 200:
+            raise ValueError(f"GET {self.env.redactor(path)} answered {exchange.status}")
         return json.loads(exchange.body)
 
     def close(self) -> None:

@@ -20,9 +20,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
+from smokeproof import json_pointer
 from smokeproof.config.auth import ClientCredentials, Login, Obtained, Request, Tokens
 from smokeproof.config.secrets import Redactor
-from smokeproof.database.revision_source import json_pointer
 from smokeproof.verdict import Area, Category, Verdict
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ class TokenBroker:
             raise TokenUnavailable(f"{where} answered {exchange.status}: {answer or '(empty body)'}")
         pointer = spec.pointer
         try:
-            token = json_pointer(json.loads(exchange.body), pointer)
+            token = json_pointer.resolve(json.loads(exchange.body), pointer)
         except (LookupError, ValueError):
             raise TokenUnavailable(f"{where} answered {exchange.status} without a token at {pointer}: {answer}") from None
         if not isinstance(token, str) or not token.strip():

@@ -33,13 +33,15 @@ class Checks:
         return getattr(self._run, name)
 
     def verify(self, verdict: Verdict) -> None:
-        """Record a verdict for the reports, then fail the test with its message if it failed."""
+        """Record a verdict for the reports, then fail the test with its message if it failed (or is degraded and
+        the run says ``--fail-on-degraded``)."""
         __tracebackhide__ = True
         item = self._session.current
         if item is not None:
             item.stash[VERDICT_KEY] = verdict
-        allure_labels.record(self._allure, verdict)
-        if not verdict.ok:
+        failing = not verdict.ok or bool(verdict.degraded and self._session.settings.fail_on_degraded)
+        allure_labels.record(self._allure, verdict, failing=failing)
+        if failing:
             raise verdict.failure()
 
 

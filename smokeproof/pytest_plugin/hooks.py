@@ -116,20 +116,38 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "drift_object" in metafunc.fixturenames:
         drifts = tenants.schema_targets(settings.drift, settings.env)
         metafunc.parametrize("drift_object", drifts, ids=[t.id for t in drifts])
+    if "certificate" in metafunc.fixturenames:
+        from smokeproof.http import certificates
+
+        hosts = certificates.targets(settings.env)
+        metafunc.parametrize("certificate", hosts, ids=[h.id for h in hosts])
     if "database" in metafunc.fixturenames and settings.env.databases:  # else the fixture: database_url
         names = [None] * (settings.env.database_url is not None) + list(settings.env.databases)
         metafunc.parametrize("database", names, ids=[name or DEFAULT_NAME for name in names])
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(tryfirst=True)  # before -k / -m deselect: a known issue may name any check of the suite
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Refuse a configured kind of check no collected test carries (before -m/-k); drop the tests of an absent part."""
+    """Refuse a configured kind of check no collected test carries; drop the tests of a part the environment
+    does not have (no entries): the header says it is absent.
+
+    A known-issue entry that covers no check is bad input (exit 4 naming it).
+    """
     if SESSION_KEY not in config.stash:
         return
     from smokeproof.pytest_plugin import unchecked
 
     smoke_session = config.stash[SESSION_KEY]
-    unchecked.check(config, smoke_session.settings, items, deselected=smoke_session.deselected)
+    settings = smoke_session.settings
+    unchecked.check(config, settings, items, deselected=smoke_session.deselected)
+    if settings.known.entries:
+        from smokeproof.errors import UsageError
+        from smokeproof.pytest_plugin import known
+
+        try:
+            known.refuse_unmatched(settings.known, items, also=[c.test_id for c in settings.contracts])
+        except UsageError as exc:
+            raise pytest.UsageError(exc.render()) from None
     empty = [item for item in items if _empty_parameter_set(item)]
     if empty:
         config.hook.pytest_deselected(items=empty)
@@ -200,12 +218,16 @@ def pytest_runtest_makereport(
     redact = session.env.redactor
     if call.excinfo is not None and isinstance(call.excinfo.value, SmokeFailure) and report.failed:
         report.longrepr = str(call.excinfo.value)
+    if session.settings.known.entries:  # known issues: decided here, where the test ran, and carried by the report
+        from smokeproof.pytest_plugin import known
+
+        known.apply(item, report, session.settings.known, redact=redact)
     if report.longrepr is not None:
         text = str(report.longrepr)
         if redact(text) != text:
             report.longrepr = redact(text)
     report.sections = [(title, redact(body)) for title, body in report.sections]
-    ran = report.when == "call" and report.outcome in ("passed", "failed")
+    ran = report.when == "call" and (report.outcome in ("passed", "failed") or hasattr(report, "wasxfail"))
     if ran or (report.when == "setup" and report.outcome == "failed"):
         session.ran.append(item.nodeid)
     return report

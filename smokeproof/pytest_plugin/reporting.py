@@ -13,9 +13,9 @@ import pytest
 
 from smokeproof.database import tenants
 from smokeproof.database.revision_source import describe_source
-from smokeproof.pytest_plugin import waiting
+from smokeproof.pytest_plugin import known, waiting
 from smokeproof.pytest_plugin.activation import PARAMETERS
-from smokeproof.reporting import allure_identity, junit, summary
+from smokeproof.reporting import allure_identity, junit, quality_gate, summary
 from smokeproof.verdict import Verdict
 
 if TYPE_CHECKING:  # the Allure writer loads when a run writes Allure results (not for --collect-only)
@@ -82,8 +82,18 @@ class ReportingPlugin:
         check = callspec.id if callspec is not None and "database" not in callspec.params else item.name
         if verdict is not None and report.when == "call":
             outcome = "passed" if report.passed else "failed"
+            if hasattr(report, known.KNOWN):  # a known issue's failure (an xfail)
+                outcome = "known"
+            elif report.passed and verdict.degraded:
+                outcome = "degraded"
+            category = verdict.category or (verdict.degraded_category if verdict.degraded and report.failed else None)
             return summary.Row(
-                verdict.check, verdict.expected, verdict.actual, outcome, verdict.category.value if verdict.category else ""
+                verdict.check,
+                verdict.expected,
+                verdict.actual,
+                outcome,
+                category.value if category else "",
+                note=known.row_note(report),
             )
         if report.skipped:
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
@@ -149,7 +159,8 @@ class ReportingPlugin:
         text = redact(summary.markdown(rows, before, header))
         self.reports.mkdir(parents=True, exist_ok=True)
         (self.reports / "summary.md").write_text(text, encoding="utf-8")
-        (self.reports / "summary.json").write_text(redact(summary.run_record(rows, before, header)), encoding="utf-8")
+        gate = quality_gate.gate((r.outcome for r in rows), allow_empty=self.session.settings.allow_empty)
+        (self.reports / "summary.json").write_text(redact(summary.run_record(rows, before, header, gate)), encoding="utf-8")
         step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if step_summary:
             with open(step_summary, "a", encoding="utf-8") as handle:
