@@ -153,7 +153,15 @@ async def probe_endpoint(prober: Prober, contract: EndpointContract, *, rate: Ra
         return await prober.send(contract.method, url, params=params, headers={**base, **credential.wire_headers()})
 
     redactor = prober.env.redactor
-    return await probe(contract, send, max_examples=fuzz.max_examples, redactor=redactor, strategy=credentials(sent))
+    # A web UI rejects a bad session cookie by redirecting to its sign-in page: for a session login, a 3xx is a rejection.
+    return await probe(
+        contract,
+        send,
+        max_examples=fuzz.max_examples,
+        redactor=redactor,
+        strategy=credentials(sent),
+        redirect_rejects=sent.cookie is not None,
+    )
 
 
 class RateLimit:
@@ -180,16 +188,21 @@ class Rejected(AssertionError):
         super().__init__(f"{credential!r} -> {exchange.status or exchange.error}")
 
 
-def bad_outcome(contract: EndpointContract, exchange: Exchange) -> bool:
-    """No answer, a 5xx, a 2xx, or a 3xx the contract does not list breaks the property; a 4xx keeps it."""
+def bad_outcome(contract: EndpointContract, exchange: Exchange, *, redirect_rejects: bool = False) -> bool:
+    """No answer, a 5xx, a 2xx, or a 3xx the contract does not list breaks the property; a 4xx keeps it.
+
+    ``redirect_rejects``: any 3xx keeps it too (a session cookie's entry: the sign-in redirect is the rejection).
+    """
     status = exchange.status
     if status is None or status >= 500 or 200 <= status < 300:
         return True
-    return 300 <= status < 400 and status not in contract.status
+    return 300 <= status < 400 and status not in contract.status and not redirect_rejects
 
 
-def expectation(contract: EndpointContract) -> str:
+def expectation(contract: EndpointContract, *, redirect_rejects: bool = False) -> str:
     """What every malformed credential must get, as the verdict's ``expected``."""
+    if redirect_rejects:
+        return "rejected with 4xx or a redirect (never 5xx, never 2xx)"
     listed = [str(status) for status in contract.status if 300 <= status < 400]
     return f"rejected with 4xx{''.join(f' or {s}' for s in listed)} (never 5xx, never 2xx)"
 
@@ -201,6 +214,7 @@ async def probe(
     max_examples: int,
     redactor: Redactor,
     strategy: st.SearchStrategy[Credential] | None = None,
+    redirect_rejects: bool = False,
 ) -> Verdict:
     """Run the property for ``contract``; the verdict carries the example that broke it."""
     loop = asyncio.get_running_loop()
@@ -224,12 +238,12 @@ async def probe(
             raise found
         exchange = asyncio.run_coroutine_threadsafe(send(credential), loop).result()
         sent += 1
-        if bad_outcome(contract, exchange):
+        if bad_outcome(contract, exchange, redirect_rejects=redirect_rejects):
             found = Rejected(credential, exchange)
             raise found
 
     check = f"{contract.id} rejects malformed credentials"
-    expected = expectation(contract)
+    expected = expectation(contract, redirect_rejects=redirect_rejects)
     try:
         await asyncio.to_thread(prop)
     except Exception:
