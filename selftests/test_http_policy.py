@@ -255,7 +255,7 @@ async def test_an_absolute_revision_url_is_asked_there_and_its_failure_leaves_th
             run = SmokeRun(env=env, contracts=entries_)
             try:
                 async with asyncio.timeout(30):  # a bound against a hang, not a speed test
-                    revision = await asyncio.wrap_future(run._expected_future())
+                    revision = await asyncio.wrap_future(run.database.expected_future())
                 assert revision is not None and revision.heads == expected, revision
                 if not expected:
                     assert revision.error is not None and revision.error.startswith(f"GET {where}: unreachable: ")

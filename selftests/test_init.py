@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from smokeproof.kinds import KINDS
 
 from .adopted import ENV, VARIABLE, Scaffolded, init_args, outcomes, scaffold, smokeproof
 from .fastapi_app.server import Service
+from .sql import execute
 from .suite import REPO
 
 pytestmark = pytest.mark.slow
@@ -150,3 +153,24 @@ def test_the_scaffolded_test_modules_are_the_repositorys_own() -> None:
     for name, text in MODULES.items():
         assert (REPO / name).read_text() == text, f"{name}: smokeproof/cli/suite/{name} must link to the repository's file"
         assert any(fnmatch.fnmatch(f"suite/{name}", pattern) for pattern in package_data), f"{name} is not package data"
+
+
+async def test_init_with_schema_writes_it_into_the_environment(pg_url: str, tmp_path: Path) -> None:
+    """``--schema billing`` read the contract from billing: the run must read billing too, or every table fails as missing."""
+    await execute(
+        pg_url,
+        "CREATE SCHEMA billing; CREATE TABLE billing.invoice (id int PRIMARY KEY, total numeric(10, 2) NOT NULL);"
+        "CREATE INDEX ix_invoice_total ON billing.invoice (total)",
+    )
+    args = ["init", "--env=books", "--base-url=http://127.0.0.1:9", f"--database-url={pg_url}", "--schema=billing"]
+    done = smokeproof(*args, f"--dir={tmp_path}", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    env_text = (tmp_path / "environments" / "books.toml").read_text()
+    assert tomllib.loads(env_text)["database"]["schemas"] == ["billing"]
+    command = [sys.executable, "-m", "pytest", "--env=books", "-m", "schema", "-rA", "-p", "no:cacheprovider"]
+    env = {**os.environ, "BOOKS_DATABASE_URL": pg_url}
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False, env=env)
+    seen = outcomes(result.stdout)
+    assert seen.get("table billing.invoice") == "passed", result.stdout[-3000:]
+    assert seen.get("index billing.ix_invoice_total") == "passed", result.stdout[-3000:]
+    assert result.returncode == 0, result.stdout[-3000:]

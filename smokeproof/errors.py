@@ -14,7 +14,7 @@
 * :class:`UsageError` (a broken TOML file, an unknown environment, an unset ``${VAR}``, a corrupt
   migrations folder) becomes a one-paragraph message and exit status 4, never a traceback.
 * :class:`TargetError` is raised by the checks' plumbing (the catalog read, the target's start) and
-  turned into a failing verdict in one place, :meth:`smokeproof.run.SmokeRun.target_failure`.
+  turned into a failing verdict in one place, :func:`smokeproof.database.run_checks.target_failure`.
 * :class:`SmokeFailure` carries titled sections (target, expected, actual, what it means, what to do)
   so that a failure needs no second look.
 """

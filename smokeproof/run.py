@@ -2,9 +2,11 @@
 
 The run hands each thin test what it needs (an endpoint's exchange, the catalog snapshot, the
 Alembic alignment) and memoises the expensive parts: all endpoints are probed at once, each
-database is read once. The endpoint checks are here; the database checks are its mixin
-:class:`~smokeproof.database.run_checks.DatabaseChecks`, which also turns a
-:class:`~smokeproof.errors.TargetError` into a failing verdict in one place (``target_failure``).
+database is read once. The endpoint checks are here; the database checks are a component the run
+owns, :class:`~smokeproof.database.run_checks.DatabaseChecks` (``run.database``), made with the run's
+loop; the run hands the tests its checks under the same names (``smoke.wait_schema_object``...). A
+:class:`~smokeproof.errors.TargetError` becomes a failing verdict in one place
+(:func:`~smokeproof.database.run_checks.target_failure`).
 
 Threads and loops. pytest runs the tests in the main thread (coroutine tests on pytest-asyncio's
 session loop). The requests, the catalog reads and the expected revision run on the run's own
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import functools
 import json
 import threading
@@ -33,7 +34,8 @@ from smokeproof.database import drift as schema_drift
 from smokeproof.database.catalog import CatalogSnapshot
 from smokeproof.database.revision_source import ExpectedRevision
 from smokeproof.database.run_checks import DatabaseChecks
-from smokeproof.database.tenants import Snapshots
+from smokeproof.database.schema_contract import SchemaEntry
+from smokeproof.database.tenants import OnDatabase
 from smokeproof.errors import Unavailable
 from smokeproof.http import judge
 from smokeproof.http.contracts import EndpointContract
@@ -50,7 +52,7 @@ __all__ = ["SmokeRun", "Unavailable"]
 
 
 @dataclass
-class SmokeRun(DatabaseChecks):
+class SmokeRun:
     """The checks of one run against one environment, and what they share."""
 
     env: Environment
@@ -58,17 +60,18 @@ class SmokeRun(DatabaseChecks):
     expected_override: str | None = None
     lanes: Lanes | None = None  # where the requests run; made from the environment's [http] unless given
     loop: LoopThread = field(default_factory=LoopThread)  # where the requests and the database reads run
-    _catalog: concurrent.futures.Future[CatalogSnapshot] | None = None
-    expected: ExpectedRevision | None = None
     _rate: Any = None  # credential_probes.RateLimit, created on first use
     history: MigrationHistory | None = None  # the code's Alembic history (revision_source.load_history)
-    _tenants: Snapshots | None = None  # the tenant databases' catalogs ([databases])
-    _expected: concurrent.futures.Future[ExpectedRevision | None] | None = None
-    # [drift]: per database (None: database_url), the comparison and its advice, made once
-    _drift: dict[str | None, tuple[schema_drift.Comparison, schema_drift.Advice]] = field(default_factory=dict)
-    _reading: threading.Lock = field(default_factory=threading.Lock)  # plain tests and the run's loop both ask
+    # certificate HOST checks: each read once, on the run's loop; plain tests and the loop both ask
     causes: Any = None  # root_cause.CauseChecks: the selected checks a 5xx verdict can point to (set by the session)
     _certificates: dict[CertificateTarget, concurrent.futures.Future[Verdict]] = field(default_factory=dict)
+    _reading: threading.Lock = field(default_factory=threading.Lock)
+    database: DatabaseChecks = field(init=False)  # the schema, drift and Alembic checks, on the same loop
+
+    def __post_init__(self) -> None:
+        self.database = DatabaseChecks(
+            self.env, self.loop, self._fetch_json, expected_override=self.expected_override, history=self.history
+        )
 
     @functools.cached_property
     def prober(self) -> Prober:
@@ -91,12 +94,44 @@ class SmokeRun(DatabaseChecks):
         if contracts:
             self.prober.selected = contracts
             self.prober.start()
-        reading = False
-        for database in databases:
-            with contextlib.suppress(Unavailable):  # no database_url: its checks say so when they run
-                reading = self.catalog_future(database) is not None
-        if reading:
-            self._expected_future()
+        self.database.start(databases)
+
+    # Database checks: the component's, under the names the tests use -----------------------------
+
+    @property
+    def snapshot(self) -> CatalogSnapshot | None:
+        """The catalog of ``database_url``, once read (None before, or when it could not be)."""
+        return self.database.snapshot
+
+    @property
+    def tenant_snapshots(self) -> dict[str, CatalogSnapshot | None]:
+        return self.database.tenant_snapshots
+
+    @property
+    def expected(self) -> ExpectedRevision | None:
+        """The code's expected head(s), once resolved."""
+        return self.database.expected
+
+    async def catalog(self, database: str | None = None) -> CatalogSnapshot:
+        return await self.database.catalog(database)
+
+    async def schema_object(self, target: SchemaEntry | OnDatabase[SchemaEntry]) -> Verdict:
+        return await self.database.schema_object(target)
+
+    def wait_schema_object(self, target: SchemaEntry | OnDatabase[SchemaEntry]) -> Verdict:
+        return self.database.wait_schema_object(target)
+
+    async def drift(self, target: schema_drift.DriftObject | OnDatabase[schema_drift.DriftObject]) -> Verdict:
+        return await self.database.drift(target)
+
+    def wait_drift(self, target: schema_drift.DriftObject | OnDatabase[schema_drift.DriftObject]) -> Verdict:
+        return self.database.wait_drift(target)
+
+    async def alignment(self, database: str | None = None) -> Verdict:
+        return await self.database.alignment(database)
+
+    def wait_alignment(self, database: str | None = None) -> Verdict:
+        return self.database.wait_alignment(database)
 
     # Endpoints ---------------------------------------------------------------------------------
 
@@ -127,15 +162,14 @@ class SmokeRun(DatabaseChecks):
 
     def _explained(self, verdict: Verdict) -> Verdict:
         """A 5xx verdict pointed to the database check of this run that explains it (:mod:`smokeproof.root_cause`)."""
-        if verdict.ok or verdict.category is not Category.SERVER_ERROR or self.causes is None or self._catalog is None:
+        if verdict.ok or verdict.category is not Category.SERVER_ERROR or self.causes is None:
+            return verdict
+        state = self.database.read_state()
+        if state is None:
             return verdict
         from smokeproof import root_cause  # loads alembic's revision code: only runs with a 5xx pay
 
-        try:
-            catalog = self._catalog.result()
-            alignment = self._alignment_of(catalog)
-        except Exception:  # the database could not be read: its own checks say so
-            return verdict
+        catalog, alignment = state
         return root_cause.explain(verdict, root_cause.find(self.causes, alignment, catalog))
 
     async def fuzz(self, contract: EndpointContract) -> Verdict:
@@ -149,8 +183,8 @@ class SmokeRun(DatabaseChecks):
         if self._rate is None:
             self._rate = credential_probes.RateLimit(self.env.fuzz.max_rate_per_s)
         verdict = await credential_probes.probe_endpoint(self.prober, contract, rate=self._rate, fuzz=self.env.fuzz)
-        if not verdict.ok and self._catalog is not None:
-            await self._ready(None)  # the catalog and the code's revision, awaited here rather than blocking the loop
+        if not verdict.ok:
+            await self.database.state_ready()  # the catalog and the code's revision, awaited rather than blocking the loop
         return self._explained(verdict)
 
     def wait_certificate(self, target: CertificateTarget) -> Verdict:
@@ -181,10 +215,12 @@ class SmokeRun(DatabaseChecks):
 
     def close(self) -> None:
         """Cancel what is in flight (requests, reads), close the connections and stop the run's loop."""
-        self.loop.close()  # closes the lanes made on it
-        lanes = self.sending
-        if lanes is not None:  # lanes given with a loop of their own
-            lanes.close()
+        try:
+            self.loop.close()  # closes the lanes made on it
+        finally:
+            lanes = self.sending
+            if lanes is not None:  # lanes given with a loop of their own
+                lanes.close()
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self.close)

@@ -206,9 +206,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one subcommand; bad input is exit 4 with one line, an unreachable target exit 1, never a traceback."""
+    """Run one subcommand; bad input is exit 4 with one line, a target or database that cannot be read exit 1
+    with one line, never a traceback."""
     args = parser().parse_args(argv)
-    from smokeproof.errors import EXIT_USAGE, DatabaseUnreachable, TargetUnreachable, UsageError
+    from smokeproof.errors import EXIT_USAGE, TargetError, TargetUnreachable, UsageError
 
     try:
         return _dispatch(args)
@@ -220,9 +221,11 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_USAGE
-    except TargetUnreachable as exc:
-        what = "database: " if isinstance(exc, DatabaseUnreachable) else ""
-        print(f"smokeproof {args.command}: target unreachable: {what}{exc}", file=sys.stderr)
+    except TargetError as exc:  # unreachable, or a database that answered but could not be read: one line, exit 1
+        text = str(exc) or exc.__class__.__name__
+        if isinstance(exc, TargetUnreachable) and not text.startswith("target unreachable"):
+            text = f"target unreachable: {text}"
+        print(f"smokeproof {args.command}: {text}", file=sys.stderr)
         return 1
 
 

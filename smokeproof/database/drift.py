@@ -171,11 +171,13 @@ def compare(settings: DriftSettings, live: Live) -> Comparison:
             got = live.get(section, name)
             if want != got:
                 diffs = drift_diff.differences(kind, want, got)
-                findings[check_id(kind, name)] = Finding(True, diffs, {"baseline": want, "database": got})
+                if diffs:  # unequal documents that say the same (a default spelled out) are no finding
+                    findings[check_id(kind, name)] = Finding(True, diffs, {"baseline": want, "database": got})
     want_ext = settings.baseline.get("extensions", {})
-    if want_ext != live.extensions:
+    ext_diffs = drift_diff.extensions(want_ext, live.extensions) if want_ext != live.extensions else []
+    if ext_diffs:
         diff = {"baseline": want_ext, "database": live.extensions}
-        findings[check_id("extensions", "")] = Finding(True, drift_diff.extensions(want_ext, live.extensions), diff)
+        findings[check_id("extensions", "")] = Finding(True, ext_diffs, diff)
     found = extras(settings, live)
     if found:
         findings[check_id("extra", "")] = Finding(True, [f"extra {name} (not in the baseline)" for name in found], found)

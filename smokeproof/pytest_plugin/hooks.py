@@ -285,11 +285,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         return
     from smokeproof.pytest_plugin import memory
 
-    config.stash[SESSION_KEY].close()
-    reporting = config.pluginmanager.get_plugin(REPORTING)
-    if reporting is not None:
-        config.pluginmanager.unregister(reporting)
-    memory.release(config)
+    try:
+        config.stash[SESSION_KEY].close()
+    finally:  # a closer that raised still leaves the plugin unregistered and the memory released
+        reporting = config.pluginmanager.get_plugin(REPORTING)
+        if reporting is not None:
+            config.pluginmanager.unregister(reporting)
+        memory.release(config)
 
 
 def _empty_parameter_set(item: pytest.Item) -> bool:

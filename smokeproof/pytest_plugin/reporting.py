@@ -133,7 +133,8 @@ class ReportingPlugin:
 
     @pytest.hookimpl(trylast=True)  # after session fixtures are torn down: their Allure containers are queued
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Write the summary, the history and Allure's side files; wait for the Allure writer (exit 3 if it failed)."""
+        """Write the summary, the history and Allure's side files; wait for the Allure writer (exit 3 if it failed
+        in a run that would otherwise pass)."""
         results = getattr(self.config.option, "allure_report_dir", None)
         try:
             self._write_reports(results)
@@ -141,8 +142,8 @@ class ReportingPlugin:
             self.write_error = f"{exc.strerror or exc.__class__.__name__}: {exc.filename or self.reports}"
         if self.writer is not None:
             self.write_error = self.writer.flush() or self.write_error
-        if self.write_error is not None:
-            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+        if self.write_error is not None and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR  # never hides a broken contract (1), nor 2, 4 or 5
 
     def _write_reports(self, results: str | None) -> None:
         if not self.rows or self.config.getoption("collectonly"):
