@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from smokeproof.cli.main import main
-from smokeproof.cli.scaffold import MODULES
+from smokeproof.cli.scaffold import MODULES, OWN_CHECKS, OWN_CHECKS_FILE
 from smokeproof.config.secrets import MASK
 from smokeproof.database.schema_contract import load_schema_contract
 from smokeproof.kinds import KINDS
@@ -59,6 +59,7 @@ def test_init_writes_a_suite_that_passes_on_the_healthy_service(scaffolded: Scaf
         "tests/schema/schema.toml",
         "pytest.ini",
         *MODULES,
+        OWN_CHECKS_FILE,
     }
     result = scaffolded.pytest()
     seen = outcomes(result.stdout)
@@ -174,3 +175,11 @@ async def test_init_with_schema_writes_it_into_the_environment(pg_url: str, tmp_
     assert seen.get("table billing.invoice") == "passed", result.stdout[-3000:]
     assert seen.get("index billing.ix_invoice_total") == "passed", result.stdout[-3000:]
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_the_own_checks_file_holds_commented_examples_that_compile() -> None:
+    """``tests/test_own_checks.py`` runs nothing until a team uncomments it; uncommented, it is valid Python."""
+    assert "\nasync def" not in OWN_CHECKS and "# async def test_admin_flags_are_the_table_rows(" in OWN_CHECKS
+    uncommented = "\n".join(line.removeprefix("# ").removeprefix("#") for line in OWN_CHECKS.splitlines())
+    code = compile(uncommented, OWN_CHECKS_FILE, "exec")
+    assert {"test_admin_flags_are_the_table_rows", "test_every_tenant_has_its_default_plan"} <= set(code.co_names)

@@ -10,6 +10,7 @@
     │   │   └── DatabaseUnreachable    the database connection could not be opened
     │   └── DatabaseError          connected, but the read failed (a statement timeout, a catalog error)
     └── SmokeFailure               a check ran and the deployment breaks its contract (an AssertionError)
+        └── Refused                an own check's request was not sent: unsafe in production, or to another origin
 
 * :class:`UsageError` (a broken TOML file, an unknown environment, an unset ``${VAR}``, a corrupt
   migrations folder) becomes a one-paragraph message and exit status 4, never a traceback.
@@ -93,3 +94,7 @@ def reason(exc: BaseException, *, kind: bool = True) -> str:
     if not text:
         return exc.__class__.__name__
     return f"{exc.__class__.__name__}: {text}" if kind else text
+
+
+class Refused(SmokeFailure):
+    """An own check's request refused before anything was sent (a production rule, another origin): says how to allow it."""

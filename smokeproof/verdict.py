@@ -22,6 +22,7 @@ class Area(enum.StrEnum):
     MIGRATIONS = "Migrations"
     PROBES = "Probes"
     CERTIFICATES = "Certificates"
+    OWN = "Own checks"
 
 
 class Severity(enum.StrEnum):

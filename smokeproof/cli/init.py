@@ -105,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         root / "tests/schema/schema.toml": schema_file(args, snap, schemas),
         root / "pytest.ini": scaffold.PYTEST_INI,
         **{root / name: text for name, text in scaffold.MODULES.items()},
+        root / scaffold.OWN_CHECKS_FILE: scaffold.OWN_CHECKS,
     }
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -113,7 +114,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-PLAIN_FILES = ("tests/contracts/endpoints.toml", "tests/schema/schema.toml", "pytest.ini", *scaffold.MODULES)
+PLAIN_FILES = (
+    "tests/contracts/endpoints.toml",
+    "tests/schema/schema.toml",
+    "pytest.ini",
+    *scaffold.MODULES,
+    scaffold.OWN_CHECKS_FILE,
+)
 
 
 async def _snapshot(dsn: str, schemas: list[str]) -> CatalogSnapshot:

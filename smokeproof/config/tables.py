@@ -88,6 +88,8 @@ class HttpTable(_Table):
     max_body_bytes: PositiveInt = 1_048_576
     retries: Annotated[int, Field(ge=0, le=5)] = 1
     headers: dict[str, str] = {}
+    # Origins (or hosts) besides base_url's that own checks' smoke_http may reach: "https://idp.example.com", "idp.example.com"
+    allow_hosts: list[str] = []
 
     @model_validator(mode="after")
     def _warn_below_budget(self) -> HttpTable:

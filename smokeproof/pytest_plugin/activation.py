@@ -73,6 +73,19 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini(INI_SWITCH, "run the smokeproof suite in this project (default: only when --env asks)", "bool")
 
 
+# Markers of own checks (see smokeproof.pytest_plugin.own_checks), registered in every run.
+MARKERS = (
+    "allow_in_production: an own check may send methods other than GET, HEAD and OPTIONS to a production environment",
+    "each_database: run the own check once per database (database_url and each of [databases]); smoke_db is that database",
+)
+
+
+def add_markers(config: pytest.Config) -> None:
+    """Register the own checks' markers (``--strict-markers`` knows them)."""
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
+
+
 def requested(config: pytest.Config) -> bool:
     """Whether this pytest run asked for smokeproof at all (else the plugin stays inert)."""
     option = config.getoption

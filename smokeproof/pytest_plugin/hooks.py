@@ -18,6 +18,7 @@ from smokeproof.errors import SmokeFailure, Unavailable
 from smokeproof.pytest_plugin import activation
 from smokeproof.pytest_plugin.activation import PARAMETERS, SESSION_KEY, VERDICT_KEY
 from smokeproof.pytest_plugin.fixtures import database, smoke
+from smokeproof.pytest_plugin.own_fixtures import smoke_auth, smoke_database, smoke_db, smoke_env, smoke_http
 
 # Everything else is imported inside the hooks, once the run has asked for smokeproof: installed in a
 # virtualenv, the plugin is loaded by every pytest run there, and an inert one must cost almost nothing.
@@ -40,9 +41,15 @@ __all__ = [  # what smokeproof.plugin, the entry point, hands pytest
     "pytest_testnodedown",
     "pytest_unconfigure",
     "smoke",
+    "smoke_auth",
+    "smoke_database",
+    "smoke_db",
+    "smoke_env",
+    "smoke_http",
 ]
 
 REPORTING = "smokeproof.reporting"
+OWN_CHECKS = "smokeproof.own_checks"
 EMPTY_SET = "got empty parameter set"  # pytest's reason on the one item it makes for an empty parametrisation
 
 
@@ -57,12 +64,14 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Resolve and freeze the settings, own the run's session and register the reporting plugin (once per run)."""
+    """Resolve and freeze the settings, own the run's session and register the reporting and own-check plugins (once per run)."""
+    activation.add_markers(config)  # also when inert: a suite with own checks keeps --strict-markers
     if not activation.requested(config):
         return
     from smokeproof.errors import UsageError
     from smokeproof.pytest_plugin import settings as settings_module
     from smokeproof.pytest_plugin import waiting
+    from smokeproof.pytest_plugin.own_checks import OwnChecksPlugin
     from smokeproof.pytest_plugin.reporting import ReportingPlugin
     from smokeproof.pytest_plugin.session import SmokeSession
 
@@ -77,6 +86,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for marker, text in MARKERS.items():
         config.addinivalue_line("markers", f"{marker}: {text}")
     config.pluginmanager.register(ReportingPlugin(config, session, VERDICT_KEY), REPORTING)
+    config.pluginmanager.register(OwnChecksPlugin(session), OWN_CHECKS)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -287,10 +297,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
     try:
         config.stash[SESSION_KEY].close()
-    finally:  # a closer that raised still leaves the plugin unregistered and the memory released
-        reporting = config.pluginmanager.get_plugin(REPORTING)
-        if reporting is not None:
-            config.pluginmanager.unregister(reporting)
+    finally:  # a closer that raised still leaves the plugins unregistered and the memory released
+        for name in (REPORTING, OWN_CHECKS):
+            plugin = config.pluginmanager.get_plugin(name)
+            if plugin is not None:
+                config.pluginmanager.unregister(plugin)
         memory.release(config)
 
 

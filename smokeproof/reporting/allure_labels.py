@@ -97,3 +97,15 @@ def note(allure_listener: Any | None, line: str) -> None:
         from allure_commons.model2 import Label
 
         result.labels.append(Label(name=NOTE_LABEL, value=line))
+
+
+def attach(allure_listener: Any | None, name: str, body: str) -> None:
+    """A text attachment (already redacted) on the running test's result, if there is one."""
+    if allure_listener is None:
+        return
+    reporter = allure_listener.allure_logger
+    if reporter.get_test(None) is None:
+        return
+    from allure_commons.utils import uuid4
+
+    reporter.attach_data(uuid4(), body, name=name, attachment_type=AttachmentType.TEXT)
