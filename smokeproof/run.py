@@ -41,7 +41,7 @@ from smokeproof.errors import Stalled, Unavailable
 from smokeproof.http import judge
 from smokeproof.http.contracts import EndpointContract
 from smokeproof.loop_thread import SLACK_S, LoopThread, bounded, settle
-from smokeproof.verdict import Verdict
+from smokeproof.verdict import Category, Verdict
 
 if TYPE_CHECKING:  # alembic loads only when the history is read; httpx with the prober, on the first request
     from smokeproof.database.migrations import MigrationHistory
@@ -64,6 +64,7 @@ class SmokeRun:
     _rate: Any = None  # credential_probes.RateLimit, created on first use
     history: MigrationHistory | None = None  # the code's Alembic history (revision_source.load_history)
     # certificate HOST checks: each read once, on the run's loop; plain tests and the loop both ask
+    causes: Any = None  # root_cause.CauseChecks: the selected checks a 5xx verdict can point to (set by the session)
     _certificates: dict[CertificateTarget, concurrent.futures.Future[Verdict]] = field(default_factory=dict)
     _reading: threading.Lock = field(default_factory=threading.Lock)
     database: DatabaseChecks = field(init=False)  # the schema, drift and Alembic checks, on the same loop
@@ -190,9 +191,21 @@ class SmokeRun:
 
     def _judge(self, contract: EndpointContract, exchange: Exchange) -> Verdict:
         http = self.env.http
-        return judge.judge(
-            contract, exchange, default_max_ms=http.max_ms, default_warn_ms=http.warn_ms, redactor=self.env.redactor
+        return self._explained(
+            judge.judge(contract, exchange, default_max_ms=http.max_ms, default_warn_ms=http.warn_ms, redactor=self.env.redactor)
         )
+
+    def _explained(self, verdict: Verdict) -> Verdict:
+        """A 5xx verdict pointed to the database check of this run that explains it (:mod:`smokeproof.root_cause`)."""
+        if verdict.ok or verdict.category is not Category.SERVER_ERROR or self.causes is None:
+            return verdict
+        state = self.database.read_state()
+        if state is None:
+            return verdict
+        from smokeproof import root_cause  # loads alembic's revision code: only runs with a 5xx pay
+
+        catalog, alignment = state
+        return root_cause.explain(verdict, root_cause.find(self.causes, alignment, catalog))
 
     async def fuzz(self, contract: EndpointContract) -> Verdict:
         """The property-based probe of ``contract`` (malformed credentials)."""
@@ -204,7 +217,10 @@ class SmokeRun:
 
         if self._rate is None:
             self._rate = credential_probes.RateLimit(self.env.fuzz.max_rate_per_s)
-        return await credential_probes.probe_endpoint(self.prober, contract, rate=self._rate, fuzz=self.env.fuzz)
+        verdict = await credential_probes.probe_endpoint(self.prober, contract, rate=self._rate, fuzz=self.env.fuzz)
+        if not verdict.ok:
+            await self.database.state_ready()  # the catalog and the code's revision, awaited rather than blocking the loop
+        return self._explained(verdict)
 
     def wait_certificate(self, target: CertificateTarget) -> Verdict:
         """The verdict on the certificate ``target`` serves: read once per run, on the run's loop."""

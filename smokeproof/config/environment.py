@@ -157,7 +157,7 @@ def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | N
     contracts = _optional_file(parsed.contracts, "contracts", rootdir / "tests" / "contracts" / "endpoints.toml", file=path)
     _check_urls(parsed, contracts, file=path, redactor=redactor)
     tokens = auth.tokens(parsed.auth, file=path)
-    redactor.add(*tokens.static.values(), credential=True)
+    redactor.add(*tokens.static.values(), *(url_password(spec.url) for spec in tokens.obtained.values()), credential=True)
     redactor.sensitive_headers |= tokens.headers()
     return Environment(
         name=name,

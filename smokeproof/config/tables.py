@@ -61,6 +61,8 @@ class RevisionTable(_Table):
     single_head: bool = False
     url: RevisionUrl | None = None
     json_pointer: Pointer = "/alembic_revision"
+    # What every "what to do" prints to apply the migrations; {revision}: the code's head ("heads" for several)
+    upgrade_command: str = "alembic upgrade {revision}"
 
     @model_validator(mode="after")
     def _one_way_to_the_folders(self) -> RevisionTable:

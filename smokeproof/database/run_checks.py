@@ -239,6 +239,25 @@ class DatabaseChecks:
             return ExpectedRevision((), source, None, error=str(exc))
         return self.expected
 
+    def read_state(self) -> tuple[CatalogSnapshot, Alignment | None] | None:
+        """``database_url``'s catalog and alignment, waited for if its read was started; None if it was not, or failed.
+
+        For a 5xx verdict's root cause (:mod:`smokeproof.root_cause`): it never starts a read of its own.
+        """
+        future = self._catalog
+        if future is None:
+            return None
+        try:
+            catalog = future.result()
+            return catalog, self._alignment_of(catalog)
+        except Exception:  # the database could not be read: its own checks say so
+            return None
+
+    async def state_ready(self) -> None:
+        """Await, from any event loop, what :meth:`read_state` waits for (when the read was started)."""
+        if self._catalog is not None:
+            await self._ready(None)
+
     def _alignment_of(self, catalog: CatalogSnapshot) -> Alignment | None:
         """A database's Alembic alignment (for the schema and drift advice), or None when the code's revision is not known."""
         expected = self._expected_revision()
@@ -247,7 +266,11 @@ class DatabaseChecks:
         from smokeproof.database.alignment import align
 
         return align(
-            expected=expected.heads, source=expected.source, database=catalog.alembic_revisions, history=expected.history
+            expected=expected.heads,
+            source=expected.source,
+            database=catalog.alembic_revisions,
+            history=expected.history,
+            upgrade=self.env.revision.upgrade_command,
         )
 
     # Alembic -----------------------------------------------------------------------------------
@@ -291,5 +314,6 @@ class DatabaseChecks:
             database=catalog.alembic_revisions,
             history=expected.history,
             single_head=self.env.revision.single_head,
+            upgrade=self.env.revision.upgrade_command,
         )
         return on_database(result.verdict("alembic revision"), database)

@@ -29,7 +29,10 @@ from smokeproof.database.schema_entries import (
 from smokeproof.errors import UsageError
 from smokeproof.verdict import Area, Attachment, Category, Verdict
 
-MISSING_MEANS = "code that uses it fails: queries answer 500 with 'relation/type does not exist'"
+MISSING_MEANS = (
+    "code that uses it fails: its queries answer 500 with 'relation ... does not exist', "
+    "'column ... does not exist' or 'type ... does not exist'"
+)
 TODO = "apply the migration that creates it (see the Alembic alignment check), then rerun"
 AT_HEAD_MEANS = (
     "the database is at the code's head, so this changed outside the migrations: by hand, by another service, "
@@ -117,7 +120,7 @@ def _table(entry: TableEntry, snap: CatalogSnapshot) -> tuple[bool, list[str]]:
         actual = table.columns.get(column)
         type_ = normalise_type(spec.type) if spec.type else None
         if actual is None:
-            diffs.append(f"missing column {column}" + (f" ({type_})" if type_ else ""))
+            diffs.append(f"column {column} does not exist" + (f" (contracted {type_})" if type_ else ""))
             continue
         readable = {entry.schema_, "public", *snap.schemas}
         if type_ and not _spellings(type_, readable) & _spellings(actual.type, readable):

@@ -29,6 +29,7 @@ __all__ = [  # what smokeproof.plugin, the entry point, hands pytest
     "pytest_collection_finish",
     "pytest_collection_modifyitems",
     "pytest_configure",
+    "pytest_deselected",
     "pytest_generate_tests",
     "pytest_load_initial_conftests",
     "pytest_report_header",
@@ -37,6 +38,7 @@ __all__ = [  # what smokeproof.plugin, the entry point, hands pytest
     "pytest_sessionfinish",
     "pytest_sessionstart",
     "pytest_terminal_summary",
+    "pytest_testnodedown",
     "pytest_unconfigure",
     "smoke",
     "smoke_auth",
@@ -79,6 +81,10 @@ def pytest_configure(config: pytest.Config) -> None:
     except UsageError as exc:
         raise pytest.UsageError(exc.render()) from None
     session = config.stash[SESSION_KEY] = SmokeSession(settings)
+    from smokeproof.kinds import MARKERS  # a pytest.ini written before a marker existed still runs its tests
+
+    for marker, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{marker}: {text}")
     config.pluginmanager.register(ReportingPlugin(config, session, VERDICT_KEY), REPORTING)
     config.pluginmanager.register(OwnChecksPlugin(session), OWN_CHECKS)
 
@@ -132,13 +138,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.hookimpl(tryfirst=True)  # before -k / -m deselect: a known issue may name any check of the suite
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Drop the tests of a part the environment does not have (no entries): the header says it is absent.
+    """Refuse a configured kind of check no collected test carries; drop the tests of a part the environment
+    does not have (no entries): the header says it is absent.
 
     A known-issue entry that covers no check is bad input (exit 4 naming it).
     """
     if SESSION_KEY not in config.stash:
         return
-    settings = config.stash[SESSION_KEY].settings
+    from smokeproof.pytest_plugin import unchecked
+
+    smoke_session = config.stash[SESSION_KEY]
+    settings = smoke_session.settings
+    unchecked.check(config, settings, items, deselected=smoke_session.deselected)
     if settings.known.entries:
         from smokeproof.errors import UsageError
         from smokeproof.pytest_plugin import known
@@ -151,6 +162,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if empty:
         config.hook.pytest_deselected(items=empty)
         items[:] = [item for item in items if item not in empty]
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """Tests deselected on purpose (a shard, -m, --deselect) still carry their kind (see unchecked)."""
+    for item in items:
+        if SESSION_KEY in item.config.stash:
+            item.config.stash[SESSION_KEY].deselected.update(getattr(item, "fixturenames", ()))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -225,12 +243,28 @@ def pytest_runtest_makereport(
     return report
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """pytest-xdist, on the controller, as a worker ends: keep what it found unchecked (it ran nothing then)."""
+    config = getattr(node, "config", None)
+    if config is None or SESSION_KEY not in config.stash:
+        return
+    from smokeproof.pytest_plugin import unchecked
+
+    text = unchecked.from_worker(node)
+    if text is not None:
+        config.stash[SESSION_KEY].unchecked = text
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """At the end: a run in which no check ran proves nothing, and exits 5 (unless --allow-empty)."""
     config = session.config
     if SESSION_KEY not in config.stash or config.getoption("collectonly"):
         return
     smoke_session = config.stash[SESSION_KEY]
+    if smoke_session.unchecked is not None:  # an xdist worker refused the run (see unchecked)
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        return
     if smoke_session.settings.allow_empty or smoke_session.ran:
         return
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
@@ -242,6 +276,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
     if SESSION_KEY not in config.stash or config.getoption("collectonly"):
         return
     smoke_session = config.stash[SESSION_KEY]
+    if smoke_session.unchecked is not None:
+        terminalreporter.write_line(smoke_session.unchecked, red=True)
+        return
     interrupted = exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED)
     if not smoke_session.ran and not smoke_session.settings.allow_empty and not interrupted:
         terminalreporter.write_sep(

@@ -49,6 +49,8 @@ class Settings:
         """The parts this environment does not have, for the report header."""
         env = self.env
         parts = [] if env.contracts is not None else ["endpoint contracts (no contracts file)"]
+        if env.contracts is not None and not self.contracts:
+            parts.append(f"endpoint contracts (no entry in {env.contracts.name}: add [[endpoint]] entries)")
         if env.schema is None:
             parts.append("schema contracts (no schema file)")
         if env.database_url is None and not env.databases and env.start is None:
