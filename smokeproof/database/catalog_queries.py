@@ -14,6 +14,10 @@ on its own. Works on PostgreSQL 13 to 18.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
+from smokeproof.database import security_queries
+
 _EXTENSION_MEMBER = """EXISTS (SELECT 1 FROM pg_catalog.pg_depend x
                WHERE x.classid = 'pg_catalog.pg_class'::regclass AND x.objid = c.oid AND x.deptype = 'e')"""
 
@@ -111,10 +115,18 @@ KINDS = {
     "sequences": SEQUENCES,
     "extensions": EXTENSIONS,
 }
-SNAPSHOT = (
-    "SELECT json_build_object("
-    + ", ".join(
-        f"'{kind}', (SELECT coalesce(json_agg(r {_ORDER.get(kind, '')}), '[]') FROM ({sql}) r)" for kind, sql in KINDS.items()
-    )
-    + ")::text"
-)
+KINDS.update(security_queries.KINDS)
+
+
+def snapshot_sql(unreadable: Collection[str] = ()) -> str:
+    """The one statement; a kind in ``unreadable`` (its catalogs refused to the role) reads as null."""
+    parts = [
+        f"'{kind}', (SELECT coalesce(json_agg(r {_ORDER.get(kind, '')}), '[]') FROM ({sql}) r)"
+        if kind not in unreadable
+        else f"'{kind}', NULL"
+        for kind, sql in KINDS.items()
+    ]
+    return "SELECT json_build_object(" + ", ".join(parts) + ")::text"
+
+
+SNAPSHOT = snapshot_sql()

@@ -1,0 +1,280 @@
+"""Security drift on real PostgreSQL (embedded 18 and Debian 15): row security, policies, triggers, privileges,
+functions, domains and composite types, on a small multi-tenant schema (examples/multi_tenant/schema.sql).
+
+The committed baseline (examples/multi_tenant/baseline.json) was made on one major; each major's own
+snapshot must write exactly that file, so a baseline replayed on one server checks clean on the other.
+Each hand-made change then fails exactly its object's check, with its category; the role map, the
+``[drift] roles`` filter, a version-1 baseline and a role refused a catalog are checked too.
+To remake the committed file after changing the schema: run this module with SMOKEPROOF_WRITE_BASELINE=1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from demo.pgcluster import Cluster
+from smokeproof.database import baseline, drift, schema_toml
+from smokeproof.database.catalog import read
+from smokeproof.database.schema_contract import check, load_schema_contract
+from smokeproof.errors import Unavailable
+from smokeproof.verdict import Category
+
+from .sql import execute
+
+EXAMPLE = Path(__file__).parent / "examples" / "multi_tenant"
+SCHEMA = (EXAMPLE / "schema.sql").read_text()
+COMMITTED = EXAMPLE / "baseline.json"
+ROLES = ("smoke_app", "smoke_ops", "smoke_app_live", "smoke_reader")
+APP = ("smoke_app",)
+SECURITY, SCHEMA_DRIFT, MISSING = Category.SECURITY_DRIFT, Category.SCHEMA_DRIFT, Category.MISSING_SCHEMA
+
+# (case, SQL that makes the difference, the one check that must fail, its category, words its message must hold)
+CASES = [
+    ("policy dropped", "DROP POLICY tenant_read ON documents", "drift public.documents", SECURITY, "missing policy tenant_read"),
+    ("no force", "ALTER TABLE documents NO FORCE ROW LEVEL SECURITY", "drift public.documents", SECURITY, "not forced"),
+    ("rls disabled", "ALTER TABLE documents DISABLE ROW LEVEL SECURITY", "drift public.documents", SECURITY, "row security is off"),
+    (
+        "policy using changed",
+        "ALTER POLICY tenant_read ON documents USING (true)",
+        "drift public.documents",
+        SECURITY,
+        "policy tenant_read: using 'true'",
+    ),
+    ("trigger dropped", "DROP TRIGGER documents_touch ON documents", "drift public.documents", SCHEMA_DRIFT, "missing trigger"),
+    (
+        "trigger disabled",
+        "ALTER TABLE documents DISABLE TRIGGER documents_audit",
+        "drift public.documents",
+        SCHEMA_DRIFT,
+        "trigger documents_audit does not fire",
+    ),
+    (
+        "body replaced",
+        "CREATE OR REPLACE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+        "drift function public.touch_updated_at()",
+        SCHEMA_DRIFT,
+        "body 'BEGIN RETURN NEW; END'",
+    ),
+    (
+        "security definer removed",
+        "ALTER FUNCTION audit_document() SECURITY INVOKER",
+        "drift function public.audit_document()",
+        SECURITY,
+        "SECURITY DEFINER removed",
+    ),
+    (
+        "grant to PUBLIC",
+        "GRANT SELECT ON documents TO PUBLIC",
+        "drift public.documents",
+        SECURITY,
+        "every role, including any made later, may SELECT",
+    ),
+    (
+        "grant revoked from the app role",
+        "REVOKE UPDATE ON documents FROM smoke_app",
+        "drift public.documents",
+        SECURITY,
+        "privilege UPDATE of smoke_app revoked",
+    ),
+    (
+        "function dropped",
+        "DROP FUNCTION document_count(integer)",
+        "drift function public.document_count(integer)",
+        MISSING,
+        "missing (the baseline has it)",
+    ),
+    ("domain check dropped", "ALTER DOMAIN email DROP CONSTRAINT email_check", "drift domain public.email", SCHEMA_DRIFT, "email_check"),
+    ("type attribute added", "ALTER TYPE address ADD ATTRIBUTE zip text", "drift type public.address", SCHEMA_DRIFT, "extra attribute zip text"),
+]
+
+
+def schema(app: str = "smoke_app") -> str:
+    return SCHEMA.replace(":app", app)
+
+
+async def take(url: str) -> baseline.Live:
+    return baseline.Live(await read(url, schemas=["public"], connect_timeout_s=5, statement_timeout_ms=5000))
+
+
+async def create(pg: Cluster, sql: str, *, template: str | None = None) -> str:
+    name = f"sec_{uuid.uuid4().hex[:10]}"
+    await execute(pg.url(), f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    if sql:
+        await execute(pg.url(name), sql)
+    return name
+
+
+@pytest.fixture(scope="session")
+async def secured(pg: Cluster) -> AsyncIterator[tuple[Cluster, str]]:
+    """A template database with the multi-tenant schema (one per PostgreSQL version), its roles made once."""
+    roles = "".join(f"DO $$ BEGIN CREATE ROLE {r}; EXCEPTION WHEN duplicate_object THEN NULL; END $$;" for r in ROLES)
+    await execute(pg.url(), roles + "ALTER ROLE smoke_reader LOGIN")
+    name = await create(pg, schema())
+    yield pg, name
+    await execute(pg.url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def copy(secured: tuple[Cluster, str]) -> AsyncIterator[str]:
+    pg, name = secured
+    copied = await create(pg, "", template=name)
+    yield pg.url(copied)
+    await execute(pg.url(), f'DROP DATABASE IF EXISTS "{copied}" WITH (FORCE)')
+
+
+def committed() -> baseline.Document:
+    return baseline.load(COMMITTED)
+
+
+def failures(doc: baseline.Document, live: baseline.Live, **settings: object) -> dict[str, tuple[Category | None, str]]:
+    """{check id: (category, failure message)} of every failing drift check."""
+    chosen = drift.DriftSettings(doc, **settings)  # type: ignore[arg-type]
+    comparison = drift.compare(chosen, live)
+    found = {}
+    for obj in drift.objects(chosen):
+        try:
+            verdict = drift.check(obj, comparison, drift.advice(None))
+        except Unavailable:  # the run skips it
+            continue
+        if not verdict.ok:
+            found[obj.id] = (verdict.category, str(verdict.failure()))
+    return found
+
+
+async def test_each_major_writes_the_committed_baseline(secured: tuple[Cluster, str]) -> None:
+    """The baseline made on one major checks clean on the other: both write the same document."""
+    pg, name = secured
+    written = baseline.dumps(baseline.document((await take(pg.url(name))).snap))
+    if os.environ.get("SMOKEPROOF_WRITE_BASELINE"):
+        COMMITTED.write_text(written)
+    assert json.loads(written) == json.loads(COMMITTED.read_text())
+    assert failures(committed(), await take(pg.url(name)), roles=("smoke_app", "smoke_ops")) == {}
+
+
+def test_the_committed_baseline_holds_every_kind() -> None:
+    doc = committed()
+    documents = doc["tables"]["public.documents"]
+    assert documents["rls"] and documents["force_rls"]
+    assert set(documents["policies"]) == {"tenant_read", "tenant_write"}
+    assert set(documents["triggers"]) == {"documents_audit", "documents_touch"}
+    assert documents["privileges"] == {"smoke_app": ["SELECT", "UPDATE"]}
+    assert "MAINTAIN" not in doc["tables"]["public.tenants"]["privileges"]["smoke_ops"]  # PostgreSQL 17 on: left out
+    assert set(doc["functions"]) == {
+        "public.archive(timestamp with time zone)",
+        "public.audit_document()",
+        "public.document_count(integer)",
+        "public.title_of(documents)",
+        "public.touch_updated_at()",
+    }
+    assert doc["functions"]["public.document_count(integer)"]["body"].startswith("BEGIN ATOMIC SELECT count(*)")
+    assert doc["functions"]["public.audit_document()"]["privileges"] == {}  # EXECUTE revoked from PUBLIC
+    assert doc["domains"]["public.email"] == {
+        "type": "text",
+        "not_null": True,
+        "checks": {"email_check": "CHECK ((VALUE ~ '^[^@]+@[^@]+$'::text))"},
+    }
+    assert doc["types"]["public.address"] == {"attributes": ["street text", "city character varying(80)"]}
+
+
+@pytest.mark.parametrize(("sql", "failing", "category", "words"), [pytest.param(*c[1:], id=c[0]) for c in CASES])
+async def test_each_change_fails_exactly_its_object(copy: str, sql: str, failing: str, category: Category, words: str) -> None:
+    await execute(copy, sql)
+    failed = failures(committed(), await take(copy), roles=APP)
+    assert set(failed) == {failing}, failed
+    assert failed[failing][0] is category, failed[failing]
+    assert words in failed[failing][1], failed[failing][1]
+
+
+async def test_security_drift_says_what_it_allows(copy: str) -> None:
+    await execute(copy, "ALTER TABLE documents DISABLE ROW LEVEL SECURITY; GRANT DELETE ON documents TO smoke_app")
+    category, message = failures(committed(), await take(copy), roles=APP)["drift public.documents"]
+    assert category is SECURITY
+    assert "row security is off: every role with SELECT reads every tenant's rows" in message
+    assert "smoke_app may DELETE: more than the migrations grant" in message
+
+
+async def test_privileges_are_compared_for_the_listed_roles_and_public_only(copy: str) -> None:
+    await execute(copy, "REVOKE ALL ON tenants FROM smoke_ops; REVOKE UPDATE ON documents FROM smoke_app")
+    assert set(failures(committed(), await take(copy))) == set()  # neither role listed
+    failed = failures(committed(), await take(copy), roles=("smoke_ops",))
+    assert set(failed) == {"drift public.tenants"} and "privilege SELECT of smoke_ops revoked" in failed["drift public.tenants"][1]
+
+
+async def test_role_map_reads_live_role_names_as_the_baselines(secured: tuple[Cluster, str]) -> None:
+    pg, _ = secured
+    name = await create(pg, schema("smoke_app_live"))
+    try:
+        live = await take(pg.url(name))
+        assert failures(committed(), live, roles=APP, role_map={"smoke_app": "smoke_app_live"}) == {}
+        unmapped = failures(committed(), live, roles=APP)
+        assert set(unmapped) == {"drift public.documents", "drift public.tenants"}
+        assert "policy tenant_read: roles ['smoke_app_live']" in unmapped["drift public.documents"][1]
+    finally:
+        await execute(pg.url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def test_a_version_1_baseline_loads_and_leaves_the_new_kinds_out(copy: str, tmp_path: Path) -> None:
+    doc = committed()
+    old = {k: v for k, v in doc.items() if k not in ("functions", "domains", "types")} | {"format_version": 1}
+    for table in old["tables"].values():
+        for part in ("rls", "force_rls", "policies", "triggers", "privileges"):
+            table.pop(part, None)
+    path = tmp_path / "v1.json"
+    path.write_text(baseline.dumps(old))
+    loaded = baseline.load(path)
+    await execute(copy, "ALTER TABLE documents DISABLE ROW LEVEL SECURITY; DROP FUNCTION document_count(integer)")
+    assert failures(loaded, await take(copy), roles=APP) == {}
+    note = drift.DriftSettings(loaded).note
+    assert note is not None and "predates row security" in note and "smokeproof baseline" in note
+    assert drift.DriftSettings(doc).note is None
+    await execute(copy, "ALTER TABLE documents DROP COLUMN shipping")  # what version 1 has is still compared
+    assert set(failures(loaded, await take(copy))) == {"drift public.documents"}
+
+
+async def test_a_catalog_the_role_may_not_read_is_not_compared_never_drift(copy: str) -> None:
+    await execute(copy, "REVOKE SELECT ON pg_catalog.pg_proc FROM PUBLIC; GRANT SELECT ON ALL TABLES IN SCHEMA public TO smoke_reader")
+    url = copy.replace("postgres@", "smoke_reader@", 1)
+    live = await take(url)
+    assert live.unreadable == {"functions"}
+    chosen = drift.DriftSettings(committed(), roles=APP)
+    comparison = drift.compare(chosen, live)
+    checks = {obj.id: obj for obj in drift.objects(chosen)}
+    with pytest.raises(Unavailable, match=r"cannot be compared: permission \(the role may not read pg_catalog.pg_proc"):
+        drift.check(checks["drift function public.audit_document()"], comparison, drift.advice(None))
+    assert failures(committed(), live, roles=APP) == {}  # the functions skipped (Unavailable), the rest compared
+    assert "drift extra objects" not in comparison.findings
+
+
+async def test_schema_toml_requires_row_security_policies_triggers_and_functions(copy: str, tmp_path: Path) -> None:
+    snap = (await take(copy)).snap
+    text = schema_toml.render(snap, schemas=["public"])
+    assert 'rls = true' in text and 'force_rls = true' in text
+    assert 'signature = "document_count(integer)"' in text and "[[policy]]" in text and "[[trigger]]" in text
+    path = tmp_path / "schema.toml"
+    path.write_text(text)
+    contract = load_schema_contract(path)
+    assert all(check(entry, snap).ok for entry in contract.entries)
+    ids = {entry.id for entry in contract.entries}
+    assert {"policy tenant_read on public.documents", "trigger documents_audit on public.documents"} <= ids
+    assert "function public.document_count(integer)" in ids
+    await execute(
+        copy,
+        "ALTER TABLE documents NO FORCE ROW LEVEL SECURITY; DROP POLICY tenant_write ON documents; "
+        "ALTER TABLE documents DISABLE TRIGGER documents_touch; DROP PROCEDURE archive(timestamptz)",
+    )
+    changed = (await take(copy)).snap
+    failed = {entry.id: str(v.failure()) for entry in contract.entries if not (v := check(entry, changed)).ok}
+    assert set(failed) == {
+        "table public.documents",
+        "policy tenant_write on public.documents",
+        "trigger documents_touch on public.documents",
+        "function public.archive(timestamp with time zone)",
+    }, failed
+    assert "row security is not forced" in failed["table public.documents"]
+    assert "does not fire" in failed["trigger documents_touch on public.documents"]
