@@ -26,6 +26,7 @@ from smokeproof.errors import Unavailable
 from smokeproof.verdict import Category
 
 from .sql import execute
+from .suite import lay_out, outcomes, run_suite
 
 EXAMPLE = Path(__file__).parent / "examples" / "multi_tenant"
 SCHEMA = (EXAMPLE / "schema.sql").read_text()
@@ -38,7 +39,13 @@ SECURITY, SCHEMA_DRIFT, MISSING = Category.SECURITY_DRIFT, Category.SCHEMA_DRIFT
 CASES = [
     ("policy dropped", "DROP POLICY tenant_read ON documents", "drift public.documents", SECURITY, "missing policy tenant_read"),
     ("no force", "ALTER TABLE documents NO FORCE ROW LEVEL SECURITY", "drift public.documents", SECURITY, "not forced"),
-    ("rls disabled", "ALTER TABLE documents DISABLE ROW LEVEL SECURITY", "drift public.documents", SECURITY, "row security is off"),
+    (
+        "rls disabled",
+        "ALTER TABLE documents DISABLE ROW LEVEL SECURITY",
+        "drift public.documents",
+        SECURITY,
+        "row security is off",
+    ),
     (
         "policy using changed",
         "ALTER POLICY tenant_read ON documents USING (true)",
@@ -89,8 +96,20 @@ CASES = [
         MISSING,
         "missing (the baseline has it)",
     ),
-    ("domain check dropped", "ALTER DOMAIN email DROP CONSTRAINT email_check", "drift domain public.email", SCHEMA_DRIFT, "email_check"),
-    ("type attribute added", "ALTER TYPE address ADD ATTRIBUTE zip text", "drift type public.address", SCHEMA_DRIFT, "extra attribute zip text"),
+    (
+        "domain check dropped",
+        "ALTER DOMAIN email DROP CONSTRAINT email_check",
+        "drift domain public.email",
+        SCHEMA_DRIFT,
+        "email_check",
+    ),
+    (
+        "type attribute added",
+        "ALTER TYPE address ADD ATTRIBUTE zip text",
+        "drift type public.address",
+        SCHEMA_DRIFT,
+        "extra attribute zip text",
+    ),
 ]
 
 
@@ -203,7 +222,9 @@ async def test_privileges_are_compared_for_the_listed_roles_and_public_only(copy
     await execute(copy, "REVOKE ALL ON tenants FROM smoke_ops; REVOKE UPDATE ON documents FROM smoke_app")
     assert set(failures(committed(), await take(copy))) == set()  # neither role listed
     failed = failures(committed(), await take(copy), roles=("smoke_ops",))
-    assert set(failed) == {"drift public.tenants"} and "privilege SELECT of smoke_ops revoked" in failed["drift public.tenants"][1]
+    assert (
+        set(failed) == {"drift public.tenants"} and "privilege SELECT of smoke_ops revoked" in failed["drift public.tenants"][1]
+    )
 
 
 async def test_role_map_reads_live_role_names_as_the_baselines(secured: tuple[Cluster, str]) -> None:
@@ -238,7 +259,9 @@ async def test_a_version_1_baseline_loads_and_leaves_the_new_kinds_out(copy: str
 
 
 async def test_a_catalog_the_role_may_not_read_is_not_compared_never_drift(copy: str) -> None:
-    await execute(copy, "REVOKE SELECT ON pg_catalog.pg_proc FROM PUBLIC; GRANT SELECT ON ALL TABLES IN SCHEMA public TO smoke_reader")
+    await execute(
+        copy, "REVOKE SELECT ON pg_catalog.pg_proc FROM PUBLIC; GRANT SELECT ON ALL TABLES IN SCHEMA public TO smoke_reader"
+    )
     url = copy.replace("postgres@", "smoke_reader@", 1)
     live = await take(url)
     assert live.unreadable == {"functions"}
@@ -254,7 +277,7 @@ async def test_a_catalog_the_role_may_not_read_is_not_compared_never_drift(copy:
 async def test_schema_toml_requires_row_security_policies_triggers_and_functions(copy: str, tmp_path: Path) -> None:
     snap = (await take(copy)).snap
     text = schema_toml.render(snap, schemas=["public"])
-    assert 'rls = true' in text and 'force_rls = true' in text
+    assert "rls = true" in text and "force_rls = true" in text
     assert 'signature = "document_count(integer)"' in text and "[[policy]]" in text and "[[trigger]]" in text
     path = tmp_path / "schema.toml"
     path.write_text(text)
@@ -278,3 +301,40 @@ async def test_schema_toml_requires_row_security_policies_triggers_and_functions
     }, failed
     assert "row security is not forced" in failed["table public.documents"]
     assert "does not fire" in failed["trigger documents_touch on public.documents"]
+
+
+@pytest.mark.slow
+async def test_a_suite_run_sorts_security_drift_first_and_heads_an_old_baseline(
+    pytester: pytest.Pytester, copy: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a user runs it: the table's drift test fails as Security drift; a version-1 baseline is named in the header."""
+    if "debian15" in os.environ.get("PYTEST_CURRENT_TEST", ""):
+        pytest.skip("the reports do not depend on the PostgreSQL major: run on the embedded server only")
+    await execute(copy, "ALTER TABLE documents DISABLE ROW LEVEL SECURITY; REVOKE UPDATE ON documents FROM smoke_app")
+    lay_out(pytester.path)
+    monkeypatch.setenv("APP_ROLE", "smoke_app")  # a role from the environment is shown, not masked
+    old = {k: v for k, v in committed().items() if k not in ("functions", "domains", "types")} | {"format_version": 1}
+    for table in old["tables"].values():
+        for part in ("rls", "force_rls", "policies", "triggers", "privileges"):
+            table.pop(part, None)
+    (tmp_path / "v1.json").write_text(baseline.dumps(old))
+    for version, path in (("2", COMMITTED), ("1", tmp_path / "v1.json")):
+        env = pytester.path / f"v{version}.toml"
+        env.write_text(
+            f'production = false\nbase_url = "http://127.0.0.1:9"\ndatabase_url = "{copy}"\n[drift]\nbaseline = "{path}"\nroles = ["${{APP_ROLE}}"]\n'
+        )
+        result = run_suite(pytester, f"--env-file={env}", "-m", "drift")
+        seen = outcomes(result)
+        summary = (pytester.path / "reports" / "summary.md").read_text()
+        if version == "2":
+            assert {k for k, v in seen.items() if v == "failed"} == {"drift public.documents"}, seen
+            out = result.stdout.str()
+            assert "row security is off: every role with SELECT reads every tenant's rows" in out
+            assert "Security drift" in out.split("category:", 1)[1][:40]
+            assert "privilege UPDATE of smoke_app revoked" in out  # roles = ["${APP_ROLE}"]: compared, and shown
+            assert "drift baseline" not in summary
+        else:
+            assert "failed" not in seen.values(), seen
+            assert "- **drift baseline**: format_version 1: predates row security" in summary
+    categories = json.loads((pytester.path / "reports" / "allure-results" / "categories.json").read_text())
+    assert categories[0]["name"] == "Security drift"

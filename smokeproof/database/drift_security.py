@@ -41,7 +41,7 @@ class Roles:
 
     def prepare(self, doc: Doc, *, live: bool) -> Doc:
         """``doc`` with only the compared grantees' privileges, and (live) role names as the baseline's."""
-        if "privileges" not in doc and not (live and self.baseline_name and "policies" in doc):
+        if not isinstance(doc, Mapping) or "privileges" not in doc and not (live and self.baseline_name and "policies" in doc):
             return doc
         out = dict(doc)
         rename = self.baseline_name if live else {}
@@ -85,6 +85,8 @@ def is_security(kind: str, want: Doc, got: Doc) -> bool:
 def meanings(kind: str, want: Doc, got: Doc) -> list[str]:
     """What the security differences allow, one line each."""
     lines: list[str] = []
+    if kind not in ("table", "view", "function"):
+        return lines
     if want.get("rls") and not got.get("rls"):
         lines.append(ROW_SECURITY_OFF)
     elif want.get("force_rls") and not got.get("force_rls"):

@@ -64,8 +64,7 @@ def contract(snap: CatalogSnapshot, *, schemas: Sequence[str]) -> dict[str, Any]
         for t in sorted(security.triggers[key], key=lambda t: t.name)
     ]
     data["function"] = [
-        entry(r.schema, signature=signature.split(".", 1)[1])
-        for signature, r in sorted(security.routines.items())
+        entry(r.schema, signature=signature.split(".", 1)[1]) for signature, r in sorted(security.routines.items())
     ]
     return {key: value for key, value in data.items() if value}
 
