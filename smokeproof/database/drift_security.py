@@ -41,7 +41,7 @@ class Roles:
 
     def prepare(self, doc: Doc, *, live: bool) -> Doc:
         """``doc`` with only the compared grantees' privileges, and (live) role names as the baseline's."""
-        if not isinstance(doc, Mapping) or "privileges" not in doc and not (live and self.baseline_name and "policies" in doc):
+        if not isinstance(doc, Mapping) or ("privileges" not in doc and not (live and self.baseline_name and "policies" in doc)):
             return doc
         out = dict(doc)
         rename = self.baseline_name if live else {}
