@@ -238,7 +238,7 @@ def check(obj: DriftObject, comparison: Comparison, hint: Advice) -> Verdict:
     """The verdict on one drift object, read from the run's comparison."""
     section = SECTIONS.get(obj.kind, "")
     if section in comparison.refused:
-        raise Unavailable(f"{obj.id}: cannot be compared: permission ({refusal(section)})")
+        raise Unavailable(f"{obj.id}: cannot be compared: permission ({drift_security.refusal(section)})")
     finding = comparison.findings.get(obj.id)
     if finding is None:
         parts = [part for part in drift_security.TABLE_PARTS if part in comparison.refused]
@@ -255,13 +255,6 @@ def check(obj: DriftObject, comparison: Comparison, hint: Advice) -> Verdict:
     if obj.kind == "extra":
         return _extras(obj, finding, hint)
     return _verdict(obj, finding, hint)
-
-
-def refusal(kind: str) -> str:
-    """Which catalogs the role may not read, for a kind it was refused."""
-    from smokeproof.database.security_queries import CATALOGS
-
-    return "the role may not read " + " or ".join(f"pg_catalog.{name}" for name in CATALOGS[kind])
 
 
 def extras(settings: DriftSettings, live: Live, refused: tuple[str, ...] = ()) -> dict[str, Any]:

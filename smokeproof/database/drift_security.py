@@ -14,6 +14,7 @@ from typing import Any
 
 from smokeproof.database import drift_diff
 from smokeproof.database.drift_diff import Doc
+from smokeproof.database.security_queries import CATALOGS
 
 KINDS = {"function": "functions", "domain": "domains", "type": "types"}  # drift kind -> baseline section
 # The kinds of the snapshot each part needs (a role refused one gets "cannot be compared: permission").
@@ -54,6 +55,11 @@ class Roles:
                 name: {**p, "roles": sorted(rename.get(r, r) for r in p.get("roles", []))} for name, p in doc["policies"].items()
             }
         return out
+
+
+def refusal(kind: str) -> str:
+    """Which catalogs the role may not read, for a kind it was refused."""
+    return "the role may not read " + " or ".join(f"pg_catalog.{name}" for name in CATALOGS[kind])
 
 
 def without(doc: Doc, parts: tuple[str, ...]) -> Doc:
