@@ -42,5 +42,6 @@ CREATE FUNCTION title_of(doc documents) RETURNS text LANGUAGE sql IMMUTABLE RETU
 CREATE PROCEDURE archive(before timestamptz) LANGUAGE sql AS $$ DELETE FROM audit_log WHERE at < before $$;
 GRANT SELECT, UPDATE ON documents TO :app;
 GRANT SELECT ON tenants TO :app;
+GRANT INSERT ON audit_log TO :app;
 GRANT ALL ON tenants TO smoke_ops;
 REVOKE EXECUTE ON FUNCTION audit_document() FROM PUBLIC;
