@@ -311,3 +311,18 @@ async def test_a_suite_run_sorts_security_drift_first_and_heads_an_old_baseline(
             assert "- **drift baseline**: format_version 1: predates row security" in summary
     categories = json.loads((pytester.path / "reports" / "allure-results" / "categories.json").read_text())
     assert categories[0]["name"] == "Security drift"
+
+
+def test_drift_roles_and_role_map_from_the_environment_are_shown_not_masked(tmp_path: Path) -> None:
+    from smokeproof.config.environment import load
+
+    (tmp_path / "b.json").write_text(COMMITTED.read_text())
+    (tmp_path / "e.toml").write_text(
+        'production = false\ndatabase_url = "postgresql://u:${DB_PW}@h/db"\n'
+        '[drift]\nbaseline = "b.json"\nroles = ["smoke_app"]\nrole_map = { smoke_app = "${APP_ROLE}" }\n'
+    )
+    env = load(tmp_path / "e.toml", name="e", rootdir=tmp_path, environ={"APP_ROLE": "app_prod_7", "DB_PW": "pw-canary-9"})
+    assert env.drift is not None and env.drift.roles == ("smoke_app",) and env.drift.role_map == {"smoke_app": "app_prod_7"}
+    assert env.redactor("app_prod_7 pw-canary-9") == "app_prod_7 ***"
+    settings = drift.load_settings(env.drift, schemas=["public"])
+    assert settings.roles == ("smoke_app",) and settings.role_map == {"smoke_app": "app_prod_7"}

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from smokeproof.database import security_queries
+from smokeproof.database.security_queries import RELATION_SECURITY
 
 _EXTENSION_MEMBER = """EXISTS (SELECT 1 FROM pg_catalog.pg_depend x
                WHERE x.classid = 'pg_catalog.pg_class'::regclass AND x.objid = c.oid AND x.deptype = 'e')"""
@@ -24,7 +25,8 @@ _EXTENSION_MEMBER = """EXISTS (SELECT 1 FROM pg_catalog.pg_depend x
 TABLES = f"""
 SELECT n.nspname AS schema, c.relname AS name, c.oid, c.relkind::text AS kind,
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END AS definition,
-       {_EXTENSION_MEMBER} AS extension_member
+       {_EXTENSION_MEMBER} AS extension_member,
+       {RELATION_SECURITY} AS security
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = ANY($1::text[])
 """

@@ -181,7 +181,7 @@ class Comparison:
 
     live: Live
     findings: Mapping[str, Finding]  # by check id: only the objects that differ, the extensions, the extras
-    refused: tuple[str, ...] = ()  # kinds the role may not read: "cannot be compared: permission"
+    refused: tuple[str, ...] = ()  # sections and table parts the role may not read: "cannot be compared: permission"
 
 
 def compare(settings: DriftSettings, live: Live) -> Comparison:
@@ -189,7 +189,7 @@ def compare(settings: DriftSettings, live: Live) -> Comparison:
     live = live.at(settings.version)
     findings: dict[str, Finding] = {}
     roles = drift_security.Roles(settings.roles, settings.role_map)
-    refused = tuple(sorted(live.unreadable)) if settings.version >= 2 else ()
+    refused = drift_security.refused(live.unreadable) if settings.version >= 2 else ()
     parts = tuple(part for part in drift_security.TABLE_PARTS if part in refused)
     for kind, section in SECTIONS.items():
         if section in refused:

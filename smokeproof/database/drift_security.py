@@ -17,8 +17,8 @@ from smokeproof.database.drift_diff import Doc
 from smokeproof.database.security_queries import CATALOGS
 
 KINDS = {"function": "functions", "domain": "domains", "type": "types"}  # drift kind -> baseline section
-# The kinds of the snapshot each part needs (a role refused one gets "cannot be compared: permission").
-SECTION_KINDS = {"functions": "functions", "domains": "domains", "types": "types"}
+# The kind of the snapshot each section needs (a role refused one gets "cannot be compared: permission").
+SECTION_KINDS = {"functions": "functions", "domains": "types", "types": "types"}
 TABLE_PARTS = ("policies", "triggers")
 POLICY_DEFAULTS: dict[str, Any] = {"restrictive": False, "using": None, "with_check": None}
 FUNCTION_DEFAULTS: dict[str, Any] = {
@@ -57,8 +57,15 @@ class Roles:
         return out
 
 
-def refusal(kind: str) -> str:
-    """Which catalogs the role may not read, for a kind it was refused."""
+def refused(unreadable: frozenset[str]) -> tuple[str, ...]:
+    """The baseline sections and table parts that cannot be compared, from the snapshot's unreadable kinds."""
+    sections = [section for section, kind in SECTION_KINDS.items() if kind in unreadable]
+    return tuple(sections + [part for part in TABLE_PARTS if part in unreadable])
+
+
+def refusal(section: str) -> str:
+    """Which catalogs the role may not read, for a section (or a table part) it was refused."""
+    kind = SECTION_KINDS.get(section, section)
     return "the role may not read " + " or ".join(f"pg_catalog.{name}" for name in CATALOGS[kind])
 
 

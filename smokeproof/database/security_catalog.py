@@ -24,8 +24,9 @@ COMMANDS = {"*": "all", "r": "select", "a": "insert", "w": "update", "d": "delet
 ENABLED = {"O": "enabled", "D": "disabled", "R": "replica", "A": "always"}
 VOLATILITY = {"v": "volatile", "s": "stable", "i": "immutable"}
 ROUTINE_KINDS = {"f": "function", "p": "procedure"}
-KINDS = ("policies", "triggers", "functions", "domains", "types")  # the kinds a role may be refused
+KINDS = ("policies", "triggers", "functions", "types")  # the kinds a role may be refused (types: domains too)
 # Where a SQL-standard body starts in pg_get_functiondef's text (the header's lines start with a space).
+_DEFAULT_EXECUTE: tuple[Grant, ...] = (("PUBLIC", "EXECUTE", False),)  # a function's NULL access list, less the owner
 _STANDARD_BODY = re.compile(r"^(BEGIN ATOMIC|RETURN )", re.MULTILINE)
 
 
@@ -107,12 +108,12 @@ class Security:
     routines: Mapping[str, Routine] = field(default_factory=dict)  # by signature
     domains: Mapping[tuple[str, str], Domain] = field(default_factory=dict)
     types: Mapping[tuple[str, str], CompositeType] = field(default_factory=dict)
-    unreadable: frozenset[str] = frozenset()  # kinds (security_queries.KINDS) the role may not read
+    unreadable: frozenset[str] = frozenset()  # kinds (KINDS) the role may not read
 
 
 def security(rows: Mapping[str, list[Row] | None]) -> Security:
     """The security part from the snapshot document's rows (a kind read as null was unreadable)."""
-    unreadable = frozenset(kind for kind in ("relation_security", *KINDS) if rows.get(kind) is None)
+    unreadable = frozenset(kind for kind in KINDS if rows.get(kind) is None)
     policies: dict[tuple[str, str], list[Policy]] = {}
     for r in rows.get("policies") or ():
         policy = Policy(
@@ -131,21 +132,27 @@ def security(rows: Mapping[str, list[Row] | None]) -> Security:
         trigger = Trigger(r["schema"], r["table"], r["name"], ENABLED.get(r["enabled"], str(r["enabled"])), r["definition"])
         triggers.setdefault((trigger.schema, trigger.table), []).append(trigger)
     routines = [_routine(r) for r in rows.get("functions") or ()]
+    types = rows.get("types") or ()
     return Security(
         relations={
-            (r["schema"], r["name"]): RelationSecurity(r["rls"], r["force_rls"], _grants(r["grants"]))
-            for r in rows.get("relation_security") or ()
+            (r["schema"], r["name"]): RelationSecurity(
+                r["security"]["rls"], r["security"]["force_rls"], _grants(r["security"]["grants"])
+            )
+            for r in rows.get("tables") or ()
+            if r.get("security")
         },
         policies={key: tuple(found) for key, found in policies.items()},
         triggers={key: tuple(found) for key, found in triggers.items()},
         routines={routine.signature: routine for routine in routines},
         domains={
             (r["schema"], r["name"]): Domain(r["schema"], r["name"], r["type"], r["not_null"], r["default"], r["checks"] or {})
-            for r in rows.get("domains") or ()
+            for r in types
+            if r["kind"] == "d"
         },
         types={
             (r["schema"], r["name"]): CompositeType(r["schema"], r["name"], tuple(r["attributes"]))
-            for r in rows.get("types") or ()
+            for r in types
+            if r["kind"] == "c"
         },
         unreadable=unreadable,
     )
@@ -157,7 +164,7 @@ def _routine(r: Row) -> Routine:
         r["name"],
         ROUTINE_KINDS.get(r["kind"], str(r["kind"])),
         r["language"],
-        tuple(r["argument_types"]),
+        tuple(t for t in r["argument_types"].split(", ") if t),
         r["arguments"],
         r["returns"],
         VOLATILITY.get(r["volatility"], str(r["volatility"])),
@@ -166,7 +173,7 @@ def _routine(r: Row) -> Routine:
         r["leakproof"],
         tuple(r["settings"] or ()),
         normalise_body(r["body"] or "", standard=r["standard_body"]),
-        _grants(r["grants"]),
+        _DEFAULT_EXECUTE if r["default_acl"] else _grants(r["grants"]),
     )
 
 

@@ -1,22 +1,24 @@
 """The snapshot's queries for what guards and moves the data: policies, triggers, privileges, routines, domains, types.
 
 They run as subqueries of the one snapshot statement (:data:`catalog_queries.SNAPSHOT`), each
-taking the schema names as ``$1``. Definitions are read back as the server prints them
-(``pg_get_expr``, ``pg_get_triggerdef``, ``pg_get_constraintdef``, ``format_type``), so the same
-migration run on two PostgreSQL majors reads the same. What varies by major is left out here:
-the ``MAINTAIN`` privilege (from 17, part of ``GRANT ALL``) and a domain's NOT NULL kept as its own
-constraint (from 17; 15 keeps only the flag, which both have). Privileges are read from the
-explicit access lists (``aclexplode``), without the owner's own: owners are never compared, and a
-table's NULL list (owner only) has none. A function's NULL list is PUBLIC's EXECUTE, as the server
-reads it. A function's body is ``prosrc``, or for a SQL-standard body (``BEGIN ATOMIC``, ``RETURN``;
-``prosrc`` is empty then) the server's own printing of it through ``pg_get_functiondef``: the
-reader keeps the body part of it. Objects that belong to an extension are left out.
+taking the schema names as ``$1``; a table's row security and grants are a column of the tables'
+own query, domains and composite types one query over ``pg_type``: each subquery costs the
+statement about a millisecond of planning and start-up, whatever it finds. Definitions are read
+back as the server prints them (``pg_get_expr``, ``pg_get_triggerdef``, ``pg_get_constraintdef``,
+``format_type``), so the same migration run on two PostgreSQL majors reads the same. What varies
+by major is left out here: the ``MAINTAIN`` privilege (from 17, part of ``GRANT ALL``) and a
+domain's NOT NULL kept as its own constraint (from 17; 15 keeps only the flag, which both have).
+Privileges are read from the explicit access lists (``aclexplode``), without the owner's own:
+owners are never compared, and a table's NULL list (owner only) has none. A function's NULL list
+is PUBLIC's EXECUTE, as the server reads it (filled in by the reader: most functions have it). A
+function's body is ``prosrc``, or for a SQL-standard body (``BEGIN ATOMIC``, ``RETURN``; ``prosrc``
+is empty then) the server's own printing of it through ``pg_get_functiondef``: the reader keeps
+the body part of it. Objects that belong to an extension are left out.
 
 :data:`CATALOGS` names the catalogs each kind reads: a role that may not read one (a hardened
 server that revokes ``SELECT`` on ``pg_proc``) gets that kind as "cannot be compared:
 permission" instead of a failed snapshot (:mod:`smokeproof.database.catalog` asks
-:data:`READABLE` only after the snapshot was refused).
-"""
+:data:`READABLE` only after the snapshot was refused)."""
 
 from __future__ import annotations
 
@@ -35,14 +37,11 @@ def _grants(acl: str, owner: str) -> str:
              WHERE g.grantee <> {owner} AND g.privilege_type <> 'MAINTAIN')"""
 
 
-# Per table (and view): row security and the explicit grants. Only where there is an access list.
-RELATION_SECURITY = f"""
-SELECT n.nspname AS schema, c.relname AS name, c.relrowsecurity AS rls, c.relforcerowsecurity AS force_rls,
-       CASE WHEN c.relacl IS NOT NULL THEN {_grants("c.relacl", "c.relowner")} END AS grants
-FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = ANY($1::text[])
-      AND (c.relrowsecurity OR c.relforcerowsecurity OR c.relacl IS NOT NULL)
-"""
+# A table's (or view's) row security and explicit grants, as one column of the tables' query (null: none).
+RELATION_SECURITY = f"""CASE WHEN c.relrowsecurity OR c.relforcerowsecurity OR c.relacl IS NOT NULL THEN
+           json_build_object('rls', c.relrowsecurity, 'force_rls', c.relforcerowsecurity,
+                             'grants', CASE WHEN c.relacl IS NOT NULL THEN {_grants("c.relacl", "c.relowner")} END)
+       END"""
 POLICIES = """
 SELECT n.nspname AS schema, c.relname AS table, p.polname AS name, p.polcmd::text AS command,
        p.polpermissive AS permissive,
@@ -66,56 +65,51 @@ WHERE NOT t.tgisinternal AND n.nspname = ANY($1::text[])
 # Functions and procedures (not aggregates or window functions), named by their argument types.
 FUNCTIONS = f"""
 SELECT n.nspname AS schema, p.proname AS name, p.prokind::text AS kind, l.lanname AS language,
-       ARRAY(SELECT pg_catalog.format_type(a.t, NULL) FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY a(t, i)
-             ORDER BY a.i) AS argument_types,
+       pg_catalog.oidvectortypes(p.proargtypes) AS argument_types,
        pg_catalog.pg_get_function_arguments(p.oid) AS arguments,
        CASE WHEN p.prokind = 'f' THEN pg_catalog.pg_get_function_result(p.oid) END AS returns,
        p.provolatile::text AS volatility, p.proisstrict AS strict, p.prosecdef AS security_definer,
        p.proleakproof AS leakproof, p.proconfig AS settings,
        CASE WHEN p.prosrc = '' AND l.lanname = 'sql' THEN pg_catalog.pg_get_functiondef(p.oid) ELSE p.prosrc END AS body,
        p.prosrc = '' AND l.lanname = 'sql' AS standard_body,
-       {_grants("coalesce(p.proacl, pg_catalog.acldefault('f', p.proowner))", "p.proowner")} AS grants
+       CASE WHEN p.proacl IS NOT NULL THEN {_grants("p.proacl", "p.proowner")} END AS grants, p.proacl IS NULL AS default_acl
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
 WHERE p.prokind IN ('f', 'p') AND n.nspname = ANY($1::text[]) AND {_not_extension_member("pg_catalog.pg_proc", "p.oid")}
 """
-DOMAINS = f"""
-SELECT n.nspname AS schema, t.typname AS name, pg_catalog.format_type(t.typbasetype, t.typtypmod) AS type,
-       t.typnotnull AS not_null, pg_catalog.pg_get_expr(t.typdefaultbin, 0) AS "default",
-       (SELECT json_object_agg(k.conname, pg_catalog.pg_get_constraintdef(k.oid))
-        FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid AND k.contype = 'c') AS checks
-FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-WHERE t.typtype = 'd' AND n.nspname = ANY($1::text[]) AND {_not_extension_member("pg_catalog.pg_type", "t.oid")}
-"""
-# Composite types made by CREATE TYPE ... AS (a table's own row type is the table).
+# Domains (d) and composite types made by CREATE TYPE ... AS (c; a table's own row type is the table).
 TYPES = f"""
-SELECT n.nspname AS schema, t.typname AS name,
-       ARRAY(SELECT a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a
-             WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS attributes
+SELECT n.nspname AS schema, t.typname AS name, t.typtype::text AS kind,
+       CASE WHEN t.typtype = 'd' THEN pg_catalog.format_type(t.typbasetype, t.typtypmod) END AS type,
+       t.typnotnull AS not_null, pg_catalog.pg_get_expr(t.typdefaultbin, 0) AS "default",
+       CASE WHEN t.typtype = 'd' THEN
+           (SELECT json_object_agg(k.conname, pg_catalog.pg_get_constraintdef(k.oid))
+            FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid AND k.contype = 'c')
+       END AS checks,
+       CASE WHEN t.typtype = 'c' THEN
+           ARRAY(SELECT a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a
+                 WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)
+       END AS attributes
 FROM pg_catalog.pg_type t
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-JOIN pg_catalog.pg_class c ON c.oid = t.typrelid
-WHERE t.typtype = 'c' AND c.relkind = 'c' AND n.nspname = ANY($1::text[])
+WHERE t.typtype IN ('d', 'c') AND n.nspname = ANY($1::text[])
+      AND (t.typtype = 'd' OR (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c')
       AND {_not_extension_member("pg_catalog.pg_type", "t.oid")}
 """
 
 KINDS = {
-    "relation_security": RELATION_SECURITY,
     "policies": POLICIES,
     "triggers": TRIGGERS,
     "functions": FUNCTIONS,
-    "domains": DOMAINS,
     "types": TYPES,
 }
 # The catalogs each kind reads beyond those every kind reads (pg_class, pg_namespace).
 CATALOGS = {
-    "relation_security": (),
     "policies": ("pg_policy",),
     "triggers": ("pg_trigger",),
     "functions": ("pg_proc", "pg_language", "pg_depend"),
-    "domains": ("pg_type", "pg_constraint", "pg_depend"),
-    "types": ("pg_type", "pg_attribute", "pg_depend"),
+    "types": ("pg_type", "pg_constraint", "pg_attribute", "pg_depend"),
 }
 # Which of those the session's role may read: asked only when the snapshot was refused.
 READABLE = (
