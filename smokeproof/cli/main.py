@@ -161,9 +161,9 @@ def snapshot_command(args: argparse.Namespace) -> int:
     for (schema, table), rel in sorted(sec.relations.items()):
         if rel.rls:
             print(f"row security on {schema}.{table}{' (forced)' if rel.force_rls else ''}")
-    for policies in (sec.policies[key] for key in sorted(sec.policies)):
+    for policies in (sorted(sec.policies[key], key=lambda p: p.name) for key in sorted(sec.policies)):
         print("\n".join(f"policy {p.name} on {p.schema}.{p.table} for {p.command} to {', '.join(p.roles)}" for p in policies))
-    for triggers in (sec.triggers[key] for key in sorted(sec.triggers)):
+    for triggers in (sorted(sec.triggers[key], key=lambda t: t.name) for key in sorted(sec.triggers)):
         print("\n".join(f"trigger {t.name} on {t.schema}.{t.table} ({t.enabled})" for t in triggers))
     for signature, routine in sorted(sec.routines.items()):
         print(f"{routine.kind} {signature}{' SECURITY DEFINER' if routine.security_definer else ''}")
