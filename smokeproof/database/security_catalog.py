@@ -27,6 +27,22 @@ ROUTINE_KINDS = {"f": "function", "p": "procedure"}
 KINDS = ("policies", "triggers", "functions", "types")  # the kinds a role may be refused (types: domains too)
 # Where a SQL-standard body starts in pg_get_functiondef's text (the header's lines start with a space).
 _DEFAULT_EXECUTE: tuple[Grant, ...] = (("PUBLIC", "EXECUTE", False),)  # a function's NULL access list, less the owner
+# aclitem's letters (MAINTAIN, "m", from PostgreSQL 17, is left out: 15 has no such privilege).
+PRIVILEGES = {
+    "r": "SELECT",
+    "w": "UPDATE",
+    "a": "INSERT",
+    "d": "DELETE",
+    "D": "TRUNCATE",
+    "x": "REFERENCES",
+    "t": "TRIGGER",
+    "X": "EXECUTE",
+    "U": "USAGE",
+    "C": "CREATE",
+    "c": "CONNECT",
+    "T": "TEMPORARY",
+}
+_ACL_ITEM = re.compile(r'^("(?:[^"]|"")*"|[^=]*)=([^/]*)/')
 _STANDARD_BODY = re.compile(r"^(BEGIN ATOMIC|RETURN )", re.MULTILINE)
 
 
@@ -122,7 +138,7 @@ def security(rows: Mapping[str, list[Row] | None]) -> Security:
             r["name"],
             COMMANDS.get(r["command"], str(r["command"])),
             r["permissive"],
-            tuple(r["roles"]),
+            tuple(sorted("PUBLIC" if role == "-" else _name(role) for role in r["roles"])),
             r["using"],
             r["with_check"],
         )
@@ -136,7 +152,7 @@ def security(rows: Mapping[str, list[Row] | None]) -> Security:
     return Security(
         relations={
             (r["schema"], r["name"]): RelationSecurity(
-                r["security"]["rls"], r["security"]["force_rls"], _grants(r["security"]["grants"])
+                r["security"]["rls"], r["security"]["force_rls"], acl(r["security"]["acl"], r["security"]["owner"])
             )
             for r in rows.get("tables") or ()
             if r.get("security")
@@ -173,7 +189,7 @@ def _routine(r: Row) -> Routine:
         r["leakproof"],
         tuple(r["settings"] or ()),
         normalise_body(r["body"] or "", standard=r["standard_body"]),
-        _DEFAULT_EXECUTE if r["default_acl"] else _grants(r["grants"]),
+        _DEFAULT_EXECUTE if r["acl"] is None else acl(r["acl"], r["owner"]),
     )
 
 
@@ -189,8 +205,27 @@ def normalise_body(text: str, *, standard: bool = False) -> str:
     return " ".join(text.split())
 
 
-def _grants(rows: list[list[Any]] | None) -> tuple[Grant, ...]:
-    return tuple((str(g), str(p), bool(o)) for g, p, o in rows or ())
+def acl(items: list[str] | None, owner: str) -> tuple[Grant, ...]:
+    """The grants of an access list's text (``{smoke_app=r*w/postgres,=X/postgres}``), less the owner's own."""
+    grants = []
+    owner = _name(owner)
+    for item in items or ():
+        found = _ACL_ITEM.match(item)
+        if found is None:
+            continue
+        grantee = _name(found.group(1)) if found.group(1) else "PUBLIC"
+        if grantee == owner:
+            continue
+        letters = found.group(2)
+        for i, letter in enumerate(letters):
+            if letter in PRIVILEGES:
+                grants.append((grantee, PRIVILEGES[letter], letters[i + 1 : i + 2] == "*"))
+    return tuple(sorted(grants))
+
+
+def _name(role: str) -> str:
+    """A role name as aclitem or regrole prints it, unquoted (``"Ops Team"`` -> ``Ops Team``)."""
+    return role[1:-1].replace('""', '"') if len(role) > 1 and role.startswith('"') and role.endswith('"') else role
 
 
 async def unreadable(conn: asyncpg.Connection) -> frozenset[str]:

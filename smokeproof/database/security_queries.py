@@ -8,9 +8,10 @@ back as the server prints them (``pg_get_expr``, ``pg_get_triggerdef``, ``pg_get
 ``format_type``), so the same migration run on two PostgreSQL majors reads the same. What varies
 by major is left out here: the ``MAINTAIN`` privilege (from 17, part of ``GRANT ALL``) and a
 domain's NOT NULL kept as its own constraint (from 17; 15 keeps only the flag, which both have).
-Privileges are read from the explicit access lists (``aclexplode``), without the owner's own:
-owners are never compared, and a table's NULL list (owner only) has none. A function's NULL list
-is PUBLIC's EXECUTE, as the server reads it (filled in by the reader: most functions have it). A
+Privileges are read as the access lists' text (``grantee=arwd/grantor``), which the reader parses
+(:func:`security_catalog.acl`) without the owner's own: owners are never compared, a table's NULL
+list (owner only) has none, a function's is PUBLIC's EXECUTE. Role names come as text through
+``regrole`` (a policy's PUBLIC is ``-``): a subquery per object costs more than the parsing. A
 function's body is ``prosrc``, or for a SQL-standard body (``BEGIN ATOMIC``, ``RETURN``; ``prosrc``
 is empty then) the server's own printing of it through ``pg_get_functiondef``: the reader keeps
 the body part of it. Objects that belong to an extension are left out.
@@ -28,25 +29,15 @@ def _not_extension_member(catalog: str, oid: str) -> str:
                WHERE x.classid = '{catalog}'::regclass AND x.objid = {oid} AND x.deptype = 'e')"""
 
 
-def _grants(acl: str, owner: str) -> str:
-    """``[[grantee, privilege, grantable], ...]`` of an access list, less the owner's own and MAINTAIN."""
-    return f"""(SELECT json_agg(json_build_array(
-                    CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(g.grantee)::text END,
-                    g.privilege_type, g.is_grantable) ORDER BY 1)
-             FROM pg_catalog.aclexplode({acl}) g
-             WHERE g.grantee <> {owner} AND g.privilege_type <> 'MAINTAIN')"""
-
-
 # A table's (or view's) row security and explicit grants, as one column of the tables' query (null: none).
-RELATION_SECURITY = f"""CASE WHEN c.relrowsecurity OR c.relforcerowsecurity OR c.relacl IS NOT NULL THEN
+RELATION_SECURITY = """CASE WHEN c.relrowsecurity OR c.relforcerowsecurity OR c.relacl IS NOT NULL THEN
            json_build_object('rls', c.relrowsecurity, 'force_rls', c.relforcerowsecurity,
-                             'grants', CASE WHEN c.relacl IS NOT NULL THEN {_grants("c.relacl", "c.relowner")} END)
+                             'acl', c.relacl::text[], 'owner', c.relowner::regrole::text)
        END"""
 POLICIES = """
 SELECT n.nspname AS schema, c.relname AS table, p.polname AS name, p.polcmd::text AS command,
        p.polpermissive AS permissive,
-       ARRAY(SELECT CASE WHEN r = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(r)::text END
-             FROM unnest(p.polroles) r ORDER BY 1) AS roles,
+       p.polroles::regrole[]::text[] AS roles,
        pg_catalog.pg_get_expr(p.polqual, p.polrelid) AS using,
        pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) AS with_check
 FROM pg_catalog.pg_policy p
@@ -72,7 +63,7 @@ SELECT n.nspname AS schema, p.proname AS name, p.prokind::text AS kind, l.lannam
        p.proleakproof AS leakproof, p.proconfig AS settings,
        CASE WHEN p.prosrc = '' AND l.lanname = 'sql' THEN pg_catalog.pg_get_functiondef(p.oid) ELSE p.prosrc END AS body,
        p.prosrc = '' AND l.lanname = 'sql' AS standard_body,
-       CASE WHEN p.proacl IS NOT NULL THEN {_grants("p.proacl", "p.proowner")} END AS grants, p.proacl IS NULL AS default_acl
+       p.proacl::text[] AS acl, p.proowner::regrole::text AS owner
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
