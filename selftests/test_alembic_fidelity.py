@@ -240,6 +240,22 @@ def test_a_syntax_error_is_exit_4_and_one_line(pytester: pytest.Pytester) -> Non
         script_for(alembic_config.from_folders([BROKEN], recursive=False)).get_heads()
 
 
+def test_a_branch_label_declared_twice_is_exit_4_at_configure(pytester: pytest.Pytester) -> None:
+    """Alembic refuses such a history; the suite must say so once, before any check, not in every schema test."""
+    lay_out(pytester.path)
+    versions = pytester.path / "versions"
+    versions.mkdir()
+    (versions / "a1_base.py").write_text('revision = "a1"\ndown_revision = None\nbranch_labels = ("billing",)\n')
+    (versions / "b2_more.py").write_text('revision = "b2"\ndown_revision = "a1"\nbranch_labels = ("billing",)\n')
+    env = env_file(pytester.path, f'migrations = "{versions}"\n')
+    result = run_suite(pytester, f"--env-file={env}")
+    assert result.ret == 4, result.stdout.str()[-3000:]
+    assert "branch label 'billing' (line 3) of revision " in result.stderr.str()
+    assert "is declared twice: by revision a1 in a1_base.py and by revision b2 in b2_more.py" in result.stderr.str()
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+    assert "passed" not in result.stdout.str() and "failed" not in result.stdout.str()
+
+
 # --- the environment's [revision] keys ------------------------------------------------------------------
 
 

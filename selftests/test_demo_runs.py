@@ -30,12 +30,14 @@ INCIDENT_TABLES = {
     "table public.hierarchy_permission_overrides",
 }
 INCIDENT_ENUMS = {"enum public.hierarchylevel", "enum public.enhanceduserrole"}
+# tests/own/: the admin API's flags against the table (the API answers 500), the login query (its tables are missing)
+OWN_CHECKS = {"test_admin_flags_are_the_table_rows", "test_the_login_query_runs"}
 # [drift] against demo/baseline.json: the same three tables and two enum types, as missing objects.
 INCIDENT_DRIFT = {f"drift {name.split(' ', 1)[1]}" for name in INCIDENT_TABLES} | {f"drift {name}" for name in INCIDENT_ENUMS}
 
 
 def test_healthy_demo_passes_every_check(pytester: pytest.Pytester) -> None:
-    lay_out(pytester.path)
+    lay_out(pytester.path, own=True)
     result = run_suite(pytester, "--env=demo")
     seen = outcomes(result)
     assert result.ret == 0, result.stdout.str()
@@ -43,11 +45,12 @@ def test_healthy_demo_passes_every_check(pytester: pytest.Pytester) -> None:
     assert "test_alembic_revision" in seen
     assert any(k.startswith("table ") for k in seen) and any(k.startswith("enum ") for k in seen)
     assert {"drift public.users", "drift enum public.hierarchylevel", "drift extensions", "drift extra objects"} <= set(seen)
+    assert set(seen) >= OWN_CHECKS
     assert set(seen.values()) == {"passed"}, {k: v for k, v in seen.items() if v != "passed"}
 
 
 def test_incident_fails_exactly_where_the_incident_report_says(pytester: pytest.Pytester) -> None:
-    lay_out(pytester.path)
+    lay_out(pytester.path, own=True)
     result = run_suite(pytester, "--env=demo-incident")
     seen = outcomes(result)
     failed = {k for k, v in seen.items() if v == "failed"}
@@ -55,8 +58,11 @@ def test_incident_fails_exactly_where_the_incident_report_says(pytester: pytest.
     emergency = {"GET /api/v1/auth/emergency/create-user-application-access-table -> 404"}
     auth_path = ENDPOINTS - emergency - {"GET /api/v1/health -> 200"}  # every route that loads the hierarchy
     indexes_and_keys = {k for k in failed if k.startswith(("index ", "foreign key "))}
-    expected = auth_path | emergency | INCIDENT_TABLES | INCIDENT_ENUMS | INCIDENT_DRIFT | {"test_alembic_revision"}
+    expected = auth_path | INCIDENT_TABLES | INCIDENT_ENUMS | INCIDENT_DRIFT | {"test_alembic_revision"} | OWN_CHECKS
     assert failed - indexes_and_keys == expected
+    # The emergency route is a known issue (environments/known-issues/demo-incident.toml): it fails, as known.
+    assert {k for k, v in seen.items() if v == "xfail"} == emergency
+    result.stdout.fnmatch_lines(["XFAIL *emergency* - known (OPS-412) until 2027-06-30: GET http://*: expected 404, got 405*"])
     # Indexes and foreign keys of the missing tables fail with them; nothing else may.
     assert all("hierarchy" in k for k in indexes_and_keys), indexes_and_keys
     assert {k for k, v in seen.items() if v == "passed"} >= {"GET /api/v1/health -> 200"}

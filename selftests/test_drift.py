@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -135,6 +136,44 @@ async def test_the_template_matches_its_own_baseline(template: tuple[Cluster, st
     assert doc["sequences"]["public.audit_id_seq"]["owned_by"] == "public.audit.id"
     assert "public.item_id_seq" not in doc["sequences"]  # the identity's own sequence: reported as the column's identity
     assert set(doc["views"]) == {"public.item_ids"} and doc["extensions"] == {"plpgsql": "pg_catalog"}
+
+
+def spelled_out(doc: baseline.Document) -> baseline.Document:
+    """``doc`` with every default written out, as a hand-edited baseline may have it."""
+    doc = json.loads(json.dumps(doc))
+    for section in ("tables", "views"):
+        for rel in doc[section].values():
+            rel.setdefault("kind", "table")
+            rel.setdefault("definition", None)
+            for key in ("unique", "checks", "exclusions", "foreign_keys", "indexes"):
+                rel.setdefault(key, {})
+            for column in rel["columns"].values():
+                column.setdefault("default", None)
+                column.setdefault("identity", None)
+                column.setdefault("generated", None)
+            for index in rel["indexes"].values():
+                index.setdefault("predicate", None)
+                index.setdefault("invalid", False)
+    for seq in doc["sequences"].values():
+        seq.setdefault("cycle", False)
+        seq.setdefault("owned_by", None)
+    return doc
+
+
+async def test_a_baseline_that_spells_out_defaults_matches(
+    template: tuple[Cluster, str, baseline.Document], tmp_path: Path
+) -> None:
+    """A default written out ("kind": "table", "default": null) is the same schema: no "0 differences" failure."""
+    pg, name, doc = template
+    current = await live(pg.url(name))
+    path = tmp_path / "baseline.json"
+    path.write_text(baseline.dumps(spelled_out(doc)))
+    assert verdicts(baseline.load(path), current) == {}  # normalised when read
+    assert verdicts(spelled_out(doc), current) == {}  # and, as read or not, a finding needs a difference
+    changed = spelled_out(doc)
+    changed["tables"]["public.org"]["columns"]["code"]["not_null"] = True
+    failed = verdicts(changed, current)
+    assert set(failed) == {"drift public.org"} and "1 difference" in failed["drift public.org"], failed
 
 
 @pytest.mark.parametrize(("sql", "failing", "words"), [pytest.param(*case[1:], id=case[0]) for case in CASES])

@@ -36,7 +36,7 @@ def test_probes_find_the_token_decoder_crash(pytester: pytest.Pytester, monkeypa
     out = result.stdout.str()
     assert "GET /api/v1/auth/me rejects malformed credentials" in out
     assert "a malformed credential got 500" in out
-    assert "shrunk example:" in out and "Bearer" in out
+    assert "example:" in out and "Bearer" in out
 
 
 async def test_rate_ceiling_spaces_requests(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,18 +9,21 @@ writes must pass on the healthy service, and fail where the service breaks its o
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
 from smokeproof.cli.main import main
-from smokeproof.cli.scaffold import MODULES
+from smokeproof.cli.scaffold import MODULES, OWN_CHECKS, OWN_CHECKS_FILE
 from smokeproof.config.secrets import MASK
 from smokeproof.database.schema_contract import load_schema_contract
 
 from .adopted import ENV, VARIABLE, Scaffolded, init_args, outcomes, scaffold, smokeproof
 from .fastapi_app.server import Service
+from .sql import execute
 from .suite import REPO
 
 pytestmark = pytest.mark.slow
@@ -54,6 +57,7 @@ def test_init_writes_a_suite_that_passes_on_the_healthy_service(scaffolded: Scaf
         "tests/schema/schema.toml",
         "pytest.ini",
         *MODULES,
+        OWN_CHECKS_FILE,
     }
     result = scaffolded.pytest()
     seen = outcomes(result.stdout)
@@ -146,3 +150,32 @@ def test_the_scaffolded_test_modules_are_the_repositorys_own() -> None:
         assert (REPO / name).read_text() == text, (
             f"{name} changed: copy it into smokeproof/cli/scaffold.py MODULES (init writes it)"
         )
+
+
+async def test_init_with_schema_writes_it_into_the_environment(pg_url: str, tmp_path: Path) -> None:
+    """``--schema billing`` read the contract from billing: the run must read billing too, or every table fails as missing."""
+    await execute(
+        pg_url,
+        "CREATE SCHEMA billing; CREATE TABLE billing.invoice (id int PRIMARY KEY, total numeric(10, 2) NOT NULL);"
+        "CREATE INDEX ix_invoice_total ON billing.invoice (total)",
+    )
+    args = ["init", "--env=books", "--base-url=http://127.0.0.1:9", f"--database-url={pg_url}", "--schema=billing"]
+    done = smokeproof(*args, f"--dir={tmp_path}", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    env_text = (tmp_path / "environments" / "books.toml").read_text()
+    assert tomllib.loads(env_text)["database"]["schemas"] == ["billing"]
+    command = [sys.executable, "-m", "pytest", "--env=books", "-m", "schema", "-rA", "-p", "no:cacheprovider"]
+    env = {**os.environ, "BOOKS_DATABASE_URL": pg_url}
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False, env=env)
+    seen = outcomes(result.stdout)
+    assert seen.get("table billing.invoice") == "passed", result.stdout[-3000:]
+    assert seen.get("index billing.ix_invoice_total") == "passed", result.stdout[-3000:]
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_the_own_checks_file_holds_commented_examples_that_compile() -> None:
+    """``tests/test_own_checks.py`` runs nothing until a team uncomments it; uncommented, it is valid Python."""
+    assert "\nasync def" not in OWN_CHECKS and "# async def test_admin_flags_are_the_table_rows(" in OWN_CHECKS
+    uncommented = "\n".join(line.removeprefix("# ").removeprefix("#") for line in OWN_CHECKS.splitlines())
+    code = compile(uncommented, OWN_CHECKS_FILE, "exec")
+    assert {"test_admin_flags_are_the_table_rows", "test_every_tenant_has_its_default_plan"} <= set(code.co_names)

@@ -273,6 +273,24 @@ def folder_with(tmp_path: Path, files: dict[str, str]) -> Path:
             id="duplicate-id",
         ),
         pytest.param(
+            {
+                "a1.py": 'revision = "a1"\ndown_revision = None\nbranch_labels = ("billing",)\n',
+                "b2.py": 'revision = "b2"\ndown_revision = "a1"\nbranch_labels = "billing"\n',
+            },
+            "b2.py",
+            "branch label 'billing' (line 3) of revision b2 is declared twice: by revision a1 in a1.py and by revision b2",
+            id="branch-label-twice",
+        ),
+        pytest.param(
+            {
+                "a1.py": 'revision = "a1"\ndown_revision = None\n',
+                "b2.py": 'revision = "b2"\ndown_revision = "a1"\nbranch_labels = ("a1",)\n',
+            },
+            "b2.py",
+            "branch label 'a1' (line 3) of revision b2 is also the id of the revision in a1.py: labels and revision ids must differ",
+            id="branch-label-is-a-revision",
+        ),
+        pytest.param(
             {"a1.py": "import uuid\nrevision = uuid.uuid4().hex[:12]\ndown_revision = None\n"},
             "a1.py",
             "'revision' is not a literal (line 2)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 from smokeproof.cli.main import THIRD_PARTY, strip_trackers
 from smokeproof.pytest_plugin.activation import PARAMETERS
 from smokeproof.reporting import allure_files, summary
-from smokeproof.verdict import Category
+from smokeproof.verdict import Area, Category, Verdict
 
 from .servers import Route, Server, serve
 from .suite import REPO, DemoTarget, lay_out, run_suite
@@ -116,6 +117,11 @@ def test_change_column() -> None:
     assert summary.change(summary.Row("GET /bad -> 200", "200", "500 in 7 ms", "failed"), before) == "still failing"
     assert summary.change(summary.Row("GET /new -> 200", "200", "200 in 7 ms", "passed"), before) == "new check"
     assert summary.change(summary.Row("GET /ok -> 200", "200", "200 in 7 ms", "passed"), before) == ""
+    # A known issue's failure still fails; a degraded pass still passes.
+    assert (
+        summary.change(summary.Row("GET /bad -> 200", "200", "500 in 7 ms", "known", note="(OPS-1)"), before) == "still failing"
+    )
+    assert summary.change(summary.Row("GET /me -> 401", "401", "401 in 9 ms", "degraded"), before) == "500 -> 401 fixed"
 
 
 def test_executor_from_github_and_gitlab_variables() -> None:
@@ -146,6 +152,41 @@ def test_executor_from_github_and_gitlab_variables() -> None:
 def test_categories_cover_every_failure_kind() -> None:
     names = {rule["name"] for rule in allure_files.categories()}
     assert {c.value for c in Category} <= names
+
+
+def allure2_categories(message: str) -> list[str]:
+    """The categories.json rules that match ``message`` as Allure 2 does (the whole message: Java's Pattern.matches)."""
+    rules = allure_files.categories()
+    return [str(r["name"]) for r in rules if "messageRegex" in r and re.fullmatch(str(r["messageRegex"]), message)]
+
+
+def test_each_allure2_category_matches_its_own_failures_only() -> None:
+    for category in Category:
+        failure = Verdict(check="c", area=Area.SCHEMA, expected="e", actual="a", ok=False, category=category).failure()
+        message = f"smokeproof.errors.SmokeFailure: {failure}"  # as allure-pytest writes statusDetails.message
+        assert allure2_categories(message) == [category.value], message
+
+
+@pytest.mark.slow
+def test_allure2_categories_match_the_incident_failures(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, incident_target: DemoTarget
+) -> None:
+    """Each failure of the incident lands in its own category in Allure 2 (they all fell in "Product defects")."""
+    lay_out(pytester.path)
+    for key, value in incident_target.env.items():
+        monkeypatch.setenv(key, value)
+    incident_target.env_file(pytester.path, name="incident")
+    assert run_suite(pytester, "--env-file=incident.toml").ret == 1
+    rules = json.loads((pytester.path / "reports/allure-results/categories.json").read_text())
+    assert rules == json.loads(json.dumps(allure_files.categories()))  # what Allure 2 reads is what is checked here
+    failed = [r for r in results(pytester.path) if r["status"] == "failed"]
+    seen = set()
+    for result in failed:
+        message = result["statusDetails"]["message"]  # type: ignore[index]
+        assert allure2_categories(message) == labels(result)["smokeproof_category"], (result["name"], message[-300:])
+        seen.update(labels(result)["smokeproof_category"])
+    kinds = {Category.MIGRATION_DRIFT, Category.MISSING_SCHEMA, Category.SERVER_ERROR, Category.CONTRACT}
+    assert seen == {kind.value for kind in kinds}
 
 
 def test_tracker_snippet_is_stripped() -> None:
@@ -227,6 +268,23 @@ def test_reports_that_cannot_be_written_fail_the_run(pytester: pytest.Pytester) 
         '    pathlib.Path("reports/allure-results").write_text("not a folder")\n',
     )
     assert result.ret == pytest.ExitCode.INTERNAL_ERROR
+    result.stdout.fnmatch_lines(["*smokeproof: could not write the reports (Not a directory: *allure-results/*.json*"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_broken_contract_keeps_exit_1_when_the_reports_cannot_be_written(pytester: pytest.Pytester) -> None:
+    """Exit 3 must not hide a broken contract: CI reads 1 as "the deployment is broken", 3 as "the tooling"."""
+    result = run_own_test(
+        pytester,
+        "test_break.py",
+        "import pathlib, shutil\n\n\n"
+        "def test_replaces_the_results_folder_with_a_file():\n"
+        '    shutil.rmtree("reports/allure-results")\n'
+        '    pathlib.Path("reports/allure-results").write_text("not a folder")\n\n\n'
+        "def test_a_broken_contract():\n"
+        '    assert 500 == 401, "GET /api/v1/auth/me: expected 401, got 500"\n',
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["*smokeproof: could not write the reports (Not a directory: *allure-results/*.json*"])
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 

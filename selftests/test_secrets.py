@@ -66,7 +66,7 @@ def test_no_canary_in_any_output(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, state: str, request: pytest.FixtureRequest
 ) -> None:
     target: DemoTarget = request.getfixturevalue(f"{state}_target")
-    lay_out(pytester.path)
+    lay_out(pytester.path, own=True)  # the own checks send the admin token and read the database too
     env_file, secrets = canary_env(pytester.path, target, monkeypatch)
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(pytester.path / "reports" / "step-summary.md"))
     result = run_suite(pytester, f"--env-file={env_file}", "--tb=long", "-l")

@@ -18,6 +18,7 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from smokeproof.config.environment import load
+from smokeproof.config.tables import HttpTable
 from smokeproof.errors import UsageError
 from smokeproof.wait import WaitPlan, plan_for, wait_for_revision
 
@@ -51,8 +52,7 @@ def plan(server: Server, *, timeout_s: float, consecutive: int = 3) -> WaitPlan:
         timeout_s=timeout_s,
         interval_s=0.05,
         consecutive=consecutive,
-        request_timeout_s=5,
-        connect_timeout_s=5,
+        http=HttpTable(timeout_s=5, connect_timeout_s=5),
     )
 
 

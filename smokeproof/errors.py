@@ -10,11 +10,12 @@
     │   │   └── DatabaseUnreachable    the database connection could not be opened
     │   └── DatabaseError          connected, but the read failed (a statement timeout, a catalog error)
     └── SmokeFailure               a check ran and the deployment breaks its contract (an AssertionError)
+        └── Refused                an own check's request was not sent: unsafe in production, or to another origin
 
 * :class:`UsageError` (a broken TOML file, an unknown environment, an unset ``${VAR}``, a corrupt
   migrations folder) becomes a one-paragraph message and exit status 4, never a traceback.
 * :class:`TargetError` is raised by the checks' plumbing (the catalog read, the target's start) and
-  turned into a failing verdict in one place, :meth:`smokeproof.run.SmokeRun.target_failure`.
+  turned into a failing verdict in one place, :func:`smokeproof.database.run_checks.target_failure`.
 * :class:`SmokeFailure` carries titled sections (target, expected, actual, what it means, what to do)
   so that a failure needs no second look.
 """
@@ -93,3 +94,7 @@ def reason(exc: BaseException, *, kind: bool = True) -> str:
     if not text:
         return exc.__class__.__name__
     return f"{exc.__class__.__name__}: {text}" if kind else text
+
+
+class Refused(SmokeFailure):
+    """An own check's request refused before anything was sent (a production rule, another origin): says how to allow it."""

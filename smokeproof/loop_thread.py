@@ -59,16 +59,22 @@ class LoopThread:
         self._closers.append(closer)
 
     def close(self) -> None:
-        """Cancel what is in flight, run the closers, stop the loop and join its thread. Safe to call twice."""
+        """Cancel what is in flight, run the closers, stop the loop and join its thread. Safe to call twice.
+
+        Exception-safe: every closer runs and the thread stops even when a closer raises; the first
+        closer's error is raised afterwards (the others are chained under it as ``__context__``).
+        """
         with self._lock:
             loop, thread, self._closed = self._loop, self._thread, True
             self._loop = None
         if loop is None or thread is None:
             return
-        asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result()
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join()
-        loop.close()
+        try:
+            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result()
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+            loop.close()
 
     async def _shutdown(self) -> None:
         current = asyncio.current_task()
@@ -76,5 +82,11 @@ class LoopThread:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        failed: list[Exception] = []
         for closer in self._closers:
-            await closer()
+            try:
+                await closer()
+            except Exception as exc:  # the next closers still run; the first error is raised at the end
+                failed.append(exc)
+        if failed:
+            raise failed[0]

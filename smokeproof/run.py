@@ -2,9 +2,11 @@
 
 The run hands each thin test what it needs (an endpoint's exchange, the catalog snapshot, the
 Alembic alignment) and memoises the expensive parts: all endpoints are probed at once, each
-database is read once. The endpoint checks are here; the database checks are its mixin
-:class:`~smokeproof.database.run_checks.DatabaseChecks`, which also turns a
-:class:`~smokeproof.errors.TargetError` into a failing verdict in one place (``target_failure``).
+database is read once. The endpoint checks are here; the database checks are a component the run
+owns, :class:`~smokeproof.database.run_checks.DatabaseChecks` (``run.database``), made with the run's
+loop; the run hands the tests its checks under the same names (``smoke.wait_schema_object``...). A
+:class:`~smokeproof.errors.TargetError` becomes a failing verdict in one place
+(:func:`~smokeproof.database.run_checks.target_failure`).
 
 Threads and loops. pytest runs the tests in the main thread (coroutine tests on pytest-asyncio's
 session loop). The requests, the catalog reads and the expected revision run on the run's own
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import functools
 import json
 import threading
@@ -33,7 +34,8 @@ from smokeproof.database import drift as schema_drift
 from smokeproof.database.catalog import CatalogSnapshot
 from smokeproof.database.revision_source import ExpectedRevision
 from smokeproof.database.run_checks import DatabaseChecks
-from smokeproof.database.tenants import Snapshots
+from smokeproof.database.schema_contract import SchemaEntry
+from smokeproof.database.tenants import OnDatabase
 from smokeproof.errors import Unavailable
 from smokeproof.http import judge
 from smokeproof.http.contracts import EndpointContract
@@ -42,6 +44,7 @@ from smokeproof.verdict import Verdict
 
 if TYPE_CHECKING:  # alembic loads only when the history is read; httpx with the prober, on the first request
     from smokeproof.database.migrations import MigrationHistory
+    from smokeproof.http.certificates import CertificateTarget
     from smokeproof.http.lanes import Lanes
     from smokeproof.http.probe import Exchange, Prober
 
@@ -49,7 +52,7 @@ __all__ = ["SmokeRun", "Unavailable"]
 
 
 @dataclass
-class SmokeRun(DatabaseChecks):
+class SmokeRun:
     """The checks of one run against one environment, and what they share."""
 
     env: Environment
@@ -57,15 +60,17 @@ class SmokeRun(DatabaseChecks):
     expected_override: str | None = None
     lanes: Lanes | None = None  # where the requests run; made from the environment's [http] unless given
     loop: LoopThread = field(default_factory=LoopThread)  # where the requests and the database reads run
-    _catalog: concurrent.futures.Future[CatalogSnapshot] | None = None
-    expected: ExpectedRevision | None = None
     _rate: Any = None  # credential_probes.RateLimit, created on first use
     history: MigrationHistory | None = None  # the code's Alembic history (revision_source.load_history)
-    _tenants: Snapshots | None = None  # the tenant databases' catalogs ([databases])
-    _expected: concurrent.futures.Future[ExpectedRevision | None] | None = None
-    # [drift]: per database (None: database_url), the comparison and its advice, made once
-    _drift: dict[str | None, tuple[schema_drift.Comparison, schema_drift.Advice]] = field(default_factory=dict)
-    _reading: threading.Lock = field(default_factory=threading.Lock)  # plain tests and the run's loop both ask
+    # certificate HOST checks: each read once, on the run's loop; plain tests and the loop both ask
+    _certificates: dict[CertificateTarget, concurrent.futures.Future[Verdict]] = field(default_factory=dict)
+    _reading: threading.Lock = field(default_factory=threading.Lock)
+    database: DatabaseChecks = field(init=False)  # the schema, drift and Alembic checks, on the same loop
+
+    def __post_init__(self) -> None:
+        self.database = DatabaseChecks(
+            self.env, self.loop, self._fetch_json, expected_override=self.expected_override, history=self.history
+        )
 
     @functools.cached_property
     def prober(self) -> Prober:
@@ -88,12 +93,44 @@ class SmokeRun(DatabaseChecks):
         if contracts:
             self.prober.selected = contracts
             self.prober.start()
-        reading = False
-        for database in databases:
-            with contextlib.suppress(Unavailable):  # no database_url: its checks say so when they run
-                reading = self.catalog_future(database) is not None
-        if reading:
-            self._expected_future()
+        self.database.start(databases)
+
+    # Database checks: the component's, under the names the tests use -----------------------------
+
+    @property
+    def snapshot(self) -> CatalogSnapshot | None:
+        """The catalog of ``database_url``, once read (None before, or when it could not be)."""
+        return self.database.snapshot
+
+    @property
+    def tenant_snapshots(self) -> dict[str, CatalogSnapshot | None]:
+        return self.database.tenant_snapshots
+
+    @property
+    def expected(self) -> ExpectedRevision | None:
+        """The code's expected head(s), once resolved."""
+        return self.database.expected
+
+    async def catalog(self, database: str | None = None) -> CatalogSnapshot:
+        return await self.database.catalog(database)
+
+    async def schema_object(self, target: SchemaEntry | OnDatabase[SchemaEntry]) -> Verdict:
+        return await self.database.schema_object(target)
+
+    def wait_schema_object(self, target: SchemaEntry | OnDatabase[SchemaEntry]) -> Verdict:
+        return self.database.wait_schema_object(target)
+
+    async def drift(self, target: schema_drift.DriftObject | OnDatabase[schema_drift.DriftObject]) -> Verdict:
+        return await self.database.drift(target)
+
+    def wait_drift(self, target: schema_drift.DriftObject | OnDatabase[schema_drift.DriftObject]) -> Verdict:
+        return self.database.wait_drift(target)
+
+    async def alignment(self, database: str | None = None) -> Verdict:
+        return await self.database.alignment(database)
+
+    def wait_alignment(self, database: str | None = None) -> Verdict:
+        return self.database.wait_alignment(database)
 
     # Endpoints ---------------------------------------------------------------------------------
 
@@ -117,7 +154,10 @@ class SmokeRun(DatabaseChecks):
             raise Unavailable(missing)
 
     def _judge(self, contract: EndpointContract, exchange: Exchange) -> Verdict:
-        return judge.judge(contract, exchange, default_max_ms=self.env.http.max_ms, redactor=self.env.redactor)
+        http = self.env.http
+        return judge.judge(
+            contract, exchange, default_max_ms=http.max_ms, default_warn_ms=http.warn_ms, redactor=self.env.redactor
+        )
 
     async def fuzz(self, contract: EndpointContract) -> Verdict:
         """The property-based probe of ``contract`` (malformed credentials)."""
@@ -131,19 +171,40 @@ class SmokeRun(DatabaseChecks):
             self._rate = credential_probes.RateLimit(self.env.fuzz.max_rate_per_s)
         return await credential_probes.probe_endpoint(self.prober, contract, rate=self._rate, fuzz=self.env.fuzz)
 
+    def wait_certificate(self, target: CertificateTarget) -> Verdict:
+        """The verdict on the certificate ``target`` serves: read once per run, on the run's loop."""
+        from smokeproof.http import certificates
+
+        with self._reading:
+            future = self._certificates.get(target)
+            if future is None:
+                inspect = certificates.inspect(target, http=self.env.http, tls=self.env.tls)
+                future = self._certificates[target] = self.loop.submit(inspect)
+        return future.result()
+
     async def _fetch_json(self, path: str) -> Any:
-        assert self.env.base_url is not None
-        exchange = await self.prober.send("GET", self.env.base_url + path, headers=self.prober.headers_for_env())
-        if exchange.error or exchange.status != 200:
-            raise ValueError(f"GET {path} answered {exchange.error or exchange.status}")
+        """``[revision] url``: an absolute URL, or a path on base_url. Only a failure on the target's origin marks it down."""
+        from smokeproof.http.policy import target_headers
+
+        if not path.startswith(("http://", "https://")):
+            assert self.env.base_url is not None
+            path = self.env.base_url + path
+        on_target = self.prober.on_target(path)
+        exchange = await self.prober.send("GET", path, headers=target_headers(self.env, path), mark_down=on_target)
+        if exchange.error:
+            raise ValueError(f"GET {self.env.redactor(path)}: {exchange.error}")
+        if exchange.status != 200:
+            raise ValueError(f"GET {self.env.redactor(path)} answered {exchange.status}")
         return json.loads(exchange.body)
 
     def close(self) -> None:
         """Cancel what is in flight (requests, reads), close the connections and stop the run's loop."""
-        self.loop.close()  # closes the lanes made on it
-        lanes = self.sending
-        if lanes is not None:  # lanes given with a loop of their own
-            lanes.close()
+        try:
+            self.loop.close()  # closes the lanes made on it
+        finally:
+            lanes = self.sending
+            if lanes is not None:  # lanes given with a loop of their own
+                lanes.close()
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self.close)

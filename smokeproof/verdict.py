@@ -21,6 +21,8 @@ class Area(enum.StrEnum):
     SCHEMA = "Schema"
     MIGRATIONS = "Migrations"
     PROBES = "Probes"
+    CERTIFICATES = "Certificates"
+    OWN = "Own checks"
 
 
 class Severity(enum.StrEnum):
@@ -45,6 +47,7 @@ class Category(enum.StrEnum):
     AUTH_SETUP = "Authentication setup"
     SLOW = "Slow endpoints"
     UNREACHABLE = "Target unreachable"
+    CERTIFICATE = "Certificates"
     DATABASE_ERROR = "Database errors"
     CONTRACT = "Contract mismatch"
 
@@ -79,9 +82,16 @@ class Verdict:
     story: str = ""
     attachments: tuple[Attachment, ...] = field(default=())
     window: tuple[float, float] | None = None  # when the measured work ran (epoch seconds): the report's start and stop
+    # Passed, but close to failing (slower than warn_ms, a certificate within warn_days): why. It fails
+    # only with --fail-on-degraded, in the category ``degraded_category``.
+    degraded: str = ""
+    degraded_category: Category | None = None
 
     def failure(self) -> SmokeFailure:
         """The test failure; its last section names the category (the report's categories match it)."""
         headline = self.headline or f"{self.check}: expected {self.expected}, got {self.actual}"
-        category = (("category", self.category.value),) if self.category else ()
+        if self.ok and self.degraded:
+            headline = f"{headline}, degraded: {self.degraded} (--fail-on-degraded)"
+        named = self.category or (self.degraded_category if self.degraded else None)
+        category = (("category", named.value),) if named else ()
         return SmokeFailure(headline, self.sections + category)

@@ -17,11 +17,13 @@ import asyncio
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from smokeproof import json_pointer
 from smokeproof.config.environment import Environment
-from smokeproof.database.revision_source import json_pointer, split
+from smokeproof.config.tables import HttpTable
+from smokeproof.database.revision_source import split
 from smokeproof.errors import UsageError
 
 if TYPE_CHECKING:  # httpx loads when a run waits for a revision, not with the plugin
@@ -38,9 +40,7 @@ class WaitPlan:
     timeout_s: float
     interval_s: float
     consecutive: int
-    request_timeout_s: float
-    connect_timeout_s: float
-    verify_tls: bool = True
+    http: HttpTable = field(default_factory=HttpTable)  # the environment's [http]: timeouts, TLS (smokeproof.http.policy)
 
     def describe(self) -> str:
         return (
@@ -95,9 +95,7 @@ def plan_for(env: Environment, revision: str | None) -> WaitPlan | None:
         timeout_s=env.wait.timeout_s,
         interval_s=env.wait.interval_s,
         consecutive=env.wait.consecutive,
-        request_timeout_s=env.http.timeout_s,
-        connect_timeout_s=env.http.connect_timeout_s,
-        verify_tls=env.http.verify_tls,
+        http=env.http,
     )
 
 
@@ -123,7 +121,7 @@ async def poll_once(client: httpx.AsyncClient, plan: WaitPlan) -> tuple[bool, st
     if response.status_code != 200:
         return False, f"HTTP {response.status_code}"
     try:
-        reported = json_pointer(json.loads(response.content), plan.pointer)
+        reported = json_pointer.resolve(json.loads(response.content), plan.pointer)
     except (ValueError, LookupError):
         return False, f"no revision at {plan.pointer}"
     shown = ", ".join(map(str, reported)) if isinstance(reported, list) else str(reported)
@@ -131,16 +129,18 @@ async def poll_once(client: httpx.AsyncClient, plan: WaitPlan) -> tuple[bool, st
 
 
 async def wait_for_revision(plan: WaitPlan, *, headers: Mapping[str, str] | None = None) -> WaitOutcome:
-    """Poll ``plan.url`` until ``plan.consecutive`` answers in a row report ``plan.revision``, or the timeout."""
+    """Poll ``plan.url`` until ``plan.consecutive`` answers in a row report ``plan.revision``, or the timeout.
+
+    ``headers``: what the policy sends to ``plan.url`` (``[http] headers`` on the target's origin only).
+    """
     start = time.monotonic()
     deadline = start + plan.timeout_s
     streak = polls = 0
     last = "nothing yet"
-    import httpx
+    from smokeproof.http import policy
 
-    timeout = httpx.Timeout(plan.request_timeout_s, connect=plan.connect_timeout_s)
-    limits = httpx.Limits(max_keepalive_connections=0)  # a new connection per poll: the balancer may pick another instance
-    async with httpx.AsyncClient(timeout=timeout, limits=limits, verify=plan.verify_tls, headers=dict(headers or {})) as client:
+    # keep_alive=False: a new connection per poll, so the balancer may pick another instance
+    async with policy.client(plan.http, headers=headers, keep_alive=False) as client:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:

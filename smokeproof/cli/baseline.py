@@ -22,7 +22,8 @@ from smokeproof.cli.environments import load_environment, read_database
 from smokeproof.config import targets
 from smokeproof.config.secrets import Redactor, mask_url, url_password
 from smokeproof.database import baseline, replay, scratch
-from smokeproof.database.catalog import CatalogSnapshot, read
+from smokeproof.database.catalog import CatalogSnapshot
+from smokeproof.database.catalog_read import read_url
 from smokeproof.errors import UsageError
 
 CONNECT_TIMEOUT_S = 10.0
@@ -99,7 +100,7 @@ def from_migrations(args: argparse.Namespace) -> baseline.Document:
     if args.database_url:
         if not args.database_url.startswith(("postgresql://", "postgres://")):
             raise UsageError("--database-url must be a postgresql:// URL")
-        asyncio.run(replay.ensure_empty(args.database_url, schemas, connect_timeout_s=CONNECT_TIMEOUT_S))
+        asyncio.run(replay.ensure_empty(args.database_url, connect_timeout_s=CONNECT_TIMEOUT_S))
         return _replay(args.migrate, args.database_url, cwd, schemas, args.timeout)
     with scratch.server() as server_url:
         url = asyncio.run(replay.create_database(server_url))
@@ -110,7 +111,16 @@ def _replay(command_line: str, url: str, cwd: Path, schemas: list[str], timeout_
     done = replay.run_command(command_line, url=url, cwd=cwd, timeout_s=timeout_s)
     where = Redactor([url_password(url) or ""])(mask_url(url))
     print(f"smokeproof baseline: migrations replayed into {where} in {done.seconds:.1f} s", file=sys.stderr)
-    snap = asyncio.run(read(url, schemas=schemas, connect_timeout_s=CONNECT_TIMEOUT_S, statement_timeout_ms=STATEMENT_TIMEOUT_MS))
+    snap = asyncio.run(
+        read_url(
+            url,
+            schemas=schemas,
+            connect_timeout_s=CONNECT_TIMEOUT_S,
+            statement_timeout_ms=STATEMENT_TIMEOUT_MS,
+            where=where,
+            redact=Redactor([url, url_password(url) or ""]),
+        )
+    )
     return _document(snap)
 
 

@@ -6,7 +6,8 @@ import asyncio
 from pathlib import Path
 
 from smokeproof.config.environment import Environment, load, resolve_file
-from smokeproof.database.catalog import CatalogSnapshot, read
+from smokeproof.database.catalog import CatalogSnapshot
+from smokeproof.database.catalog_read import read_catalog
 from smokeproof.errors import UsageError
 
 
@@ -17,15 +18,11 @@ def load_environment(*, name: str | None, file: str | None) -> Environment:
 
 
 def read_database(env: Environment, *, min_statement_timeout_ms: int = 0) -> CatalogSnapshot:
-    """One read-only catalog snapshot of the environment's database (a usage error when it names none)."""
+    """One read-only catalog snapshot of the environment's database, for a command (a usage error when it names none).
+
+    A database that cannot be read raises :class:`~smokeproof.errors.TargetError` with a one-line, redacted
+    message (the command prints it and exits 1): the run's own reader, :func:`catalog_read.read_catalog`.
+    """
     if env.database_url is None:
         raise UsageError(f"environment {env.name} has no database_url", file=env.file)
-    db = env.database
-    return asyncio.run(
-        read(
-            env.database_url.reveal(),
-            schemas=db.schemas,
-            connect_timeout_s=db.connect_timeout_s,
-            statement_timeout_ms=max(db.statement_timeout_ms, min_statement_timeout_ms),
-        )
-    )
+    return asyncio.run(read_catalog(env, min_statement_timeout_ms=min_statement_timeout_ms))

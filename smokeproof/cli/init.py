@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from smokeproof.cli import openapi, scaffold
-from smokeproof.config.secrets import mask_url
+from smokeproof.config.secrets import Redactor, mask_url, url_password
 from smokeproof.config.tomlwrite import block, commented, document, literal
 from smokeproof.database import schema_toml
-from smokeproof.database.catalog import CatalogSnapshot, read
+from smokeproof.database.catalog import CatalogSnapshot
+from smokeproof.database.catalog_read import read_url
 from smokeproof.errors import UsageError
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         root / "tests/schema/schema.toml": schema_file(args, snap, schemas),
         root / "pytest.ini": scaffold.PYTEST_INI,
         **{root / name: text for name, text in scaffold.MODULES.items()},
+        root / scaffold.OWN_CHECKS_FILE: scaffold.OWN_CHECKS,
     }
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,11 +84,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-PLAIN_FILES = ("tests/contracts/endpoints.toml", "tests/schema/schema.toml", "pytest.ini", *scaffold.MODULES)
+PLAIN_FILES = (
+    "tests/contracts/endpoints.toml",
+    "tests/schema/schema.toml",
+    "pytest.ini",
+    *scaffold.MODULES,
+    scaffold.OWN_CHECKS_FILE,
+)
 
 
 async def _snapshot(dsn: str, schemas: list[str]) -> CatalogSnapshot:
-    return await read(dsn, schemas=schemas, connect_timeout_s=5.0, statement_timeout_ms=10_000)
+    redact = Redactor([dsn, url_password(dsn) or ""])
+    where = redact(mask_url(dsn))
+    return await read_url(dsn, schemas=schemas, connect_timeout_s=5.0, statement_timeout_ms=10_000, where=where, redact=redact)
 
 
 def _today() -> str:
@@ -109,7 +119,7 @@ max_ms = 3000                  # latency budget per request
 max_examples = 25              # malformed credentials per protected route; 0 turns the probes off
 max_rate_per_s = 10            # requests per second the probes send at most
 
-{auth}"""
+{database_table}{auth}"""
 
 
 def environment_file(args: argparse.Namespace, root: Path, spec: dict[str, Any] | None) -> str:
@@ -124,9 +134,17 @@ def environment_file(args: argparse.Namespace, root: Path, spec: dict[str, Any] 
         base_url=literal(args.base_url.rstrip("/")),
         database=database,
         revision=revision,
+        database_table=_database_table(args.schema),
         auth="\n".join(_auth_lines(args.env, spec)) + "\n",
     )
     return document(blocks=[text])
+
+
+def _database_table(schemas: list[str] | None) -> str:
+    """``[database] schemas`` when ``--schema`` named any: the run reads the catalog of those, as init did."""
+    if not schemas:
+        return ""
+    return f"[database]\nschemas = {literal(schemas)}   # the schemas the catalog is read from (init --schema)\n\n"
 
 
 def _auth_lines(env: str, spec: dict[str, Any] | None) -> list[str]:

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from smokeproof.reporting import quality_gate
 from smokeproof.reporting.allure_identity import ENVIRONMENT_LABEL
 from smokeproof.reporting.allure_labels import CATEGORY_LABEL
 from smokeproof.verdict import Category
@@ -58,7 +59,9 @@ def allure_binary(root: Path) -> Path:
     return binary
 
 
-def allure_config(reports: Path, name: str, *, by_environment: bool = False) -> dict[str, object]:
+def allure_config(
+    reports: Path, name: str, *, by_environment: bool = False, gate: dict[str, int] | None = None
+) -> dict[str, object]:
     group_by = ["epic", "feature"]
     if by_environment:  # a merged report: each environment its own group
         group_by.insert(0, ENVIRONMENT_LABEL)
@@ -73,7 +76,18 @@ def allure_config(reports: Path, name: str, *, by_environment: bool = False) -> 
                 for c in Category
             ]
         },
+        "qualityGate": quality_gate.config(gate or {"maxFailures": 0, "minTestsCount": 1}),
     }
+
+
+def _gate_line(stdout: str) -> str:
+    """The quality gate's outcome, from the generate script's last line."""
+    lines = stdout.strip().splitlines()
+    try:
+        outcome = json.loads(lines[-1]) if lines else {}
+    except ValueError:
+        outcome = {}
+    return f"smokeproof: {quality_gate.describe(outcome)}" if outcome else "smokeproof: quality gate: not evaluated"
 
 
 def strip_trackers(html: str) -> str:
@@ -91,7 +105,8 @@ def report(reports: Path, *, name: str = "smokeproof", merged: Mapping[str, Path
     root = project_root(Path.cwd().resolve())
     binary = allure_binary(root)
     (reports / "history").mkdir(parents=True, exist_ok=True)
-    settings = allure_config(reports, name, by_environment=bool(merged))
+    summaries = [folder.parent / "summary.json" for folder in results]
+    settings = allure_config(reports, name, by_environment=bool(merged), gate=quality_gate.read(summaries))
     if merged:  # Allure 3's environments take a matcher function: a JavaScript config
         config = reports / "allurerc.mjs"
         config.write_text(merge.allure_config_module(settings, list(merged)))
@@ -100,8 +115,12 @@ def report(reports: Path, *, name: str = "smokeproof", merged: Mapping[str, Path
         config.write_text(json.dumps(settings, indent=1))
     output = reports / "allure-report"
     shutil.rmtree(output, ignore_errors=True)
+    script = reports / "allure-generate.mjs"  # Allure's generate, with the quality gate kept in the report
+    script.write_text(quality_gate.GENERATE_SCRIPT)
+    core = binary.parent.parent / "@allurereport" / "core" / "dist" / "index.js"
+    node = shutil.which("node") or "node"
     done = subprocess.run(
-        [str(binary), "generate", *map(str, results), "--config", str(config), "--output", str(output)],
+        [node, str(script), str(core), str(config), str(output), *map(str, results)],
         cwd=root,
         check=False,
         timeout=600,
@@ -111,6 +130,7 @@ def report(reports: Path, *, name: str = "smokeproof", merged: Mapping[str, Path
     index = output / "index.html"
     if done.returncode != 0 or not index.exists():
         raise ReportError(f"allure generate failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    print(_gate_line(done.stdout))
     html = strip_trackers(index.read_text(encoding="utf-8"))
     left = [marker for marker in THIRD_PARTY if marker in html]
     if left:
@@ -202,9 +222,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one subcommand; bad input is exit 4 with one line, an unreachable target exit 1, never a traceback."""
+    """Run one subcommand; bad input is exit 4 with one line, a target or database that cannot be read exit 1
+    with one line, never a traceback."""
     args = parser().parse_args(argv)
-    from smokeproof.errors import EXIT_USAGE, DatabaseUnreachable, TargetUnreachable, UsageError
+    from smokeproof.errors import EXIT_USAGE, TargetError, TargetUnreachable, UsageError
 
     try:
         return _dispatch(args)
@@ -216,9 +237,11 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_USAGE
-    except TargetUnreachable as exc:
-        what = "database: " if isinstance(exc, DatabaseUnreachable) else ""
-        print(f"smokeproof {args.command}: target unreachable: {what}{exc}", file=sys.stderr)
+    except TargetError as exc:  # unreachable, or a database that answered but could not be read: one line, exit 1
+        text = str(exc) or exc.__class__.__name__
+        if isinstance(exc, TargetUnreachable) and not text.startswith("target unreachable"):
+            text = f"target unreachable: {text}"
+        print(f"smokeproof {args.command}: {text}", file=sys.stderr)
         return 1
 
 

@@ -22,8 +22,10 @@ from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from smokeproof.config.secrets import mask_url
+from smokeproof.config.tables import HttpTable
 from smokeproof.config.tomlwrite import literal
 from smokeproof.errors import TargetUnreachable, UsageError
+from smokeproof.http import policy
 from smokeproof.http.contracts import EndpointContract
 
 METHODS = ("get", "head", "options", "post", "put", "patch", "delete", "trace")
@@ -53,10 +55,11 @@ class Operation:
 
 
 def fetch(source: str, *, timeout_s: float = 10.0) -> dict[str, Any]:
-    """The document at ``source``: an http(s) URL (GET, no redirects to follow) or a file path."""
+    """The document at ``source``: an http(s) URL (GET, on the suite's HTTP policy: no redirects, no proxy) or a file path."""
     if source.startswith(("http://", "https://")):
         try:
-            answer = httpx.get(source, timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)))
+            with policy.blocking_client(HttpTable(timeout_s=timeout_s, connect_timeout_s=min(timeout_s, 5.0))) as client:
+                answer = client.get(source)
         except httpx.HTTPError as exc:
             raise TargetUnreachable(f"GET {mask_url(source)}: {exc.__class__.__name__}: {exc}") from None
         if answer.status_code != 200:

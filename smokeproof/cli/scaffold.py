@@ -90,3 +90,36 @@ def test_alembic_revision(database, smoke):
 pytest_plugins = ["smokeproof.plugin"]
 """,
 }
+
+OWN_CHECKS_FILE = "tests/test_own_checks.py"
+# Commented examples (the README's "Your own checks"): a suite written by init runs them once uncommented.
+OWN_CHECKS = '''\
+"""Your own checks: what the TOML contracts cannot say, in Python, with the run's client, tokens and database.
+
+Uncomment and adapt. They are as safe as the built-in checks: smoke_http sends only GET, HEAD and
+OPTIONS to a production environment (@pytest.mark.allow_in_production lifts that) and only to
+base_url's origin ([http] allow_hosts adds others), smoke_db is a read-only session, and every
+secret is masked. Each reads in the verification table with what was expected and what came.
+A docstring says what breaks in production when the check fails: it is the failure's "what it means".
+"""
+
+# import pytest
+#
+#
+# async def test_admin_flags_are_the_table_rows(smoke, smoke_http, smoke_auth, smoke_db):
+#     """The admin panel lists feature_flags: a flag missing there is a switch nobody can see or flip."""
+#     answer = await smoke_http.get("/api/v1/admin/feature-flags", auth=smoke_auth("admin"))
+#     answer.raise_for_status()  # a 5xx fails as "Server errors (5xx)"
+#     rows = await smoke_db.fetch("SELECT key, enabled FROM feature_flags")
+#     smoke.check(
+#         "admin API lists the feature_flags rows",
+#         expected={row["key"]: row["enabled"] for row in rows},
+#         actual={flag["key"]: flag["enabled"] for flag in answer.json()},
+#     )
+#
+#
+# @pytest.mark.each_database  # once per database: database_url and each of [databases]
+# async def test_every_tenant_has_its_default_plan(smoke_db):
+#     """A tenant without its default plan cannot sign anyone up."""
+#     assert await smoke_db.fetchval("SELECT count(*) FROM plans WHERE is_default") == 1
+'''

@@ -10,6 +10,7 @@ rules (only GET, HEAD and OPTIONS are sent to production).
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,6 +30,7 @@ from smokeproof.config.tables import (
     HttpTable,
     RevisionTable,
     StartTable,
+    TlsTable,
     WaitTable,
 )
 from smokeproof.config.tomlfile import check_headers, read_toml, relative_path, substitute, uses_variables, validate
@@ -87,6 +89,9 @@ class Environment:
     start: StartCommand | None
     redactor: Redactor = field(compare=False)
     drift: DriftConfig | None = None
+    known_issues: Path | None = None  # the known-issues file, absolute
+    strict_known: bool = False
+    tls: TlsTable = field(default_factory=TlsTable)
 
     @property
     def kind(self) -> Literal["production", "non-production"]:
@@ -171,7 +176,7 @@ def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | N
         migrations=_folders(parsed.revision.migrations, file=path),
         alembic_ini=_path(parsed.revision.alembic_ini, "revision.alembic_ini", file=path),
         wait=parsed.wait,
-        http=parsed.http,
+        http=_http(parsed.http, file=path),
         headers=_headers(parsed.http.headers, raw, file=path),
         tokens=tokens,
         database=parsed.database,
@@ -179,6 +184,9 @@ def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | N
         start=_start(parsed.start, file=path),
         redactor=redactor,
         drift=_drift(parsed.drift, file=path),
+        known_issues=_path(parsed.known_issues, "known_issues", file=path),
+        strict_known=parsed.strict_known,
+        tls=parsed.tls,
     )
 
 
@@ -213,9 +221,10 @@ def _optional_file(value: str | None, key: str, default: Path, *, file: Path) ->
 
 def _check_urls(parsed: EnvironmentFile, contracts: Path | None, *, file: Path, redactor: Redactor) -> None:
     """``base_url`` where endpoint contracts or ``[revision] url`` need it; URLs of the right scheme."""
-    needs_base = contracts is not None or parsed.revision.url is not None
+    relative = [url for url in (parsed.revision.url, parsed.wait.url) if url is not None and url.startswith("/")]
+    needs_base = contracts is not None or bool(relative)
     if parsed.base_url is None and parsed.start is None and needs_base:
-        why = "endpoint contracts" if contracts is not None else "[revision] url"
+        why = "endpoint contracts" if contracts is not None else "relative URLs in [revision] or [wait]"
         raise UsageError(f"set 'base_url' (or a [start] table that starts the target): {why} need it", file=file)
     if parsed.base_url is not None:
         redactor.add(url_password(parsed.base_url))
@@ -235,6 +244,20 @@ def _headers(headers: Mapping[str, str], raw: Mapping[str, object], *, file: Pat
     return tuple(
         (key, Secret(value) if uses_variables(str(written_headers.get(key, ""))) else value) for key, value in headers.items()
     )
+
+
+def _http(table: HttpTable, *, file: Path) -> HttpTable:
+    """``[http]`` with ``ca_file`` made absolute (relative to the environment file, which must exist)."""
+    if table.ca_file is None:
+        return table
+    ca_file = relative_path(table.ca_file, base=file.parent, file=file, key="http.ca_file")
+    try:
+        ssl.create_default_context(cafile=str(ca_file))
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise UsageError(
+            f"'http.ca_file' ({ca_file}) is not a readable PEM bundle of CA certificates: {exc}", file=file
+        ) from None
+    return table.model_copy(update={"ca_file": str(ca_file)})
 
 
 def _drift(table: DriftTable | None, *, file: Path) -> DriftConfig | None:

@@ -9,12 +9,34 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from smokeproof.config.auth import AuthTable, RedactTable
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 PositiveInt = Annotated[int, Field(gt=0)]
+
+
+def _revision_url(value: str) -> str:
+    """An absolute http(s) URL, or a path on base_url: ``api/health`` would be glued onto base_url's host name."""
+    if not value.startswith(("/", "http://", "https://")):
+        raise ValueError("must be a path on base_url starting with '/' (\"/api/v1/health\") or an http(s):// URL")
+    return value
+
+
+def _pointer(value: str) -> str:
+    """An RFC 6901 JSON pointer: empty (the whole document) or starting with '/'."""
+    from jsonpointer import JsonPointer, JsonPointerException
+
+    try:
+        JsonPointer(value)
+    except JsonPointerException as exc:
+        raise ValueError(f'not an RFC 6901 JSON pointer ({exc}): write it as "/key/0"') from None
+    return value
+
+
+RevisionUrl = Annotated[str, AfterValidator(_revision_url)]
+Pointer = Annotated[str, AfterValidator(_pointer)]
 
 
 class _Table(BaseModel):
@@ -30,8 +52,8 @@ class RevisionTable(_Table):
     recursive: bool = False
     labels: dict[str, str] = {}  # non-literal branch label expression -> its value ("cli.CONTRACT_BRANCH" = "contract")
     single_head: bool = False
-    url: str | None = None
-    json_pointer: str = "/alembic_revision"
+    url: RevisionUrl | None = None
+    json_pointer: Pointer = "/alembic_revision"
 
     @model_validator(mode="after")
     def _one_way_to_the_folders(self) -> RevisionTable:
@@ -46,8 +68,8 @@ class WaitTable(_Table):
     """Waiting for a rolling deploy before the checks (see :mod:`smokeproof.wait`)."""
 
     revision: str | None = None  # usually "${DEPLOY_REVISION}"; --wait-for-revision overrides it
-    url: str | None = None  # default: [revision] url
-    json_pointer: str | None = None  # default: [revision] json_pointer
+    url: RevisionUrl | None = None  # default: [revision] url
+    json_pointer: Pointer | None = None  # default: [revision] json_pointer
     timeout_s: PositiveFloat = 300.0
     interval_s: PositiveFloat = 5.0
     consecutive: PositiveInt = 3
@@ -58,10 +80,33 @@ class HttpTable(_Table):
     connect_timeout_s: PositiveFloat = 5.0
     concurrency: PositiveInt = 16
     verify_tls: bool = True
+    ca_file: str | None = None  # a PEM bundle trusted besides the public CAs (absolute once loaded)
     max_ms: PositiveInt = 3000
+    warn_ms: PositiveInt | None = None  # slower than this but within max_ms: degraded, not failed
     max_body_bytes: PositiveInt = 1_048_576
     retries: Annotated[int, Field(ge=0, le=5)] = 1
     headers: dict[str, str] = {}
+    # Origins (or hosts) besides base_url's that own checks' smoke_http may reach: "https://idp.example.com", "idp.example.com"
+    allow_hosts: list[str] = []
+
+    @model_validator(mode="after")
+    def _warn_below_budget(self) -> HttpTable:
+        if self.warn_ms is not None and self.warn_ms >= self.max_ms:
+            raise ValueError(f"'warn_ms' ({self.warn_ms}) must be below 'max_ms' ({self.max_ms})")
+        return self
+
+
+class TlsTable(_Table):
+    """``[tls]``: how close to its expiry a served certificate may be (see :mod:`smokeproof.http.certificates`)."""
+
+    min_days: Annotated[int, Field(ge=0)] = 14  # fewer days left: the certificate check fails
+    warn_days: Annotated[int, Field(ge=0)] = 30  # fewer days left: degraded
+
+    @model_validator(mode="after")
+    def _warn_before_fail(self) -> TlsTable:
+        if self.warn_days < self.min_days:
+            raise ValueError(f"'warn_days' ({self.warn_days}) must not be below 'min_days' ({self.min_days})")
+        return self
 
 
 class DatabaseTable(_Table):
@@ -114,3 +159,6 @@ class EnvironmentFile(_Table):
     fuzz: FuzzTable = FuzzTable()
     start: StartTable | None = None
     drift: DriftTable | None = None
+    known_issues: str | None = None  # a file of [[known]] entries (smokeproof.config.known_issues)
+    strict_known: bool = False  # a known check that passes fails the run (remove its entry)
+    tls: TlsTable = TlsTable()

@@ -5,7 +5,9 @@ line** on stdout once it serves::
 
     {"base_url": "http://127.0.0.1:8123", "database_url": "postgresql://...", "env": {"TOKEN": "..."}}
 
-Everything else it writes goes to a log file. The target runs until its stdin closes (so it also
+Everything else it writes, on stdout after that line and on stderr, goes to a log file: stdout
+is drained there by a thread for as long as the target runs, so an app that logs to stdout (uvicorn's
+access log) never fills the pipe and blocks. The target runs until its stdin closes (so it also
 stops when the test run is killed) and is asked to stop, then terminated, when the run ends. This
 is the one place where ``smokeproof`` reaches ``demo/``: only through the command line.
 """
@@ -20,6 +22,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +44,7 @@ class StartedTarget:
     base_url: str | None
     database_url: str | None
     env: dict[str, str] = field(default_factory=dict)
+    drain: threading.Thread | None = None
 
     def stop(self) -> None:
         """Close stdin (the polite signal), then SIGTERM, then SIGKILL the process group."""
@@ -60,7 +64,9 @@ class StartedTarget:
                     break
                 except subprocess.TimeoutExpired:
                     continue
-        if process.stdout is not None:
+        if self.drain is not None:  # ends at end of file: the process and its group are gone
+            self.drain.join(timeout=5)
+        if process.stdout is not None and (self.drain is None or not self.drain.is_alive()):
             process.stdout.close()
         self.log.unlink(missing_ok=True)
 
@@ -76,19 +82,21 @@ def start(spec: StartCommand) -> StartedTarget:
     """Run ``spec.command`` and wait for its JSON line."""
     argv = [sys.executable if arg == "{python}" else arg for arg in spec.command]
     fd, name = tempfile.mkstemp(prefix="smokeproof-target-", suffix=".log")
+    os.close(fd)
     log = Path(name)
     try:
-        process = subprocess.Popen(
-            argv, cwd=spec.cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=fd, start_new_session=True
-        )
+        with open(log, "ab") as stderr:  # appending, as the stdout drain does: neither overwrites the other
+            process = subprocess.Popen(
+                argv, cwd=spec.cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True
+            )
     except OSError as exc:
-        os.close(fd)
+        log.unlink(missing_ok=True)
         raise TargetStartError(f"cannot run {argv[0]!r}: {exc}") from None
-    os.close(fd)
     target = StartedTarget(process=process, log=log, base_url=None, database_url=None)
     atexit.register(target.stop)
     try:
-        line = _first_line(process, spec.ready_timeout_s)
+        line, rest = _first_line(process, spec.ready_timeout_s)
+        target.drain = _drain(process, log, rest)
         info = json.loads(line)
         if not isinstance(info, dict):
             raise ValueError("not a JSON object")
@@ -102,7 +110,32 @@ def start(spec: StartCommand) -> StartedTarget:
     return target
 
 
-def _first_line(process: subprocess.Popen[bytes], timeout_s: float) -> str:
+def _drain(process: subprocess.Popen[bytes], log: Path, rest: bytes) -> threading.Thread:
+    """Copy what the target writes on stdout after its JSON line to the log, until it closes stdout."""
+    assert process.stdout is not None
+    source = process.stdout.fileno()
+
+    def copy() -> None:
+        with open(log, "ab") as sink:
+            sink.write(rest)
+            while chunk := _read(source):
+                sink.write(chunk)
+                sink.flush()
+
+    thread = threading.Thread(target=copy, name="smokeproof-target-stdout", daemon=True)
+    thread.start()
+    return thread
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # closed under us: nothing more to copy
+        return b""
+
+
+def _first_line(process: subprocess.Popen[bytes], timeout_s: float) -> tuple[str, bytes]:
+    """The JSON line, and what came after it in the same reads (for the log)."""
     assert process.stdout is not None
     deadline = time.monotonic() + timeout_s
     buffer = b""
@@ -117,4 +150,5 @@ def _first_line(process: subprocess.Popen[bytes], timeout_s: float) -> str:
                 if not chunk:
                     raise TargetStartError(f"exited with status {process.wait()} before reporting its addresses")
                 buffer += chunk
-    return buffer.split(b"\n", 1)[0].decode()
+    line, rest = buffer.split(b"\n", 1)
+    return line.decode(), rest

@@ -42,6 +42,15 @@ SECURITY_VERSION = 2  # the first format with row security, policies, triggers, 
 RELATION_KINDS = {"r": "table", "p": "partitioned table", "f": "foreign table", "v": "view", "m": "materialized view"}
 VIEW_KINDS = {"v", "m"}
 CONSTRAINT_SECTIONS = {"u": "unique", "c": "checks", "x": "exclusions"}
+# What a hand-written baseline may spell out that document() leaves out: each key's default spellings.
+RELATION_DEFAULTS: dict[str, tuple[Any, ...]] = {
+    "kind": ("table",),
+    "definition": (None,),
+    "primary_key": (None,),
+    **{key: ({},) for key in ("unique", "checks", "exclusions", "foreign_keys", "indexes")},
+}
+COLUMN_DEFAULTS: dict[str, tuple[Any, ...]] = {"default": (None,), "identity": (None, ""), "generated": (None, "")}
+INDEX_DEFAULTS: dict[str, tuple[Any, ...]] = {"predicate": (None, ""), "invalid": (False,)}
 
 Document = dict[str, Any]
 
@@ -268,4 +277,32 @@ def load(path: Path) -> Document:
         where = ".".join(str(part) for part in first["loc"]) or "(top level)"
         raise UsageError(f"not a smokeproof baseline: {where}: {first['msg']}", file=path) from None
     assert isinstance(raw, dict)
-    return raw
+    return canonical(raw)
+
+
+def canonical(doc: Document) -> Document:
+    """``doc`` as :func:`document` writes it: a value spelled out at its default is left out.
+
+    A hand-edited baseline that says ``"kind": "table"``, ``"unique": {}``, ``"default": null`` or
+    ``"cycle": false`` then compares equal to the live document, which leaves them out.
+    """
+    out = dict(doc)
+    for section in ("tables", "views"):
+        if section in doc:
+            out[section] = {name: _canonical_relation(rel) for name, rel in doc[section].items()}
+    if "sequences" in doc:
+        out["sequences"] = {name: _sparse(**seq) for name, seq in doc["sequences"].items()}
+    return out
+
+
+def _canonical_relation(rel: Document) -> Document:
+    out = _without(rel, RELATION_DEFAULTS)
+    out["columns"] = {name: _without(column, COLUMN_DEFAULTS) for name, column in rel.get("columns", {}).items()}
+    if "indexes" in out:
+        out["indexes"] = {name: {"unique": False, **_without(index, INDEX_DEFAULTS)} for name, index in out["indexes"].items()}
+    return out
+
+
+def _without(values: Document, defaults: Document) -> Document:
+    """``values`` less the keys whose value is their default (keys this reader does not know are kept)."""
+    return {key: value for key, value in values.items() if key not in defaults or value not in defaults[key]}

@@ -209,14 +209,16 @@ def compare(settings: DriftSettings, live: Live) -> Comparison:
                 want, got = drift_security.without(want, parts), drift_security.without(got, parts)
             if want != got:
                 diffs = drift_security.differences(kind, want, got)
-                security = drift_security.is_security(kind, want, got)
-                means = tuple(drift_security.meanings(kind, want, got))
-                diff = {"baseline": want, "database": got}
-                findings[check_id(kind, name)] = Finding(True, diffs, diff, security, means)
+                if diffs:  # unequal documents that say the same (a default spelled out) are no finding
+                    security = drift_security.is_security(kind, want, got)
+                    means = tuple(drift_security.meanings(kind, want, got))
+                    diff = {"baseline": want, "database": got}
+                    findings[check_id(kind, name)] = Finding(True, diffs, diff, security, means)
     want_ext = settings.baseline.get("extensions", {})
-    if want_ext != live.extensions:
+    ext_diffs = drift_diff.extensions(want_ext, live.extensions) if want_ext != live.extensions else []
+    if ext_diffs:
         diff = {"baseline": want_ext, "database": live.extensions}
-        findings[check_id("extensions", "")] = Finding(True, drift_diff.extensions(want_ext, live.extensions), diff)
+        findings[check_id("extensions", "")] = Finding(True, ext_diffs, diff)
     found = extras(settings, live, refused)
     if found:
         findings[check_id("extra", "")] = Finding(True, [f"extra {name} (not in the baseline)" for name in found], found)

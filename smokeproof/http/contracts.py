@@ -25,6 +25,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 METHODS = SAFE_METHODS | {"POST", "PUT", "PATCH", "DELETE"}
 ANONYMOUS_REJECTIONS = frozenset({401, 403})
 VERSION_SEGMENT = re.compile(r"v\d+")  # /api/v1/...: not a feature name
+# type/subtype (RFC 6838), or a range as OpenAPI documents may write it (text/*, */*)
+MEDIA_TYPE = re.compile(r"\*/\*|[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/(?:\*|[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*)")
 Status = Annotated[int, Field(ge=100, le=599)]
 
 
@@ -42,6 +44,7 @@ class EndpointContract(BaseModel):
     query: dict[str, str | int | float | bool] = {}
     headers: dict[str, str] = {}
     max_ms: Annotated[int, Field(gt=0)] | None = None
+    warn_ms: Annotated[int, Field(gt=0)] | None = None  # slower than this, within max_ms: degraded
     content_type: str | None = None
     json_schema: dict[str, Any] | None = None
     body_contains: tuple[str, ...] = ()
@@ -83,6 +86,13 @@ class EndpointContract(BaseModel):
             raise ValueError("must start with '/' (it is joined to the environment's base_url)")
         return value
 
+    @field_validator("content_type")
+    @classmethod
+    def _media_type(cls, value: str | None) -> str | None:
+        if value is not None and not MEDIA_TYPE.fullmatch(value.split(";")[0].strip()):
+            raise ValueError('must be a media type, type/subtype with optional parameters ("application/json; charset=utf-8")')
+        return value
+
     @field_validator("json_schema")
     @classmethod
     def _schema(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -99,6 +109,8 @@ class EndpointContract(BaseModel):
     def _defaults(self) -> EndpointContract:
         if not self.status:
             raise ValueError("'status' needs at least one status code")
+        if self.warn_ms is not None and self.max_ms is not None and self.warn_ms >= self.max_ms:
+            raise ValueError(f"'warn_ms' ({self.warn_ms}) must be below 'max_ms' ({self.max_ms})")
         if sum(part is not None for part in (self.json_, self.form, self.body)) > 1:
             raise ValueError("give one request body: 'json', 'form' or 'body'")
         if not self.id:
@@ -186,3 +198,14 @@ def load_contracts(path: Path, *, env_name: str, production: bool, redactor: Red
             )
         entries.append(entry)
     return tuple(entries)
+
+
+def refuse_warn_at_budget(contracts: tuple[EndpointContract, ...], *, max_ms: int, file: Path) -> None:
+    """An entry's ``warn_ms`` at or over the budget it gets from ``[http] max_ms`` would never mark it degraded."""
+    for contract in contracts:
+        if contract.warn_ms is not None and contract.max_ms is None and contract.warn_ms >= max_ms:
+            raise UsageError(
+                f"'warn_ms' ({contract.warn_ms}) must be below the latency budget ([http] max_ms = {max_ms})",
+                file=file,
+                where=f"[[endpoint]] ({contract.id})",
+            )

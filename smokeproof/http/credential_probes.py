@@ -4,10 +4,17 @@ For every endpoint contracted to reject anonymous callers (and every entry with 
 that says ``fuzz = true``), hypothesis generates broken credentials (garbage and JWT-shaped
 tokens, ``alg: none`` forgeries, oversize and non-ASCII header values, odd schemes, odd cookies),
 sent in the header and scheme the entry's token declares (``Authorization: Bearer`` by default).
-A 5xx means a crafted header can crash the auth path; a 2xx means it can get in. Examples are
-derandomised (CI is reproducible), bounded by ``[fuzz] max_examples``, rate-limited by
-``[fuzz] max_rate_per_s``, and no example database is written. Hypothesis runs in a worker
-thread; each example's request runs on the run's event loop and its shared client.
+Each must be rejected with a 4xx (401 and 403, or 400 and 431 where a server refuses the header
+before the auth path sees it). A 5xx means a crafted header can crash the auth path; a 2xx means
+it can get in; a 3xx (a redirect to a login page, say) passes only where the entry's contract lists
+it, as it would for the entry's own check.
+
+Examples are derandomised (CI is reproducible), bounded by ``[fuzz] max_examples`` and rate-limited
+by ``[fuzz] max_rate_per_s``; no example database is written. Only hypothesis' ``explicit`` and
+``generate`` phases run: shrinking would send more requests than ``max_examples`` (to production),
+and a failure is reported with the example that found it, never sent again (a 500 that does not
+come back on a second try is still a server error, not hypothesis' "flaky" traceback). Hypothesis
+runs in a worker thread; each example's request runs on the run's event loop and its shared client.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from smokeproof.config.auth import Sent
@@ -158,9 +165,18 @@ class Rejected(AssertionError):
         super().__init__(f"{credential!r} -> {exchange.status or exchange.error}")
 
 
-def bad_outcome(exchange: Exchange) -> bool:
-    """A 5xx or a 2xx (or no answer at all) breaks the property; any other 4xx keeps it."""
-    return exchange.status is None or exchange.status >= 500 or 200 <= exchange.status < 300
+def bad_outcome(contract: EndpointContract, exchange: Exchange) -> bool:
+    """No answer, a 5xx, a 2xx, or a 3xx the contract does not list breaks the property; a 4xx keeps it."""
+    status = exchange.status
+    if status is None or status >= 500 or 200 <= status < 300:
+        return True
+    return 300 <= status < 400 and status not in contract.status
+
+
+def expectation(contract: EndpointContract) -> str:
+    """What every malformed credential must get, as the verdict's ``expected``."""
+    listed = [str(status) for status in contract.status if 300 <= status < 400]
+    return f"rejected with 4xx{''.join(f' or {s}' for s in listed)} (never 5xx, never 2xx)"
 
 
 async def probe(
@@ -171,12 +187,14 @@ async def probe(
     redactor: Redactor,
     strategy: st.SearchStrategy[Credential] | None = None,
 ) -> Verdict:
-    """Run the property for ``contract``; the verdict carries the shrunk example when it fails."""
+    """Run the property for ``contract``; the verdict carries the example that broke it."""
     loop = asyncio.get_running_loop()
     sent = 0
+    found: Rejected | None = None
 
     @settings(
         max_examples=max_examples,
+        phases=(Phase.explicit, Phase.generate),  # no shrinking: not one request beyond max_examples
         derandomize=True,
         database=None,
         deadline=None,
@@ -186,18 +204,24 @@ async def probe(
     )
     @given(credentials() if strategy is None else strategy)
     def prop(credential: Credential) -> None:
-        nonlocal sent
+        nonlocal sent, found
+        if found is not None:  # hypothesis replays the failing example to report it: not sent again
+            raise found
         exchange = asyncio.run_coroutine_threadsafe(send(credential), loop).result()
         sent += 1
-        if bad_outcome(exchange):
-            raise Rejected(credential, exchange)
+        if bad_outcome(contract, exchange):
+            found = Rejected(credential, exchange)
+            raise found
 
     check = f"{contract.id} rejects malformed credentials"
-    expected = "never 5xx, never 2xx"
+    expected = expectation(contract)
     try:
         await asyncio.to_thread(prop)
-    except Rejected as failure:
-        return _failed(check, expected, contract, failure, redactor)
+    except Exception:
+        if found is None:
+            raise
+        # Whatever hypothesis made of it (the failure, or a flaky-test error), the answer is what was seen.
+        return _failed(check, expected, contract, found, redactor)
     return Verdict(
         check=check,
         area=Area.PROBES,
@@ -213,8 +237,26 @@ async def probe(
 def _failed(check: str, expected: str, contract: EndpointContract, failure: Rejected, redactor: Redactor) -> Verdict:
     exchange = failure.exchange
     got = str(exchange.status) if exchange.status is not None else f"no answer ({exchange.error})"
-    leak = exchange.status is not None and 200 <= exchange.status < 300
-    category = Category.AUTH_LEAK if leak else Category.UNREACHABLE if exchange.unreachable else Category.SERVER_ERROR
+    status = exchange.status or 0
+    leak, redirect = 200 <= status < 300, 300 <= status < 400
+    category = (
+        Category.AUTH_LEAK
+        if leak
+        else Category.CONTRACT
+        if redirect
+        else Category.UNREACHABLE
+        if exchange.unreachable
+        else Category.SERVER_ERROR
+    )
+    meaning = (
+        "anyone can get in with a forged credential"
+        if leak
+        else "a forged credential is redirected, not rejected: a client (or a script) sees no 401 or 403, and the "
+        "redirect's target decides what happens next"
+        if redirect
+        else "a crafted Authorization header or cookie crashes the auth path: a cheap denial of service, and a sign "
+        "that the token is parsed before it is verified"
+    )
     body = redactor.clip(exchange.text, 400)
     return Verdict(
         check=check,
@@ -224,20 +266,18 @@ def _failed(check: str, expected: str, contract: EndpointContract, failure: Reje
         ok=False,
         headline=f"{exchange.method} {redactor(exchange.url)}: a malformed credential got {got} in {exchange.elapsed_ms:.0f} ms",
         sections=(
-            ("shrunk example", repr(failure.credential)),
+            ("example", repr(failure.credential)),
             ("body (first lines)", body),
+            ("what it means", meaning),
             (
-                "what it means",
-                "anyone can get in with a forged credential"
-                if leak
-                else "a crafted Authorization header or cookie crashes the auth path: a cheap denial of service, and a sign "
-                "that the token is parsed before it is verified",
+                "what to do",
+                "reject the credential with 401 before parsing it (or list the redirect in the contract's status); "
+                "reproduce with the example above",
             ),
-            ("what to do", "reject the credential with 401 before parsing it; reproduce with the example above"),
         ),
         category=category,
         severity=Severity.CRITICAL,
         feature=contract.feature,
         story="malformed credentials",
-        attachments=(Attachment(name="shrunk example", body=f"{failure.credential!r}\n-> {got}\n\n{body}"),),
+        attachments=(Attachment(name="example", body=f"{failure.credential!r}\n-> {got}\n\n{body}"),),
     )

@@ -49,5 +49,5 @@ class RequestOptions(TypedDict, total=False):
     headers: Mapping[str, str] | Mapping[bytes, bytes]
     cookies: Mapping[str, str]
     content: bytes
-    follow: bool  # follow redirects on the same host
+    follow: bool  # follow redirects on the request's origin (smokeproof.http.policy.follows)
     mark_down: bool  # a connection failure marks the target down (not for a token request to another host)

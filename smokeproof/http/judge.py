@@ -8,7 +8,9 @@ that answers 2xx is an *authorization leak*, not a plain status mismatch.
 from __future__ import annotations
 
 import json
+from email.message import Message
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from smokeproof.config.secrets import Redactor
 from smokeproof.http import json_body, tokens
@@ -40,24 +42,36 @@ TODO = {
 }
 
 
-def expected_text(contract: EndpointContract, budget_ms: int) -> str:
+def expected_text(contract: EndpointContract, budget_ms: int, warn_ms: int | None = None) -> str:
     parts = ["/".join(str(s) for s in contract.status)]
     if contract.content_type:
         parts.append(contract.content_type)
     if contract.json_schema is not None:
         parts.append("body matches schema")
-    parts.append(f"< {budget_ms} ms")
+    parts.append(f"< {budget_ms} ms" + (f" (warn {warn_ms} ms)" if warn_ms is not None and warn_ms < budget_ms else ""))
     return ", ".join(parts)
 
 
 Problem = tuple[Category, str]
 
 
-def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int, redactor: Redactor) -> Verdict:
-    """The verdict for one endpoint contract: every aspect of the answer checked, the worst naming the category."""
+def judge(
+    contract: EndpointContract,
+    exchange: Exchange,
+    *,
+    default_max_ms: int,
+    redactor: Redactor,
+    default_warn_ms: int | None = None,
+) -> Verdict:
+    """The verdict for one endpoint contract: every aspect of the answer checked, the worst naming the category.
+
+    An answer that meets the contract but took longer than ``warn_ms`` (the entry's, else ``[http]``'s)
+    passes as degraded.
+    """
     if exchange.auth_setup is not None:
         return tokens.setup_failure(contract, exchange.auth_setup)
     budget = contract.max_ms or default_max_ms
+    warn = contract.warn_ms or default_warn_ms
     if exchange.error is not None:
         problems = [transport_problem(exchange)]
     else:
@@ -66,10 +80,11 @@ def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int
             problems.extend(_body_problems(contract, exchange, redactor))
     problems.extend(latency_problem(exchange, budget))
     category = min((c for c, _ in problems), key=PRIORITY.index) if problems else None
+    slow = not problems and warn is not None and warn < budget and exchange.elapsed_ms > warn
     return Verdict(
         check=contract.test_id,
         area=Area.ENDPOINTS,
-        expected=expected_text(contract, budget),
+        expected=expected_text(contract, budget, warn),
         actual=redactor(_actual(exchange)),  # an Allure parameter: no later scrub reaches it
         ok=not problems,
         headline=_headline(contract, exchange, problems, redactor),
@@ -80,6 +95,8 @@ def judge(contract: EndpointContract, exchange: Exchange, *, default_max_ms: int
         story=contract.id,
         attachments=(Attachment(name="request and response", body=render_exchange(exchange, redactor)),),
         window=exchange.wall_window(),
+        degraded=f"took {exchange.elapsed_ms:.0f} ms, over warn_ms {warn} ms (budget {budget} ms)" if slow else "",
+        degraded_category=Category.SLOW,
     )
 
 
@@ -102,10 +119,13 @@ def status_problem(contract: EndpointContract, exchange: Exchange) -> list[Probl
 
 
 def redirect_problem(exchange: Exchange, redactor: Redactor) -> list[Problem]:
-    """A redirect to another host: not followed, and not what the contract describes."""
+    """A redirect the entry follows that leaves its origin: not followed (the request carries its credentials)."""
     if not exchange.offsite_redirect:
         return []
-    return [(Category.CONTRACT, f"redirects to another host: {redactor(exchange.offsite_redirect)} (not followed)")]
+    target = redactor(exchange.offsite_redirect)
+    if urlsplit(exchange.offsite_redirect).hostname == urlsplit(exchange.url).hostname:
+        return [(Category.CONTRACT, f"redirects off its origin (https to http, or another port): {target} (not followed)")]
+    return [(Category.CONTRACT, f"redirects to another host: {target} (not followed)")]
 
 
 def latency_problem(exchange: Exchange, budget_ms: int) -> list[Problem]:
@@ -148,7 +168,7 @@ def _sections(
     listed = problems[1:] if status_in_headline else problems
     actual = _actual(exchange) if exchange.error else f"{_actual(exchange)}, content type {exchange.content_type or '(none)'}"
     sections = [
-        ("expected", expected_text(contract, budget_ms)),
+        ("expected", expected_text(contract, budget_ms, contract.warn_ms)),
         ("actual", actual),
         ("also" if status_in_headline else "problems", "\n".join(f"- {text}" for _, text in listed)),
         ("body (first lines, redacted)", _excerpt(exchange, redactor)),
@@ -160,16 +180,43 @@ def _sections(
 
 def _body_problems(contract: EndpointContract, exchange: Exchange, redactor: Redactor) -> list[tuple[Category, str]]:
     problems: list[tuple[Category, str]] = []
-    if contract.content_type:
-        media = exchange.content_type.split(";")[0].strip().lower()
-        if media != contract.content_type.lower():
-            problems.append((Category.CONTRACT, f"content type {media or '(none)'}, expected {contract.content_type}"))
+    if contract.content_type and not media_matches(contract.content_type, exchange.content_type):
+        media = media_type(exchange.content_type)[0]
+        shown = exchange.content_type if media == media_type(contract.content_type)[0] else media  # parameters when they differ
+        problems.append((Category.CONTRACT, f"content type {shown or '(none)'}, expected {contract.content_type}"))
     if contract.json_schema is not None:
         problems.extend((Category.CONTRACT, p) for p in _schema_problems(contract.json_schema, exchange, redactor))
     for needle in contract.body_contains:
         if needle not in exchange.text:
             problems.append((Category.CONTRACT, f"body does not contain {json_body.as_json(needle, redactor)}"))
     return problems
+
+
+def media_type(value: str) -> tuple[str, dict[str, str]]:
+    """``type/subtype`` (lower case) and the parameters (names in lower case, values unquoted) of a ``Content-Type``."""
+    header = Message()
+    header["content-type"] = value
+    (media, _), *params = header.get_params(failobj=[("", "")])
+    return media.strip().lower(), {name.strip().lower(): str(param).strip() for name, param in params}
+
+
+def media_matches(expected: str, actual: str) -> bool:
+    """The answer's media type is the contract's (case-insensitive; ``text/*`` and ``*/*`` are ranges), with every
+    parameter the contract names.
+
+    ``charset`` compares case-insensitively (RFC 9110 8.3.2); other parameter values as written. The
+    answer may carry parameters the contract does not name.
+    """
+    want, want_params = media_type(expected)
+    got, got_params = media_type(actual)
+    kind, _, subtype = want.partition("/")
+    if not (want == got or (subtype == "*" and (kind == "*" or got.partition("/")[0] == kind) and "/" in got)):
+        return False
+    for name, value in want_params.items():
+        have = got_params.get(name)
+        if have is None or (have.lower() != value.lower() if name == "charset" else have != value):
+            return False
+    return True
 
 
 def _schema_problems(schema: dict[str, Any], exchange: Exchange, redactor: Redactor) -> list[str]:

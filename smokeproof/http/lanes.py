@@ -12,7 +12,10 @@ that costs more CPU than the request itself, and 64 connections are slower than 
 (encode/httpx#3215). Requests go to the transport, not through an ``httpx.AsyncClient``: a
 client keeps the cookies its answers set and sends them with every later request, and a probe
 must stay anonymous (a session cookie picked up from one endpoint would turn the next
-protected route's 401 into a 200). It also saves a third of the CPU per request.
+protected route's 401 into a 200). It also saves a third of the CPU per request. An entry that
+follows redirects goes through its lane's client (:meth:`Lanes.follower`), which builds each next
+request as httpx does and keeps no cookie either. Transports and clients come from
+:mod:`smokeproof.http.policy`, as every other request the suite makes.
 """
 
 from __future__ import annotations
@@ -29,9 +32,8 @@ import anyio.lowlevel
 import httpx
 
 from smokeproof.config.tables import HttpTable
+from smokeproof.http import policy
 from smokeproof.loop_thread import LoopThread
-
-USER_AGENT = "smokeproof"
 
 T = TypeVar("T")
 
@@ -54,6 +56,7 @@ class Lanes:
         self._owns_loop = loop is None  # a loop it was given is closed by whoever gave it
         self._lanes: list[Lane] = []
         self._builder: httpx.AsyncClient | None = None
+        self._followers: dict[Lane, httpx.AsyncClient] = {}
         self._idle: asyncio.Queue[Lane] | None = None
 
     @property
@@ -84,6 +87,13 @@ class Lanes:
         assert self._builder is not None
         return self._builder
 
+    def follower(self, lane: Lane) -> httpx.AsyncClient:
+        """A client that sends on ``lane`` only, for entries that follow redirects (no cookies kept)."""
+        client = self._followers.get(lane)
+        if client is None:
+            client = self._followers[lane] = policy.client(self.http, via=lane)
+        return client
+
     async def take(self) -> Lane:
         """A free lane, waited for in turn (first come, first served). On the lanes' loop only."""
         self._open()
@@ -108,19 +118,13 @@ class Lanes:
         if self._lanes:
             return
         http = self.http
-        tls = httpx.create_ssl_context(verify=http.verify_tls)  # the CA bundle is read once, for every lane
+        tls = policy.tls(http)  # the CA bundle is read once, for every lane
         one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        self._builder = httpx.AsyncClient(
-            transport=_BuildOnly(),
-            timeout=httpx.Timeout(http.timeout_s, connect=http.connect_timeout_s),
-            follow_redirects=False,
-            trust_env=False,
-            headers={"User-Agent": USER_AGENT},
-        )
+        self._builder = policy.client(http, via=_BuildOnly())
         self._idle = asyncio.Queue()
         self.loop.on_close(self._close_lanes)
         for _ in range(http.concurrency):
-            lane = httpx.AsyncHTTPTransport(retries=http.retries, verify=tls, limits=one, trust_env=False)
+            lane = policy.transport(http, verify=tls, limits=one)
             self._lanes.append(lane)
             self._idle.put_nowait(lane)
 
@@ -136,5 +140,6 @@ class Lanes:
 
     async def _close_lanes(self) -> None:
         lanes, self._lanes = self._lanes, []
+        self._followers.clear()  # their transports are the lanes
         for lane in lanes:
             await lane.aclose()

@@ -20,13 +20,13 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Unpack
-from urllib.parse import urljoin
 
 import httpx
 
 from smokeproof.config.environment import Environment
 from smokeproof.config.secrets import reveal
 from smokeproof.errors import reason
+from smokeproof.http import policy
 from smokeproof.http.contracts import EndpointContract
 from smokeproof.http.exchange import Exchange as Exchange
 from smokeproof.http.exchange import RequestOptions as RequestOptions
@@ -169,7 +169,12 @@ class Prober:
         return await self._send(contract.method, self.url_for(contract), **self._options(contract))
 
     async def _send_token(self, method: str, url: str, headers: Mapping[str, str], content: bytes) -> Exchange:
-        return await self._send(method, url, headers=headers, content=content, mark_down=False)
+        sent = policy.target_headers(self.env, url) | dict(headers)  # [http] headers on the target's origin only
+        return await self._send(method, url, headers=sent, content=content, mark_down=False)
+
+    def on_target(self, url: str) -> bool:
+        """Whether ``url`` is on the target's origin: a connection failure there marks the target down."""
+        return self.env.base_url is not None and policy.origin(url) == policy.origin(self.env.base_url)
 
     async def send(self, method: str, url: str, **options: Unpack[RequestOptions]) -> Exchange:
         """One bounded request, sent on the prober's loop; awaitable from any loop."""
@@ -200,9 +205,9 @@ class Prober:
             async with asyncio.timeout(self.env.http.timeout_s):
                 return await self._follow(lane, request, sent, started, follow)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            down = f"target unreachable: {reason(exc, kind=False)[:200]} ({request.url.netloc.decode('ascii', 'replace')})"
+            down = f"unreachable: {reason(exc, kind=False)[:200]} ({request.url.netloc.decode('ascii', 'replace')})"
             if mark_down:
-                self._down = down
+                self._down = down = "target " + down
             return self._failed(request, sent, started, down, unreachable=True)
         except (TimeoutError, httpx.TimeoutException):
             return self._failed(request, sent, started, f"no complete answer within {self.env.http.timeout_s:g} s")
@@ -217,24 +222,28 @@ class Prober:
         started: float,
         follow: bool,
     ) -> Exchange:
-        origin = request.url.netloc
+        """The answer; with ``follow``, redirects on the request's origin are followed (:func:`policy.follows`).
+
+        httpx builds each next request (``Response.next_request``: method, body, headers and
+        credentials as RFC 9110 and httpx's rules have them); a redirect off the origin is reported
+        and not followed. Without ``follow`` the request goes to the lane itself, with no client.
+        """
+        start, offsite = request.url, None
         for _ in range(MAX_REDIRECTS + 1):
-            response = await lane.handle_async_request(request)  # no client: no cookie jar (see lanes)
+            if follow:
+                response = await self.lanes.follower(lane).send(request, stream=True)
+            else:
+                response = await lane.handle_async_request(request)  # no client: no cookie jar (see lanes)
             try:
                 body, truncated = await _read_capped(response, self.env.http.max_body_bytes)
             finally:
                 await response.aclose()
-            location = response.headers.get("location")
-            offsite = None
-            if response.is_redirect and location:
-                target = httpx.URL(urljoin(str(request.url), location))
-                if target.netloc != origin:
-                    offsite = str(target)
-                elif follow:
-                    request = self.lanes.builder().build_request(
-                        "GET" if response.status_code == 303 else request.method, target, headers=request.headers
-                    )
+            following = response.next_request if follow else None
+            if following is not None:
+                if policy.follows(start, following.url):
+                    request = following
                     continue
+                offsite = str(following.url)
             finished = time.perf_counter()
             self.env.redactor.scan(body.decode("utf-8", errors="replace"), response.headers.multi_items())
             return Exchange(

@@ -20,9 +20,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
+from smokeproof import json_pointer
 from smokeproof.config.auth import ClientCredentials, Login, Obtained, Tokens
 from smokeproof.config.secrets import Redactor
-from smokeproof.database.revision_source import json_pointer
 from smokeproof.verdict import Area, Category, Verdict
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class TokenBroker:
             raise TokenUnavailable(f"{where} answered {exchange.status}: {answer or '(empty body)'}")
         pointer = spec.pointer if isinstance(spec, Login) else "/access_token"
         try:
-            token = json_pointer(json.loads(exchange.body), pointer)
+            token = json_pointer.resolve(json.loads(exchange.body), pointer)
         except (LookupError, ValueError):
             raise TokenUnavailable(f"{where} answered {exchange.status} without a token at {pointer}: {answer}") from None
         if not isinstance(token, str) or not token.strip():

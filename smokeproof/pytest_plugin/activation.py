@@ -25,7 +25,7 @@ VALUE_OPTIONS = {"--env": "--env=NAME", "--env-file": "--env-file=PATH"}
 SESSION_KEY: pytest.StashKey[SmokeSession] = pytest.StashKey()
 VERDICT_KEY: pytest.StashKey[Verdict] = pytest.StashKey()
 # What the thin tests are parametrised by (the hooks fill them from the contract files).
-PARAMETERS = frozenset({"endpoint", "fuzz_endpoint", "schema_object", "drift_object", "database"})
+PARAMETERS = frozenset({"endpoint", "fuzz_endpoint", "schema_object", "drift_object", "database", "certificate"})
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -64,7 +64,26 @@ def add_options(parser: pytest.Parser) -> None:
         help=f"before any check, poll the deployed code until it reports REV on N answers in a row (also ${WAIT_VARIABLE}; "
         "[wait] in the environment sets where, how long, how often)",
     )
+    group.addoption(
+        "--fail-on-degraded",
+        dest="smoke_fail_on_degraded",
+        action="store_true",
+        help="fail checks that pass but are degraded (slower than warn_ms, a certificate within [tls] warn_days)",
+    )
     parser.addini(INI_SWITCH, "run the smokeproof suite in this project (default: only when --env asks)", "bool")
+
+
+# Markers of own checks (see smokeproof.pytest_plugin.own_checks), registered in every run.
+MARKERS = (
+    "allow_in_production: an own check may send methods other than GET, HEAD and OPTIONS to a production environment",
+    "each_database: run the own check once per database (database_url and each of [databases]); smoke_db is that database",
+)
+
+
+def add_markers(config: pytest.Config) -> None:
+    """Register the own checks' markers (``--strict-markers`` knows them)."""
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
 
 
 def requested(config: pytest.Config) -> bool:

@@ -15,14 +15,14 @@ import pytest
 
 from smokeproof.pytest_plugin.activation import SESSION_KEY, VERDICT_KEY
 from smokeproof.reporting import allure_labels
-from smokeproof.verdict import Verdict
+from smokeproof.verdict import Category, Severity, Verdict
 
 if TYPE_CHECKING:
     from smokeproof.pytest_plugin.session import SmokeSession
 
 
 class Checks:
-    """The run as the tests see it: every check of :class:`~smokeproof.run.SmokeRun`, plus ``verify``."""
+    """The run as the tests see it: every check of :class:`~smokeproof.run.SmokeRun`, plus ``verify`` and ``check``."""
 
     def __init__(self, session: SmokeSession, config: pytest.Config) -> None:
         self._session = session
@@ -33,12 +33,38 @@ class Checks:
         return getattr(self._run, name)
 
     def verify(self, verdict: Verdict) -> None:
-        """Record a verdict for the reports, then fail the test with its message if it failed."""
+        """Record a verdict for the reports, then fail the test with its message if it failed (or is degraded and
+        the run says ``--fail-on-degraded``)."""
         __tracebackhide__ = True
         item = self._session.current
         if item is not None:
             item.stash[VERDICT_KEY] = verdict
-        allure_labels.record(self._allure, verdict)
+        failing = not verdict.ok or bool(verdict.degraded and self._session.settings.fail_on_degraded)
+        allure_labels.record(self._allure, verdict, failing=failing)
+        if failing:
+            raise verdict.failure()
+
+    def check(
+        self,
+        title: str,
+        *,
+        expected: object,
+        actual: object,
+        ok: bool | None = None,
+        category: Category | str | None = None,
+        severity: Severity | str | None = None,
+    ) -> None:
+        """Record an own check's verdict (``ok`` defaults to ``actual == expected``); fail the test if it does not hold."""
+        __tracebackhide__ = True
+        from smokeproof.pytest_plugin import own_verdicts
+
+        item = self._session.current
+        if item is None:
+            raise RuntimeError("smoke.check is called from a test's body")
+        verdict = own_verdicts.check_verdict(
+            item, self._session.env.redactor, title, expected=expected, actual=actual, ok=ok, category=category, severity=severity
+        )
+        item.stash[VERDICT_KEY] = verdict  # labelled for Allure once the test ends (the last check is its row)
         if not verdict.ok:
             raise verdict.failure()
 

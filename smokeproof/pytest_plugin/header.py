@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from smokeproof.database.revision_source import describe_source
+from smokeproof.http import certificates
 from smokeproof.pytest_plugin.settings import Settings
 
 PRODUCTION = "smokeproof: PRODUCTION: only GET, HEAD and OPTIONS are sent; database sessions are read-only"
@@ -21,6 +22,8 @@ def header_lines(settings: Settings) -> list[str]:
     absent = settings.absent()
     if settings.contracts and not any(c.fuzzable for c in settings.contracts) and env.fuzz.max_examples:
         absent.append("credential probes (no contract rejects anonymous callers)")
+    if env.base_url is not None and not certificates.targets(env):
+        absent.append("certificates (base_url is http://)")
     if absent:
         lines.append(f"smokeproof: not checked here: {'; '.join(absent)}")
     return lines

@@ -17,6 +17,7 @@ from smokeproof.errors import SmokeFailure, Unavailable
 from smokeproof.pytest_plugin import activation
 from smokeproof.pytest_plugin.activation import PARAMETERS, SESSION_KEY, VERDICT_KEY
 from smokeproof.pytest_plugin.fixtures import database, smoke
+from smokeproof.pytest_plugin.own_fixtures import smoke_auth, smoke_database, smoke_db, smoke_env, smoke_http
 
 # Everything else is imported inside the hooks, once the run has asked for smokeproof: installed in a
 # virtualenv, the plugin is loaded by every pytest run there, and an inert one must cost almost nothing.
@@ -37,9 +38,15 @@ __all__ = [  # what smokeproof.plugin, the entry point, hands pytest
     "pytest_terminal_summary",
     "pytest_unconfigure",
     "smoke",
+    "smoke_auth",
+    "smoke_database",
+    "smoke_db",
+    "smoke_env",
+    "smoke_http",
 ]
 
 REPORTING = "smokeproof.reporting"
+OWN_CHECKS = "smokeproof.own_checks"
 EMPTY_SET = "got empty parameter set"  # pytest's reason on the one item it makes for an empty parametrisation
 
 
@@ -54,12 +61,14 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Resolve and freeze the settings, own the run's session and register the reporting plugin (once per run)."""
+    """Resolve and freeze the settings, own the run's session and register the reporting and own-check plugins (once per run)."""
+    activation.add_markers(config)  # also when inert: a suite with own checks keeps --strict-markers
     if not activation.requested(config):
         return
     from smokeproof.errors import UsageError
     from smokeproof.pytest_plugin import settings as settings_module
     from smokeproof.pytest_plugin import waiting
+    from smokeproof.pytest_plugin.own_checks import OwnChecksPlugin
     from smokeproof.pytest_plugin.reporting import ReportingPlugin
     from smokeproof.pytest_plugin.session import SmokeSession
 
@@ -70,6 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(exc.render()) from None
     session = config.stash[SESSION_KEY] = SmokeSession(settings)
     config.pluginmanager.register(ReportingPlugin(config, session, VERDICT_KEY), REPORTING)
+    config.pluginmanager.register(OwnChecksPlugin(session), OWN_CHECKS)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -109,15 +119,33 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "drift_object" in metafunc.fixturenames:
         drifts = tenants.schema_targets(settings.drift, settings.env)
         metafunc.parametrize("drift_object", drifts, ids=[t.id for t in drifts])
+    if "certificate" in metafunc.fixturenames:
+        from smokeproof.http import certificates
+
+        hosts = certificates.targets(settings.env)
+        metafunc.parametrize("certificate", hosts, ids=[h.id for h in hosts])
     if "database" in metafunc.fixturenames and settings.env.databases:  # else the fixture: database_url
         names = [None] * (settings.env.database_url is not None) + list(settings.env.databases)
         metafunc.parametrize("database", names, ids=[name or DEFAULT_NAME for name in names])
 
 
+@pytest.hookimpl(tryfirst=True)  # before -k / -m deselect: a known issue may name any check of the suite
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Drop the tests of a part the environment does not have (no entries): the header says it is absent."""
+    """Drop the tests of a part the environment does not have (no entries): the header says it is absent.
+
+    A known-issue entry that covers no check is bad input (exit 4 naming it).
+    """
     if SESSION_KEY not in config.stash:
         return
+    settings = config.stash[SESSION_KEY].settings
+    if settings.known.entries:
+        from smokeproof.errors import UsageError
+        from smokeproof.pytest_plugin import known
+
+        try:
+            known.refuse_unmatched(settings.known, items, also=[c.test_id for c in settings.contracts])
+        except UsageError as exc:
+            raise pytest.UsageError(exc.render()) from None
     empty = [item for item in items if _empty_parameter_set(item)]
     if empty:
         config.hook.pytest_deselected(items=empty)
@@ -181,12 +209,16 @@ def pytest_runtest_makereport(
     redact = session.env.redactor
     if call.excinfo is not None and isinstance(call.excinfo.value, SmokeFailure) and report.failed:
         report.longrepr = str(call.excinfo.value)
+    if session.settings.known.entries:  # known issues: decided here, where the test ran, and carried by the report
+        from smokeproof.pytest_plugin import known
+
+        known.apply(item, report, session.settings.known, redact=redact)
     if report.longrepr is not None:
         text = str(report.longrepr)
         if redact(text) != text:
             report.longrepr = redact(text)
     report.sections = [(title, redact(body)) for title, body in report.sections]
-    ran = report.when == "call" and report.outcome in ("passed", "failed")
+    ran = report.when == "call" and (report.outcome in ("passed", "failed") or hasattr(report, "wasxfail"))
     if ran or (report.when == "setup" and report.outcome == "failed"):
         session.ran.append(item.nodeid)
     return report
@@ -225,11 +257,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         return
     from smokeproof.pytest_plugin import memory
 
-    config.stash[SESSION_KEY].close()
-    reporting = config.pluginmanager.get_plugin(REPORTING)
-    if reporting is not None:
-        config.pluginmanager.unregister(reporting)
-    memory.release(config)
+    try:
+        config.stash[SESSION_KEY].close()
+    finally:  # a closer that raised still leaves the plugins unregistered and the memory released
+        for name in (REPORTING, OWN_CHECKS):
+            plugin = config.pluginmanager.get_plugin(name)
+            if plugin is not None:
+                config.pluginmanager.unregister(plugin)
+        memory.release(config)
 
 
 def _empty_parameter_set(item: pytest.Item) -> bool:

@@ -13,9 +13,9 @@ import pytest
 
 from smokeproof.database import tenants
 from smokeproof.database.revision_source import describe_source
-from smokeproof.pytest_plugin import waiting
+from smokeproof.pytest_plugin import known, waiting
 from smokeproof.pytest_plugin.activation import PARAMETERS
-from smokeproof.reporting import allure_identity, junit, summary
+from smokeproof.reporting import allure_identity, junit, quality_gate, summary
 from smokeproof.verdict import Verdict
 
 if TYPE_CHECKING:  # the Allure writer loads when a run writes Allure results (not for --collect-only)
@@ -82,8 +82,18 @@ class ReportingPlugin:
         check = callspec.id if callspec is not None and "database" not in callspec.params else item.name
         if verdict is not None and report.when == "call":
             outcome = "passed" if report.passed else "failed"
+            if hasattr(report, known.KNOWN):  # a known issue's failure (an xfail)
+                outcome = "known"
+            elif report.passed and verdict.degraded:
+                outcome = "degraded"
+            category = verdict.category or (verdict.degraded_category if verdict.degraded and report.failed else None)
             return summary.Row(
-                verdict.check, verdict.expected, verdict.actual, outcome, verdict.category.value if verdict.category else ""
+                verdict.check,
+                verdict.expected,
+                verdict.actual,
+                outcome,
+                category.value if category else "",
+                note=known.row_note(report),
             )
         if report.skipped:
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
@@ -126,7 +136,8 @@ class ReportingPlugin:
 
     @pytest.hookimpl(trylast=True)  # after session fixtures are torn down: their Allure containers are queued
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Write the summary, the history and Allure's side files; wait for the Allure writer (exit 3 if it failed)."""
+        """Write the summary, the history and Allure's side files; wait for the Allure writer (exit 3 if it failed
+        in a run that would otherwise pass)."""
         results = getattr(self.config.option, "allure_report_dir", None)
         try:
             self._write_reports(results)
@@ -134,8 +145,8 @@ class ReportingPlugin:
             self.write_error = f"{exc.strerror or exc.__class__.__name__}: {exc.filename or self.reports}"
         if self.writer is not None:
             self.write_error = self.writer.flush() or self.write_error
-        if self.write_error is not None:
-            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+        if self.write_error is not None and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR  # never hides a broken contract (1), nor 2, 4 or 5
 
     def _write_reports(self, results: str | None) -> None:
         if not self.rows or self.config.getoption("collectonly"):
@@ -152,7 +163,8 @@ class ReportingPlugin:
         text = redact(summary.markdown(rows, before, header))
         self.reports.mkdir(parents=True, exist_ok=True)
         (self.reports / "summary.md").write_text(text, encoding="utf-8")
-        (self.reports / "summary.json").write_text(redact(summary.run_record(rows, before, header)), encoding="utf-8")
+        gate = quality_gate.gate((r.outcome for r in rows), allow_empty=self.session.settings.allow_empty)
+        (self.reports / "summary.json").write_text(redact(summary.run_record(rows, before, header, gate)), encoding="utf-8")
         step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if step_summary:
             with open(step_summary, "a", encoding="utf-8") as handle:

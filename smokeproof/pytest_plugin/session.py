@@ -98,13 +98,17 @@ class SmokeSession:
         return self._run
 
     def close(self) -> None:
-        """Cancel what is in flight, close the connections and stop the target. Safe to call twice."""
+        """Cancel what is in flight, close the connections and stop the target. Safe to call twice.
+
+        The target stops even when closing the loop raises (a closer that fails); the error is raised after.
+        """
         self._run = None
-        self._loop.close()  # with the lanes made on it
-        self._lanes = None
-        if self._target is not None:
-            self._target.stop()
-            self._target = None
+        target, self._target, self._lanes = self._target, None, None
+        try:
+            self._loop.close()  # with the lanes made on it
+        finally:
+            if target is not None:
+                target.stop()
 
     def _start_target(self) -> Environment:
         """The environment to run against: with the started target's URLs and tokens when it has a ``[start]`` table."""

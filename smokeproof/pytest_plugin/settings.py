@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from smokeproof.config import known_issues
 from smokeproof.config.environment import ENV_VARIABLE, REVISION_VARIABLE, Environment, load, resolve_file
 from smokeproof.database import drift
 from smokeproof.database.revision_source import load_history
 from smokeproof.database.schema_contract import SchemaContract, load_schema_contract
 from smokeproof.errors import UsageError
-from smokeproof.http.contracts import EndpointContract, load_contracts
+from smokeproof.http.contracts import EndpointContract, load_contracts, refuse_warn_at_budget
 
 if TYPE_CHECKING:
     from smokeproof.database.migrations import MigrationHistory
@@ -39,6 +40,10 @@ class Settings:
     allow_empty: bool
     history: MigrationHistory | None = None  # the code's Alembic history, when the environment names it
     drift: tuple[drift.DriftObject, ...] = ()  # [drift]: one check per object of the baseline
+    known: known_issues.KnownIssues = field(
+        default_factory=known_issues.KnownIssues
+    )  # known_issues: failures that do not fail the run
+    fail_on_degraded: bool = False  # --fail-on-degraded: a degraded check fails
 
     def absent(self) -> list[str]:
         """The parts this environment does not have, for the report header."""
@@ -68,6 +73,8 @@ def resolve(config: pytest.Config) -> Settings:
         if env.contracts is not None
         else ()
     )
+    if env.contracts is not None:
+        refuse_warn_at_budget(contracts, max_ms=env.http.max_ms, file=env.contracts)
     timeout = config.getoption("smoke_timeout")
     return Settings(
         env=env,
@@ -78,6 +85,8 @@ def resolve(config: pytest.Config) -> Settings:
         allow_empty=bool(config.getoption("smoke_allow_empty")),
         history=load_history(env),  # a broken versions folder stops the run here, before any check
         drift=drift.objects(drift.load_settings(env.drift, schemas=env.database.schemas)) if env.drift else (),
+        known=known_issues.load(env.known_issues, production=env.production, strict=env.strict_known),
+        fail_on_degraded=bool(config.getoption("smoke_fail_on_degraded")),
     )
 
 

@@ -2,14 +2,13 @@
 
 The polling itself is :mod:`smokeproof.wait`. Here it is planned at configure time (a wait
 with nowhere to poll is exit 4), announced in the header, run once when collection ends (on its
-own thread and event loop, so pytest-asyncio's loops are untouched), and, if the deploy did not
-converge, no request is sent and every check fails with the same message.
+own daemon thread and event loop, so pytest-asyncio's loops are untouched and Ctrl-C stops it at
+once), and, if the deploy did not converge, no request is sent and every check fails with the
+same message.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import os
 from dataclasses import dataclass
 
@@ -17,7 +16,7 @@ import pytest
 
 from smokeproof.config.environment import Environment
 from smokeproof.config.names import WAIT_VARIABLE
-from smokeproof.config.secrets import reveal
+from smokeproof.loop_thread import LoopThread
 from smokeproof.wait import WaitOutcome, WaitPlan, plan_for, wait_for_revision
 
 
@@ -47,12 +46,19 @@ def before_checks(config: pytest.Config, env: Environment) -> None:
     state = config.stash.get(WAIT_KEY, None)
     if state is None or state.outcome is not None or config.getoption("collectonly"):
         return
-    headers = {key: reveal(value) for key, value in env.headers}
+    from smokeproof.http.policy import target_headers
+
+    headers = target_headers(env, state.plan.url)  # [http] headers go to the target's origin only
     terminal = config.pluginmanager.get_plugin("terminalreporter")
     if terminal is not None:
         terminal.write_line(f"smokeproof: {env.redactor(state.plan.describe())} ...")
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="smokeproof-wait") as pool:
-        state.outcome = pool.submit(asyncio.run, wait_for_revision(state.plan, headers=headers)).result()
+    # A daemon thread, closed in any case: Ctrl-C cancels the poll in flight at once (a pool's worker
+    # would be waited for, up to the wait's timeout, before the run could stop).
+    loop = LoopThread("smokeproof-wait")
+    try:
+        state.outcome = loop.submit(wait_for_revision(state.plan, headers=headers)).result()
+    finally:
+        loop.close()
     if terminal is not None:
         terminal.write_line(f"smokeproof: rolling deploy: {env.redactor(state.outcome.summary())}")
 

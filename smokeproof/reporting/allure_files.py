@@ -13,19 +13,26 @@ from pathlib import Path
 
 from smokeproof.verdict import Category
 
-# Allure 2 reads categories.json from the results; Allure 3 reads the same rules from allurerc.mjs.
-# Every smokeproof failure message ends with "category: <name>", which is what the rules match;
-# the rules come in Category's own order.
+# Allure 2 reads categories.json from the results; Allure 3 reads the same rules from allurerc.mjs
+# (by the category label). Every smokeproof failure message (allure-pytest's statusDetails.message:
+# "smokeproof.errors.SmokeFailure: <headline>" and its sections) ends with its category section,
+#
+#       category:
+#         Server errors (5xx)
+#
+# which is what the rules match. Allure 2 matches a whole message with Java's Pattern.matches, so
+# each regex spans it all; re.escape's escapes (of spaces and brackets) mean the same in Java.
+# The rules come in Category's own order.
+
+
+def message_regex(category: Category) -> str:
+    """The regex that matches, in full, a failure message whose category section names ``category``."""
+    return rf"(?s).*\bcategory:\s+{re.escape(category.value)}\s*"
 
 
 def categories() -> list[dict[str, object]]:
     rules: list[dict[str, object]] = [
-        {
-            "name": category.value,
-            "matchedStatuses": ["failed"],
-            "messageRegex": rf"(?s).*category: {re.escape(category.value)}\s*$",
-        }
-        for category in Category
+        {"name": category.value, "matchedStatuses": ["failed"], "messageRegex": message_regex(category)} for category in Category
     ]
     rules.append({"name": "Broken checks (suite or configuration errors)", "matchedStatuses": ["broken"]})
     return rules

@@ -28,7 +28,7 @@ from allure_commons import hookimpl, plugin_manager
 from allure_commons.logger import AllureFileLogger
 from attr import asdict
 
-from smokeproof.reporting.allure_labels import WINDOW_LABEL
+from smokeproof.reporting.allure_labels import KNOWN_LABEL, NOTE_LABEL, WINDOW_LABEL
 
 
 class ThreadedFileLogger:
@@ -56,6 +56,11 @@ class ThreadedFileLogger:
                 start, _, stop = label.value.partition("-")
                 result.start, result.stop = int(start), int(stop)
                 break
+        if any(label.name == KNOWN_LABEL for label in result.labels):
+            known_failure(result)
+        for label in [label for label in result.labels if label.name == NOTE_LABEL]:
+            result.labels.remove(label)
+            noted(result, label.value)
         self._report_item(result)
 
     @hookimpl
@@ -121,6 +126,26 @@ class ThreadedFileLogger:
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join()
+
+
+def known_failure(result: Any) -> None:
+    """A known issue as Allure reads one: the failure it is (pytest records an xfail as a skip), marked known."""
+    from allure_commons.model2 import Status, StatusDetails
+
+    details = result.statusDetails or StatusDetails()
+    details.known = True
+    if details.message and details.message.startswith("XFAIL "):
+        details.message = details.message.removeprefix("XFAIL ")
+    result.status, result.statusDetails = Status.FAILED, details
+
+
+def noted(result: Any, line: str) -> None:
+    """``line`` first in the result's message (a check that failed for a reason its exception does not carry)."""
+    from allure_commons.model2 import StatusDetails
+
+    details = result.statusDetails or StatusDetails()
+    details.message = f"{line}\n\n{details.message}" if details.message else line
+    result.statusDetails = details
 
 
 def _bare(fixture: Any) -> bool:

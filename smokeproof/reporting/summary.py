@@ -12,10 +12,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-STATUS_ICON = {"passed": "✅ pass", "failed": "❌ FAIL", "skipped": "⏭ skip", "error": "💥 ERROR"}
+STATUS_ICON = {
+    "passed": "✅ pass",
+    "failed": "❌ FAIL",
+    "skipped": "⏭ skip",
+    "error": "💥 ERROR",
+    "known": "🟡 known",
+    "degraded": "🟠 degraded",
+}
+PASSING = ("passed", "skipped", "known", "degraded")  # outcomes that do not fail the run
 
 
 @dataclass(frozen=True)
@@ -23,13 +31,21 @@ class Row:
     check: str
     expected: str
     actual: str
-    outcome: str  # passed | failed | skipped | error
+    outcome: str  # passed | failed | skipped | error | known (a known issue's failure) | degraded
     category: str = ""
     database: str = ""  # the tenant database the check ran on ("": the environment's own, or none)
+    note: str = ""  # after the status: a known issue's ticket, "fixed: remove the known-issue entry", an expiry
 
     @property
     def ok(self) -> bool:
-        return self.outcome in ("passed", "skipped")
+        return self.outcome in PASSING
+
+    def status(self, *, icons: bool = True) -> str:
+        """``🟡 known (OPS-412)``, ``✅ pass, fixed: remove the known-issue entry (OPS-412)``; plain for the terminal."""
+        word = STATUS_ICON.get(self.outcome, self.outcome) if icons else self.outcome.upper()
+        if not self.note:
+            return word
+        return f"{word} {self.note}" if self.note.startswith("(") else f"{word}, {self.note}"
 
 
 def short_actual(actual: str) -> str:
@@ -44,6 +60,8 @@ def change(row: Row, before: Mapping[str, Row]) -> str:
     if old is None:
         return "new check" if before else ""
     was, now = short_actual(old.actual), short_actual(row.actual)
+    # A known issue's failure is still a failure, a degraded pass still a pass, for what changed.
+    old, row = _as_compared(old), _as_compared(row)
     if old.outcome == "failed" and row.outcome == "passed":
         return f"{was} -> {now} fixed" if was != now else "fixed"
     if old.outcome == "passed" and row.outcome == "failed":
@@ -51,6 +69,11 @@ def change(row: Row, before: Mapping[str, Row]) -> str:
     if old.outcome == "failed" and row.outcome == "failed":
         return f"still failing ({was} -> {now})" if was != now else "still failing"
     return ""
+
+
+def _as_compared(row: Row) -> Row:
+    outcome = {"known": "failed", "degraded": "passed"}.get(row.outcome)
+    return replace(row, outcome=outcome) if outcome else row
 
 
 def folder_name(target: str) -> str:
@@ -75,15 +98,22 @@ def save(path: Path, rows: Iterable[Row], header: Mapping[str, str]) -> None:
     path.write_text(_rows_json(header, [vars(r) for r in rows], ensure_ascii=True))
 
 
-def run_record(rows: Iterable[Row], before: Mapping[str, Row], header: Mapping[str, str]) -> str:
-    """This run as JSON (``reports/summary.json``): what ``smokeproof report DIR...`` merges."""
-    return _rows_json(header, [{**vars(r), "change": change(r, before)} for r in rows], ensure_ascii=False)
+def run_record(
+    rows: Iterable[Row], before: Mapping[str, Row], header: Mapping[str, str], gate: Mapping[str, int] | None = None
+) -> str:
+    """This run as JSON (``reports/summary.json``): what ``smokeproof report DIR...`` merges, and the
+    quality gate that gives the run's exit status (:mod:`smokeproof.reporting.quality_gate`)."""
+    rows_json = [{**vars(r), "change": change(r, before)} for r in rows]
+    return _rows_json(header, rows_json, ensure_ascii=False, gate=gate)
 
 
-def _rows_json(header: Mapping[str, str], rows: list[dict[str, str]], *, ensure_ascii: bool) -> str:
+def _rows_json(
+    header: Mapping[str, str], rows: list[dict[str, str]], *, ensure_ascii: bool, gate: Mapping[str, int] | None = None
+) -> str:
     lines = [json.dumps(row, ensure_ascii=ensure_ascii) for row in rows]
     head = json.dumps(dict(header), ensure_ascii=ensure_ascii)
-    return '{"header": ' + head + ',\n "rows": [\n  ' + ",\n  ".join(lines) + "\n ]\n}\n"
+    extra = f',\n "gate": {json.dumps(dict(gate))}' if gate is not None else ""
+    return '{"header": ' + head + extra + ',\n "rows": [\n  ' + ",\n  ".join(lines) + "\n ]\n}\n"
 
 
 def _cell(text: str) -> str:
@@ -105,7 +135,7 @@ def section(rows: list[Row], changes: list[str], header: Mapping[str, str]) -> s
     verdict = "❌ **not healthy**" if failed else "✅ **healthy**"
     lines = [f"## smokeproof: {header.get('environment', '?')} {verdict}", ""]
     lines += [f"- **{k}**: {_cell(v)}" for k, v in header.items()]
-    lines += ["", f"{len(rows)} checks, {failed} failing.", ""]
+    lines += ["", f"{len(rows)} checks, {failed} failing.", *_passing_notes(rows), ""]
     groups: dict[str, list[tuple[Row, str]]] = {}
     for row, changed in zip(rows, changes, strict=True):
         groups.setdefault(row.database, []).append((row, changed))
@@ -125,20 +155,31 @@ def section(rows: list[Row], changes: list[str], header: Mapping[str, str]) -> s
     return "\n".join(lines) + "\n"
 
 
+def _passing_notes(rows: list[Row]) -> list[str]:
+    """The lines under the count for what passes but needs a look: known issues, degraded checks."""
+    notes = []
+    known = [r for r in rows if r.outcome == "known"]
+    if known:
+        listed = ", ".join(f"{_cell(r.check)} {r.note}".strip() for r in known)
+        notes.append(f"{len(known)} known issue{'s' * (len(known) != 1)} (failing, not failing the run): {listed}.")
+    degraded = [r for r in rows if r.outcome == "degraded"]
+    if degraded:
+        listed = ", ".join(_cell(r.check) for r in degraded)
+        notes.append(f"{len(degraded)} degraded (passing, close to failing; --fail-on-degraded fails them): {listed}.")
+    return notes
+
+
 def _table(rows: list[tuple[Row, str]]) -> list[str]:
     lines = ["| check | expected | actual | status | change |", "| --- | --- | --- | --- | --- |"]
     for r, changed in rows:
-        lines.append(
-            f"| {_cell(r.check)} | {_cell(r.expected)} | {_cell(r.actual)} | {STATUS_ICON.get(r.outcome, r.outcome)} "
-            f"| {_cell(changed)} |"
-        )
+        lines.append(f"| {_cell(r.check)} | {_cell(r.expected)} | {_cell(r.actual)} | {_cell(r.status())} | {_cell(changed)} |")
     return lines
 
 
 def terminal(rows: list[Row], before: Mapping[str, Row]) -> list[str]:
     """The table as plain, aligned text for the end of the terminal run."""
     table = [("check", "expected", "actual", "status", "change")]
-    table += [(r.check, r.expected, r.actual, r.outcome.upper(), change(r, before)) for r in rows]
+    table += [(r.check, r.expected, r.actual, r.status(icons=False), change(r, before)) for r in rows]
     widths = [min(max(len(row[i]) for row in table), 60) for i in range(5)]
 
     def fit(text: str, width: int) -> str:
