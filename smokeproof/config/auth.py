@@ -28,11 +28,13 @@ empty variable, and a request with an empty credential would blame the server fo
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -42,7 +44,32 @@ from smokeproof.errors import UsageError
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token
 SCHEME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]*$")
 # Keys of an environment file where an empty ${VAR} is an error, not a value.
-NEEDS_VALUE = ("base_url", "database_url", "databases", "revision.url", "http.headers.", "auth.")
+NEEDS_VALUE = (
+    "base_url",
+    "database_url",
+    "databases",
+    "revision.url",
+    "revision.expected",
+    "wait.revision",
+    "http.headers.",
+    "auth.",
+)
+
+
+def http_url(value: str) -> str:
+    """An absolute http(s) URL a request can be built from, checked when the file loads (not at the first request)."""
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise ValueError("a URL holds no spaces or control characters (percent-encode them)")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number from 0 to 65535
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL ({exc})") from None
+    if not parts.hostname:
+        raise ValueError("the URL names no host")
+    return value
 
 
 class Table(BaseModel):
@@ -86,10 +113,17 @@ class LoginTable(_Sent):
             raise ValueError("give either 'path' (on base_url) or 'url'")
         if self.path is not None and not self.path.startswith("/"):
             raise ValueError("'path' must start with '/'")
-        if self.url is not None and not self.url.startswith(("http://", "https://")):
-            raise ValueError("'url' must start with http:// or https://")
+        if self.url is not None:
+            try:
+                http_url(self.url)
+            except ValueError as exc:
+                raise ValueError(f"'url': {exc}") from None
         if (self.form is None) == (self.json_ is None):
             raise ValueError("give either 'form' or 'json' (what the login request sends)")
+        try:
+            json.dumps(self.json_)
+        except (TypeError, ValueError):
+            raise ValueError("'json' holds a value JSON cannot carry (a TOML date or time?): quote it as a string") from None
         if not self.token_pointer.startswith("/"):
             raise ValueError("'token_pointer' is an RFC 6901 pointer: it starts with '/'")
         return self
@@ -106,9 +140,7 @@ class OAuth2Table(_Sent):
     @field_validator("token_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value
+        return http_url(value)
 
 
 class AuthTable(Table):

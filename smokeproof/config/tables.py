@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from smokeproof.config.auth import AuthTable, RedactTable
 
@@ -44,6 +44,13 @@ class _Table(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+def _not_blank(value: str | None) -> str | None:
+    """A revision that is given is not empty: an empty one would switch its check off (leave the key out for that)."""
+    if value is not None and not value.strip():
+        raise ValueError("is empty: give a revision, or leave the key out")
+    return value
+
+
 class RevisionTable(_Table):
     expected: str | None = None
     # Alembic's own configuration (alembic.ini or pyproject.toml), or the versions folder(s) directly
@@ -63,6 +70,8 @@ class RevisionTable(_Table):
             raise ValueError("'migrations' names no folder")
         return self
 
+    _expected = field_validator("expected")(_not_blank)
+
 
 class WaitTable(_Table):
     """Waiting for a rolling deploy before the checks (see :mod:`smokeproof.wait`)."""
@@ -73,6 +82,8 @@ class WaitTable(_Table):
     timeout_s: PositiveFloat = 300.0
     interval_s: PositiveFloat = 5.0
     consecutive: PositiveInt = 3
+
+    _revision = field_validator("revision")(_not_blank)
 
 
 class HttpTable(_Table):

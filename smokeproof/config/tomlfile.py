@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import pydantic
 
-from smokeproof.config.secrets import Redactor
+from smokeproof.config.secrets import Redactor, credential_key
 from smokeproof.errors import UsageError
 
 VAR = re.compile(r"\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -81,7 +81,7 @@ def substitute(
         if empty is not None and not env[name].strip():
             empty.append((name, where))
         if where not in public and not any(where.startswith((f"{key}.", f"{key}[")) for key in public):
-            redactor.add(env[name])
+            redactor.add(env[name], credential=credential_key(where))
         return env[name]
 
     return VAR.sub(replace, data)

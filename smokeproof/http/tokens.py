@@ -8,7 +8,10 @@ that obtained it (they came from ``${VAR}``).
 
 A token that cannot be obtained is not a skip: every check that needs it fails, in the
 "Authentication setup" category, with one line saying which token, which request, and what it
-answered (redacted). The declared request is sent even to production: it is what the file asks for.
+answered (redacted). Whatever stops the token request (an answer without a token, a URL httpx
+refuses, a body that cannot be encoded) is a :class:`TokenUnavailable`: nothing that goes wrong
+here may leave a check waiting for a token that will never come. The declared request is sent
+even to production: it is what the file asks for.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from urllib.parse import quote, urlencode
 from smokeproof import json_pointer
 from smokeproof.config.auth import ClientCredentials, Login, Obtained, Tokens
 from smokeproof.config.secrets import Redactor
+from smokeproof.errors import reason
 from smokeproof.verdict import Area, Category, Verdict
 
 if TYPE_CHECKING:
@@ -75,6 +79,14 @@ class TokenBroker:
         return await asyncio.shield(task)
 
     async def _obtain(self, spec: Obtained) -> str:
+        try:
+            return await self._request_token(spec)
+        except TokenUnavailable:
+            raise
+        except Exception as exc:  # anything else: the checks that wait for this token must hear why, not hang
+            raise TokenUnavailable(self.redactor(f"token '{spec.name}': the request could not be made: {reason(exc)}")) from None
+
+    async def _request_token(self, spec: Obtained) -> str:
         method, url, headers, body = self._request(spec)
         exchange = await self.send(method, url, headers, body)
         where = f"token '{spec.name}': {method} {self.redactor(url)}"
@@ -90,7 +102,7 @@ class TokenBroker:
             raise TokenUnavailable(f"{where} answered {exchange.status} without a token at {pointer}: {answer}") from None
         if not isinstance(token, str) or not token.strip():
             raise TokenUnavailable(f"{where} answered {exchange.status}, but {pointer} is not a non-empty string: {answer}")
-        self.redactor.add(token)
+        self.redactor.add(token, credential=True)
         return token
 
     def _request(self, spec: Obtained) -> tuple[str, str, dict[str, str], bytes]:

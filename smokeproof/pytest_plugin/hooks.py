@@ -9,13 +9,14 @@ the plugin leaves other projects' test runs as they are. The hooks follow the ru
 from __future__ import annotations
 
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from typing import Any
 
 import pytest
 
-from smokeproof.errors import SmokeFailure, Unavailable
+from smokeproof.errors import ReportedElsewhere, SmokeFailure, Unavailable
 from smokeproof.pytest_plugin import activation
-from smokeproof.pytest_plugin.activation import PARAMETERS, SESSION_KEY, VERDICT_KEY
+from smokeproof.pytest_plugin.activation import FAULT_KEY, PARAMETERS, SESSION_KEY, VERDICT_KEY
 from smokeproof.pytest_plugin.fixtures import database, smoke
 from smokeproof.pytest_plugin.own_fixtures import smoke_auth, smoke_database, smoke_db, smoke_env, smoke_http
 
@@ -192,6 +193,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     try:
         return (yield)
     except Unavailable as exc:
+        if isinstance(exc, ReportedElsewhere):  # a skip, but a fault of the target all the same
+            item.stash[FAULT_KEY] = True
         pytest.skip(str(exc))
     finally:
         session.current = None
@@ -214,9 +217,7 @@ def pytest_runtest_makereport(
 
         known.apply(item, report, session.settings.known, redact=redact)
     if report.longrepr is not None:
-        text = str(report.longrepr)
-        if redact(text) != text:
-            report.longrepr = redact(text)
+        report.longrepr = _redacted(report.longrepr, redact)
     report.sections = [(title, redact(body)) for title, body in report.sections]
     ran = report.when == "call" and (report.outcome in ("passed", "failed") or hasattr(report, "wasxfail"))
     if ran or (report.when == "setup" and report.outcome == "failed"):
@@ -265,6 +266,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             if plugin is not None:
                 config.pluginmanager.unregister(plugin)
         memory.release(config)
+
+
+def _redacted(longrepr: object, redact: Callable[[str], str]) -> Any:
+    """``longrepr`` with every secret masked, of the type pytest expects: a skip's stays a (path, line, reason) tuple."""
+    if isinstance(longrepr, tuple):  # pytest's JUnit writer and -ra summary unpack it: a string there is an INTERNALERROR
+        return tuple(redact(part) if isinstance(part, str) else part for part in longrepr)
+    text = str(longrepr)
+    clean = redact(text)
+    return longrepr if clean == text else clean
 
 
 def _empty_parameter_set(item: pytest.Item) -> bool:

@@ -78,6 +78,8 @@ class SmokeSession:
             lanes=self._lanes,
             loop=self._loop,
             history=settings.history,
+            deadline=settings.deadline,
+            selected_checks=frozenset(_selected_checks(items)),
         )
         if send:
             aligned = revision_source.configured(self.env, settings.expected_override)  # else no Alembic check reads
@@ -133,6 +135,17 @@ def _selected_contracts(items: Iterable[pytest.Item]) -> list[EndpointContract]:
         if callspec is not None and isinstance(callspec.params.get("endpoint"), EndpointContract):
             selected.append(callspec.params["endpoint"])
     return selected
+
+
+def _selected_checks(items: Iterable[pytest.Item]) -> list[str]:
+    """The ids of the selected schema and drift checks (``table public.users @ eu``): those that report a fault once."""
+    found = []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        check = getattr(params.get("schema_object", params.get("drift_object")), "id", None)
+        if isinstance(check, str):  # not pytest's NOTSET of an empty parametrisation
+            found.append(check)
+    return found
 
 
 def _selected_databases(items: Iterable[pytest.Item], *, alembic: bool) -> list[str | None]:
