@@ -260,7 +260,10 @@ def _report(
     if snap is not None:
         data = schema_toml.contract(snap, schemas=args.schema or ["public"])
         kinds = {"table": "table", "enum": "enum type", "index": "index", "foreign_key": "foreign key"}
-        counts = [_count(len(data.get(kind, [])), word) for kind, word in kinds.items()]
+        kinds |= {"policy": "policy", "trigger": "trigger", "function": "function"}
+        counts = [
+            _count(len(data.get(kind, [])), word) for kind, word in kinds.items() if data.get(kind) or kind in ("table", "enum")
+        ]
         print(f"smokeproof init: schema contract of {', '.join(counts)}")
         masked = mask_url(args.database_url)
         note = "   # your password where *** is" if masked != args.database_url else ""
@@ -270,5 +273,5 @@ def _report(
 
 
 def _count(n: int, word: str) -> str:
-    plural = word + ("es" if word.endswith("x") else "s")
+    plural = word[:-1] + "ies" if word.endswith("cy") else word + ("es" if word.endswith("x") else "s")
     return f"{n} {word if n == 1 else plural}"

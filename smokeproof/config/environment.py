@@ -39,7 +39,7 @@ from smokeproof.errors import UsageError
 __all__ = ["DEFAULT_ENV", "ENV_VARIABLE", "REVISION_VARIABLE", "Environment", "available", "load", "resolve_file"]
 
 # Keys whose ${VAR} values are not secrets: shown in messages (a URL's password is masked all the same).
-PUBLIC_KEYS = frozenset({"base_url"})
+PUBLIC_KEYS = frozenset({"base_url", "drift.roles", "drift.role_map"})  # role names are shown, not masked
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ class DriftConfig:
     baseline: Path
     extra: Literal["fail", "warn", "ignore"]
     ignore: tuple[str, ...]
+    roles: tuple[str, ...] = ()
+    role_map: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -264,7 +266,9 @@ def _drift(table: DriftTable | None, *, file: Path) -> DriftConfig | None:
     if table is None:
         return None
     baseline = relative_path(table.baseline, base=file.parent, file=file, key="drift.baseline")
-    return DriftConfig(baseline=baseline, extra=table.extra, ignore=tuple(table.ignore))
+    return DriftConfig(
+        baseline=baseline, extra=table.extra, ignore=tuple(table.ignore), roles=tuple(table.roles), role_map=dict(table.role_map)
+    )
 
 
 def _start(table: StartTable | None, *, file: Path) -> StartCommand | None:

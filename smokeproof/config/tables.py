@@ -138,6 +138,8 @@ class DriftTable(_Table):
     baseline: str
     extra: Literal["fail", "warn", "ignore"] = "fail"
     ignore: list[str] = []
+    roles: list[str] = []  # whose privileges drift compares (with PUBLIC's), as the baseline names them
+    role_map: dict[str, str] = {}  # a role as the baseline names it -> as the database names it
 
 
 class StartTable(_Table):

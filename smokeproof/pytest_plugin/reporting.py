@@ -127,6 +127,9 @@ class ReportingPlugin:
         if env.databases:
             snapshots = run.tenant_snapshots if run is not None else {}
             header["tenant databases"] = tenants.describe(list(env.databases), snapshots)
+        drifts = self.session.settings.drift
+        if drifts and drifts[0].settings.note:
+            header["drift baseline"] = drifts[0].settings.note
         deploy = waiting.summary(self.config)
         if deploy is not None:
             header["rolling deploy"] = deploy
