@@ -16,6 +16,7 @@ import pytest
 from demo.pgcluster import DEBIAN_PG15_BIN, Cluster, start_cluster
 
 from .fastapi_app.server import Service, running_service
+from .flask_app.server import FlaskService, running_flask_service
 from .servers import Route, Server, serve
 from .suite import DemoTarget, demo_target
 
@@ -82,3 +83,10 @@ def public_api() -> Iterator[Server]:
     """A loopback API with one public route, ``GET /api/v1/public`` -> 200 (see ``servers.PUBLIC_ENDPOINTS``)."""
     with serve(Server(routes={"/api/v1/public": Route()})) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def flask_service() -> Iterator[FlaskService]:
+    """The self-test Flask service (its own cluster, Flask-Migrate at head, one user), shared by the session."""
+    with running_flask_service() as service:
+        yield service

@@ -8,6 +8,7 @@ writes must pass on the healthy service, and fail where the service breaks its o
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from smokeproof.cli.main import main
 from smokeproof.cli.scaffold import MODULES, OWN_CHECKS, OWN_CHECKS_FILE
 from smokeproof.config.secrets import MASK
 from smokeproof.database.schema_contract import load_schema_contract
+from smokeproof.kinds import KINDS
 
 from .adopted import ENV, VARIABLE, Scaffolded, init_args, outcomes, scaffold, smokeproof
 from .fastapi_app.server import Service
@@ -146,10 +148,12 @@ def test_bad_input_is_one_line_and_exit_4(
 
 
 def test_the_scaffolded_test_modules_are_the_repositorys_own() -> None:
+    """init writes one thin module per kind of check, the repository's own, shipped in the package (a wheel too)."""
+    assert set(MODULES) == {kind.module for kind in KINDS} | {"conftest.py"}
+    package_data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["smokeproof.cli"]
     for name, text in MODULES.items():
-        assert (REPO / name).read_text() == text, (
-            f"{name} changed: copy it into smokeproof/cli/scaffold.py MODULES (init writes it)"
-        )
+        assert (REPO / name).read_text() == text, f"{name}: smokeproof/cli/suite/{name} must link to the repository's file"
+        assert any(fnmatch.fnmatch(f"suite/{name}", pattern) for pattern in package_data), f"{name} is not package data"
 
 
 async def test_init_with_schema_writes_it_into_the_environment(pg_url: str, tmp_path: Path) -> None:

@@ -64,6 +64,7 @@ def test_each_database_fails_only_its_own_checks(
     assert len(ap) == len([c for c in own if rows[c]["outcome"] != "skipped"])  # every check of ap ran ...
     assert {r["outcome"] for r in ap} == {"failed"} and {r["category"] for r in ap} == {"Target unreachable"}  # ... and failed
     out = result.stdout.str()
+    assert "smokeproof: databases: database_url, eu, us, ap (4)" in out  # the header names the fleet
     assert f"alembic revision @ ap: target unreachable: database ap (postgresql://smoke:{MASK}@127.0.0.1:" in out
     assert "[us] alembic: database is at 010, the code expects 80105006e3d3 (1 migration pending)" in out
     assert PASSWORD not in out and PASSWORD not in (pytester.path / "reports" / "summary.md").read_text()

@@ -5,10 +5,12 @@
     SmokeError
     ├── UsageError                 the run cannot start: its input is wrong (exit status 4)
     ├── Unavailable                a check cannot run here (no database configured): skipped, with why
+    │   └── ReportedElsewhere      its cause, a fault of the target, is another selected check's failure
     ├── TargetError                the target could not be checked; each failure names its category
     │   ├── TargetUnreachable      nothing answered: connection refused or timed out, start command failed
     │   │   └── DatabaseUnreachable    the database connection could not be opened
-    │   └── DatabaseError          connected, but the read failed (a statement timeout, a catalog error)
+    │   ├── DatabaseError          connected, but the read failed (a statement timeout, a catalog error)
+    │   └── Stalled                a result the run waited for did not come within its bound
     └── SmokeFailure               a check ran and the deployment breaks its contract (an AssertionError)
         └── Refused                an own check's request was not sent: unsafe in production, or to another origin
 
@@ -52,6 +54,13 @@ class Unavailable(SmokeError):
     """A check cannot run here (no database configured, nothing says where the code's head is): skipped."""
 
 
+class ReportedElsewhere(Unavailable):
+    """Skipped because another selected check reports the fault it depends on (its table is missing).
+
+    Still a fault of the target: a run with such a skip is not healthy.
+    """
+
+
 class TargetError(SmokeError):
     """The target could not be checked; the message is already redacted and names the target."""
 
@@ -66,6 +75,14 @@ class DatabaseUnreachable(TargetUnreachable):
 
 class DatabaseError(TargetError):
     """The database was reached but could not be read: a statement timeout, a catalog query that failed."""
+
+
+class Stalled(TargetError):
+    """A result the run waited for (a request's answer, a catalog read) did not arrive within its bound.
+
+    Every request and read has its own timeouts; this bound is the net under them, so that no check,
+    whatever goes wrong underneath, waits forever (``--smoke-timeout`` shortens it).
+    """
 
 
 class SmokeFailure(SmokeError, AssertionError):

@@ -16,10 +16,35 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
+from smokeproof.errors import Stalled
+
 T = TypeVar("T")
+
+
+SLACK_S = 30.0  # added to every bound on a wait: the bound is a net for bugs, never a budget a check should meet
+
+
+def bounded(bound: float, deadline: float | None) -> float:
+    """``bound`` seconds from now, or less when the session deadline (``--smoke-timeout``, monotonic) comes first."""
+    return bound if deadline is None else min(bound, max(deadline - time.monotonic(), 0.0))
+
+
+def settle(future: concurrent.futures.Future[T], within: float, what: str) -> T:
+    """``future``'s result, waited for at most ``within`` seconds; :class:`~smokeproof.errors.Stalled` after that.
+
+    Every wait of a test on the run's loop goes through here (or is bounded the same way when awaited):
+    a result that never comes fails its check instead of hanging the run.
+    """
+    try:
+        return future.result(timeout=max(within, 0.0))
+    except TimeoutError:
+        if future.done():  # the work itself raised a TimeoutError (or ended just now): that is its result
+            return future.result()
+        raise Stalled(f"{what}: no result within {within:g} s (the run's bound on this wait; --smoke-timeout sets it)") from None
 
 
 class LoopThread:

@@ -25,6 +25,7 @@ import asyncio
 import concurrent.futures
 import functools
 import json
+import math
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -36,11 +37,11 @@ from smokeproof.database.revision_source import ExpectedRevision
 from smokeproof.database.run_checks import DatabaseChecks
 from smokeproof.database.schema_contract import SchemaEntry
 from smokeproof.database.tenants import OnDatabase
-from smokeproof.errors import Unavailable
+from smokeproof.errors import Stalled, Unavailable
 from smokeproof.http import judge
 from smokeproof.http.contracts import EndpointContract
-from smokeproof.loop_thread import LoopThread
-from smokeproof.verdict import Verdict
+from smokeproof.loop_thread import SLACK_S, LoopThread, bounded, settle
+from smokeproof.verdict import Category, Verdict
 
 if TYPE_CHECKING:  # alembic loads only when the history is read; httpx with the prober, on the first request
     from smokeproof.database.migrations import MigrationHistory
@@ -63,13 +64,24 @@ class SmokeRun:
     _rate: Any = None  # credential_probes.RateLimit, created on first use
     history: MigrationHistory | None = None  # the code's Alembic history (revision_source.load_history)
     # certificate HOST checks: each read once, on the run's loop; plain tests and the loop both ask
+    causes: Any = None  # root_cause.CauseChecks: the selected checks a 5xx verdict can point to (set by the session)
     _certificates: dict[CertificateTarget, concurrent.futures.Future[Verdict]] = field(default_factory=dict)
     _reading: threading.Lock = field(default_factory=threading.Lock)
     database: DatabaseChecks = field(init=False)  # the schema, drift and Alembic checks, on the same loop
+    deadline: float | None = None  # --smoke-timeout: time.monotonic() after which no wait goes on
+    # The ids of the selected checks (after -k/-m): a consequence of a fault is skipped only when one of them reports it
+    selected_checks: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         self.database = DatabaseChecks(
-            self.env, self.loop, self._fetch_json, expected_override=self.expected_override, history=self.history
+            self.env,
+            self.loop,
+            self._fetch_json,
+            expected_override=self.expected_override,
+            history=self.history,
+            selected=self.selected_checks,
+            deadline=self.deadline,
+            request_bound=self.request_bound,
         )
 
     @functools.cached_property
@@ -137,7 +149,15 @@ class SmokeRun:
     async def endpoint(self, contract: EndpointContract) -> Verdict:
         """The verdict on ``contract``'s exchange, awaited (from a coroutine test or a probe)."""
         self._check_credentials(contract)
-        return self._judge(contract, await self.prober.result(contract))
+        if self.prober.future(contract).done():  # in already (and past a spent deadline: still its answer)
+            return self._judge(contract, self.prober.future(contract).result())
+        bound = self.request_bound()
+        try:
+            async with asyncio.timeout(bound):
+                exchange = await self.prober.result(contract)
+        except TimeoutError:
+            exchange = self.prober.stalled(contract, bound)
+        return self._judge(contract, exchange)
 
     def wait_endpoint(self, contract: EndpointContract) -> Verdict:
         """The verdict on ``contract``'s exchange, waited for outside any event loop (a plain test).
@@ -146,7 +166,23 @@ class SmokeRun:
         loop that awaiting it costs, once per contract.
         """
         self._check_credentials(contract)
-        return self._judge(contract, self.prober.future(contract).result())
+        bound = self.request_bound()
+        try:
+            exchange = settle(self.prober.future(contract), bound, contract.test_id)
+        except Stalled:
+            exchange = self.prober.stalled(contract, bound)
+        return self._judge(contract, exchange)
+
+    def request_bound(self) -> float:
+        """How long a check waits for a request's answer at most, from now.
+
+        Every request has its own total timeout (``[http] timeout_s``) but waits for a free lane first; in the
+        worst case a token's request waits behind every contract, then its checks' requests behind them again.
+        Past this bound a check fails instead of waiting on: whatever went wrong, the run ends.
+        """
+        http = self.env.http
+        waves = math.ceil(max(len(self.contracts), 1) / http.concurrency)
+        return bounded(http.timeout_s * (2 * waves + 3) + SLACK_S, self.deadline)
 
     def _check_credentials(self, contract: EndpointContract) -> None:
         missing = self.prober.missing_credentials(contract)
@@ -155,9 +191,21 @@ class SmokeRun:
 
     def _judge(self, contract: EndpointContract, exchange: Exchange) -> Verdict:
         http = self.env.http
-        return judge.judge(
-            contract, exchange, default_max_ms=http.max_ms, default_warn_ms=http.warn_ms, redactor=self.env.redactor
+        return self._explained(
+            judge.judge(contract, exchange, default_max_ms=http.max_ms, default_warn_ms=http.warn_ms, redactor=self.env.redactor)
         )
+
+    def _explained(self, verdict: Verdict) -> Verdict:
+        """A 5xx verdict pointed to the database check of this run that explains it (:mod:`smokeproof.root_cause`)."""
+        if verdict.ok or verdict.category is not Category.SERVER_ERROR or self.causes is None:
+            return verdict
+        state = self.database.read_state()
+        if state is None:
+            return verdict
+        from smokeproof import root_cause  # loads alembic's revision code: only runs with a 5xx pay
+
+        catalog, alignment = state
+        return root_cause.explain(verdict, root_cause.find(self.causes, alignment, catalog))
 
     async def fuzz(self, contract: EndpointContract) -> Verdict:
         """The property-based probe of ``contract`` (malformed credentials)."""
@@ -169,7 +217,10 @@ class SmokeRun:
 
         if self._rate is None:
             self._rate = credential_probes.RateLimit(self.env.fuzz.max_rate_per_s)
-        return await credential_probes.probe_endpoint(self.prober, contract, rate=self._rate, fuzz=self.env.fuzz)
+        verdict = await credential_probes.probe_endpoint(self.prober, contract, rate=self._rate, fuzz=self.env.fuzz)
+        if not verdict.ok:
+            await self.database.state_ready()  # the catalog and the code's revision, awaited rather than blocking the loop
+        return self._explained(verdict)
 
     def wait_certificate(self, target: CertificateTarget) -> Verdict:
         """The verdict on the certificate ``target`` serves: read once per run, on the run's loop."""

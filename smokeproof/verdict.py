@@ -38,6 +38,7 @@ class Severity(enum.StrEnum):
 class Category(enum.StrEnum):
     """Why a check failed; each is an Allure category and a line in the summary (in this order)."""
 
+    SECURITY_DRIFT = "Security drift"
     MIGRATION_DRIFT = "Migration drift"
     MISSING_SCHEMA = "Missing schema objects"
     SCHEMA_DRIFT = "Schema drift"

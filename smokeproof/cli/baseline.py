@@ -22,6 +22,7 @@ from smokeproof.cli.environments import load_environment, read_database
 from smokeproof.config import targets
 from smokeproof.config.secrets import Redactor, mask_url, url_password
 from smokeproof.database import baseline, replay, scratch
+from smokeproof.database.catalog import CatalogSnapshot
 from smokeproof.database.catalog_read import read_url
 from smokeproof.errors import UsageError
 
@@ -64,7 +65,7 @@ def command(args: argparse.Namespace) -> int:
         return 1
     args.write.parent.mkdir(parents=True, exist_ok=True)
     args.write.write_text(baseline.dumps(doc), encoding="utf-8")
-    counts = ", ".join(f"{len(doc[k])} {k}" for k in ("tables", "views", "enums", "sequences"))
+    counts = ", ".join(f"{len(doc[k])} {k}" for k in ("tables", "views", "enums", "sequences", "functions", "domains", "types"))
     print(f"smokeproof: baseline written to {args.write} ({counts}; alembic {doc['alembic_revisions']})")
     return 0
 
@@ -83,7 +84,7 @@ def from_environment(args: argparse.Namespace) -> baseline.Document:
     finally:
         if started is not None:
             started.stop()
-    return baseline.document(snap)
+    return _document(snap)
 
 
 def from_migrations(args: argparse.Namespace) -> baseline.Document:
@@ -120,4 +121,15 @@ def _replay(command_line: str, url: str, cwd: Path, schemas: list[str], timeout_
             redact=Redactor([url, url_password(url) or ""]),
         )
     )
+    return _document(snap)
+
+
+def _document(snap: CatalogSnapshot) -> baseline.Document:
+    """The baseline of ``snap``; refused when the role could not read every kind (they would all read as drift)."""
+    refused = sorted(snap.security.unreadable)
+    if refused:
+        raise replay.ReplayError(
+            f"the role may not read what {', '.join(refused)} need (pg_catalog): a baseline without them would report "
+            "every one as missing; make it with a role that may read the catalog"
+        )
     return baseline.document(snap)

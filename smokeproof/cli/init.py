@@ -5,6 +5,9 @@ snapshot: the schema contract), write ``environments/NAME.toml``, ``tests/contra
 ``tests/schema/schema.toml``, the thin test modules, ``pytest.ini`` and ``conftest.py``, so that
 ``pytest --env=NAME`` passes on the healthy service at once. Nothing is overwritten without
 ``--force``; the database URL is never written, only the ``${NAME_DATABASE_URL}`` that reads it.
+
+``smokeproof init --update`` adds the thin test modules a suite lacks (a kind of check that did not
+exist when it was scaffolded) and touches nothing else.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 from smokeproof.cli import openapi, scaffold
 from smokeproof.config.secrets import Redactor, mask_url, url_password
 from smokeproof.config.tomlwrite import block, commented, document, literal
-from smokeproof.database import schema_toml
+from smokeproof.database import alembic_config, schema_toml
 from smokeproof.database.catalog import CatalogSnapshot
 from smokeproof.database.catalog_read import read_url
 from smokeproof.errors import UsageError
@@ -35,14 +38,21 @@ ENDPOINT_KEYS = (
 
 def add_parser(commands: Any) -> None:
     sub = commands.add_parser("init", help="scaffold a smoke suite for a running service (OpenAPI document + database)")
-    sub.add_argument("--env", required=True, help="environment name: writes environments/NAME.toml")
-    sub.add_argument("--base-url", required=True, help="where the service answers (http:// or https://)")
+    sub.add_argument("--env", help="environment name: writes environments/NAME.toml (required but with --update)")
+    sub.add_argument("--base-url", help="where the service answers, http:// or https:// (required but with --update)")
     sub.add_argument("--openapi", help="the service's OpenAPI document: a URL (…/openapi.json) or a file")
     sub.add_argument("--database-url", help="postgresql:// URL, read once, read-only; written as ${NAME_DATABASE_URL}")
     sub.add_argument("--schema", action="append", help="database schema to read (repeatable; default: public)")
-    sub.add_argument("--migrations", type=Path, help="the code's Alembic versions folder (for the alignment check)")
+    sub.add_argument(
+        "--migrations",
+        type=Path,
+        help="the code's Alembic versions folder, or Flask-Migrate's migrations folder (for the alignment check)",
+    )
     sub.add_argument("--dir", type=Path, default=Path("."), help="where to write the suite (default: .)")
     sub.add_argument("--force", action="store_true", help="overwrite files that exist")
+    sub.add_argument(
+        "--update", action="store_true", help="only add the thin test modules the suite in --dir lacks; touch nothing else"
+    )
 
 
 def variable(env: str) -> str:
@@ -50,8 +60,26 @@ def variable(env: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "_", env).upper() + "_DATABASE_URL"
 
 
+def update(root: Path) -> int:
+    """``init --update``: write the thin modules missing under ``root``, nothing else."""
+    if not (root / "pytest.ini").is_file() and not (root / "tests").is_dir():
+        raise UsageError(f"--update: {root} holds no suite (no pytest.ini, no tests/): run init without --update first")
+    missing = {root / name: text for name, text in scaffold.MODULES.items() if not (root / name).exists()}
+    for path, text in missing.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"smokeproof init: wrote {path.relative_to(root)}")
+    if not missing:
+        print(f"smokeproof init: {root} has every thin module; nothing written")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Check the arguments and the target files, read the service, write the suite."""
+    if args.update:
+        return update(args.dir.resolve())
+    if not args.env or not args.base_url:
+        raise UsageError("init needs --env NAME and --base-url URL (or --update, to add missing test modules)")
     if not NAME.match(args.env):
         raise UsageError(f"--env {args.env!r}: a name of letters, digits, '-', '_' and '.' (it names environments/NAME.toml)")
     if not args.base_url.startswith(("http://", "https://")):
@@ -60,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--database-url must be a postgresql:// URL")
     if args.migrations is not None and not args.migrations.is_dir():
         raise UsageError(f"--migrations: {args.migrations} is not a folder")
+    if args.migrations is not None:
+        args.migrations = alembic_config.versions_folder(args.migrations)
     root: Path = args.dir.resolve()
     targets = [root / "environments" / f"{args.env}.toml", *(root / name for name in PLAIN_FILES)]
     existing = [path for path in targets if path.exists()]
@@ -126,6 +156,8 @@ def environment_file(args: argparse.Namespace, root: Path, spec: dict[str, Any] 
     database = f'database_url = "${{{variable(args.env)}}}"   # never the URL itself: export it\n' if args.database_url else ""
     if args.migrations is not None:
         revision = f"migrations = {literal(os.path.relpath(args.migrations.resolve(), root / 'environments'))}\n"
+        if alembic_config.flask_migrate_layout(args.migrations.parent):
+            revision += 'upgrade_command = "flask db upgrade"   # Flask-Migrate: what every "what to do" prints\n'
     else:
         revision = '# migrations = "../../app/alembic/versions"   # the versions folder, read statically\n'
     text = ENVIRONMENT.format(
@@ -159,7 +191,21 @@ def _auth_lines(env: str, spec: dict[str, Any] | None) -> list[str]:
             f"# path = {literal(url)}",
             f'# form = {{ username = "${{{prefix}_USER_EMAIL}}", password = "${{{prefix}_USER_PASSWORD}}" }}',
         ]
-    return lines
+        return lines
+    return [
+        *lines,
+        "# or a token login with HTTP Basic whose answer holds the token (README, Tokens):",
+        "# [auth.login.api]",
+        '# path = "/api/tokens"',
+        f'# basic = {{ username = "${{{prefix}_USER}}", password = "${{{prefix}_PASSWORD}}" }}',
+        '# token_pointer = "/token"',
+        "# or the web UI's session: GET the form, POST it with its CSRF token, keep the cookie:",
+        "# [auth.login.web]",
+        '# path = "/login"',
+        f'# form = {{ username = "${{{prefix}_USER}}", password = "${{{prefix}_PASSWORD}}" }}',
+        '# cookie = "session"',
+        '# csrf = { path = "/login", field = "csrf_token" }',
+    ]
 
 
 def endpoints_file(args: argparse.Namespace, spec: dict[str, Any] | None) -> str:
@@ -206,10 +252,18 @@ def _report(
         checked = sum(op.reason is None for op in ops)
         parked = _count(len(ops) - checked, "operation")
         print(f"smokeproof init: {_count(checked, 'endpoint contract')}; {parked} written commented out, each with the reason")
+    else:
+        print(
+            "smokeproof init: no endpoint contracts (no --openapi): nothing checks the service's routes; add [[endpoint]] "
+            "entries to tests/contracts/endpoints.toml, or rerun with --openapi URL --force"
+        )
     if snap is not None:
         data = schema_toml.contract(snap, schemas=args.schema or ["public"])
         kinds = {"table": "table", "enum": "enum type", "index": "index", "foreign_key": "foreign key"}
-        counts = [_count(len(data.get(kind, [])), word) for kind, word in kinds.items()]
+        kinds |= {"policy": "policy", "trigger": "trigger", "function": "function"}
+        counts = [
+            _count(len(data.get(kind, [])), word) for kind, word in kinds.items() if data.get(kind) or kind in ("table", "enum")
+        ]
         print(f"smokeproof init: schema contract of {', '.join(counts)}")
         masked = mask_url(args.database_url)
         note = "   # your password where *** is" if masked != args.database_url else ""
@@ -219,5 +273,5 @@ def _report(
 
 
 def _count(n: int, word: str) -> str:
-    plural = word + ("es" if word.endswith("x") else "s")
+    plural = word[:-1] + "ies" if word.endswith("cy") else word + ("es" if word.endswith("x") else "s")
     return f"{n} {word if n == 1 else plural}"

@@ -178,6 +178,22 @@ def snapshot_command(args: argparse.Namespace) -> int:
             f"foreign key {key.schema}.{key.table}({', '.join(key.columns)}) -> "
             f"{key.ref_schema}.{key.ref_table}({', '.join(key.ref_columns)}) [{key.name}]"
         )
+    sec = snap.security
+    for (schema, table), rel in sorted(sec.relations.items()):
+        if rel.rls:
+            print(f"row security on {schema}.{table}{' (forced)' if rel.force_rls else ''}")
+    for policies in (sorted(sec.policies[key], key=lambda p: p.name) for key in sorted(sec.policies)):
+        print("\n".join(f"policy {p.name} on {p.schema}.{p.table} for {p.command} to {', '.join(p.roles)}" for p in policies))
+    for triggers in (sorted(sec.triggers[key], key=lambda t: t.name) for key in sorted(sec.triggers)):
+        print("\n".join(f"trigger {t.name} on {t.schema}.{t.table} ({t.enabled})" for t in triggers))
+    for signature, routine in sorted(sec.routines.items()):
+        print(f"{routine.kind} {signature}{' SECURITY DEFINER' if routine.security_definer else ''}")
+    for (schema, name), domain in sorted(sec.domains.items()):
+        print(f"domain {schema}.{name}: {domain.type}{' NOT NULL' if domain.not_null else ''}")
+    for (schema, name), composite in sorted(sec.types.items()):
+        print(f"type {schema}.{name}: {', '.join(composite.attributes)}")
+    if sec.unreadable:
+        print(f"cannot be read (permission): {', '.join(sorted(sec.unreadable))}")
     return 0
 
 

@@ -15,11 +15,26 @@ path = "/api/v1/login/access-token"  # or url = "https://idp.example.com/token"
 form = { username = "${ADMIN_EMAIL}", password = "${ADMIN_PASSWORD}" }   # or json = { ... }
 token_pointer = "/access_token"
 
+[auth.login.api]                     # HTTP Basic on the login request, the token at another pointer
+path = "/api/tokens"
+basic = { username = "${API_USER}", password = "${API_PASSWORD}" }
+headers = { "X-Client" = "smoke" }   # method = "POST" (default)
+token_pointer = "/token"
+
+[auth.login.web]                     # a session login: the cookie is the credential
+path = "/auth/login"
+form = { username = "${WEB_USER}", password = "${WEB_PASSWORD}" }
+cookie = "session"                   # taken from the login's answer (2xx or 3xx, redirects not followed)
+csrf = { path = "/auth/login", field = "csrf_token" }   # GET the form first, send its CSRF token back
+
 [auth.oauth2.service]                # OAuth2 client credentials
 token_url = "https://idp.example.com/oauth/token"
 client_id = "${CLIENT_ID}"
 client_secret = "${CLIENT_SECRET}"
+token_pointer = "/access_token"      # basic, headers and method as on a login
 ```
+
+The session login's mechanics (the CSRF token, the cookie) are :mod:`smokeproof.http.session_login`'s.
 
 A token a check needs but the file lacks skips that check; a ``${VAR}`` that is set but empty where
 a credential, a URL or a header is needed stops the run (exit 4): CI turns a missing secret into an
@@ -28,11 +43,13 @@ empty variable, and a request with an empty credential would blame the server fo
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -40,9 +57,35 @@ from smokeproof.config.secrets import Secret
 from smokeproof.errors import UsageError
 
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token
+COOKIE_NAME = HEADER_NAME  # RFC 6265: a cookie name is a token too
 SCHEME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]*$")
 # Keys of an environment file where an empty ${VAR} is an error, not a value.
-NEEDS_VALUE = ("base_url", "database_url", "databases", "revision.url", "http.headers.", "auth.")
+NEEDS_VALUE = (
+    "base_url",
+    "database_url",
+    "databases",
+    "revision.url",
+    "revision.expected",
+    "wait.revision",
+    "http.headers.",
+    "auth.",
+)
+
+
+def http_url(value: str) -> str:
+    """An absolute http(s) URL a request can be built from, checked when the file loads (not at the first request)."""
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise ValueError("a URL holds no spaces or control characters (percent-encode them)")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number from 0 to 65535
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL ({exc})") from None
+    if not parts.hostname:
+        raise ValueError("the URL names no host")
+    return value
 
 
 class Table(BaseModel):
@@ -73,12 +116,62 @@ class TokenTable(_Sent):
     value: str
 
 
-class LoginTable(_Sent):
+class BasicTable(Table):
+    username: str
+    password: str
+
+
+class CsrfTable(Table):
+    path: str  # the page whose answer holds the token (the login form)
+    field: str  # the hidden input's name (or the <meta> name, or the cookie's)
+    header: str | None = None  # also send the token in this header (Django: X-CSRFToken)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with '/'")
+        return value
+
+
+class _Request(_Sent):
+    """What a login and an OAuth2 grant share: how the request is sent, where the token is in the answer."""
+
+    basic: BasicTable | None = None  # HTTP Basic on the login request
+    headers: dict[str, str] = {}
+    method: str = "POST"
+    token_pointer: str = "/access_token"
+
+    @field_validator("token_pointer")
+    @classmethod
+    def _pointer(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("an RFC 6901 pointer: it starts with '/'")
+        return value
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, value: str) -> str:
+        if value.upper() not in ("GET", "POST", "PUT", "PATCH"):
+            raise ValueError("GET, POST, PUT or PATCH")
+        return value.upper()
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [name for name in value if not HEADER_NAME.match(name)]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not an HTTP header name")
+        return value
+
+
+class LoginTable(_Request):
     path: str | None = None
     url: str | None = None
     form: dict[str, str] | None = None
     json_: dict[str, Any] | None = Field(default=None, alias="json")
-    token_pointer: str = "/access_token"
+    cookie: str | None = None  # a session login: this cookie of the answer is the credential
+    csrf: CsrfTable | None = None
 
     @model_validator(mode="after")
     def _one_target_one_body(self) -> LoginTable:
@@ -86,16 +179,28 @@ class LoginTable(_Sent):
             raise ValueError("give either 'path' (on base_url) or 'url'")
         if self.path is not None and not self.path.startswith("/"):
             raise ValueError("'path' must start with '/'")
-        if self.url is not None and not self.url.startswith(("http://", "https://")):
-            raise ValueError("'url' must start with http:// or https://")
-        if (self.form is None) == (self.json_ is None):
-            raise ValueError("give either 'form' or 'json' (what the login request sends)")
-        if not self.token_pointer.startswith("/"):
-            raise ValueError("'token_pointer' is an RFC 6901 pointer: it starts with '/'")
+        if self.url is not None:
+            try:
+                http_url(self.url)
+            except ValueError as exc:
+                raise ValueError(f"'url': {exc}") from None
+        if self.form is not None and self.json_ is not None:
+            raise ValueError("give either 'form' or 'json' (what the login request sends), not both")
+        userinfo = self.url is not None and urlsplit(self.url).username is not None  # sent as HTTP Basic
+        if self.form is None and self.json_ is None and self.basic is None and not userinfo:
+            raise ValueError("give 'form', 'json' or 'basic' (what the login request sends)")
+        try:
+            json.dumps(self.json_)
+        except (TypeError, ValueError):
+            raise ValueError("'json' holds a value JSON cannot carry (a TOML date or time?): quote it as a string") from None
+        if self.cookie is not None and not COOKIE_NAME.match(self.cookie):
+            raise ValueError("'cookie' is not a cookie name")
+        if self.csrf is not None and self.cookie is None:
+            raise ValueError("'csrf' goes with a session login: set 'cookie' too")
         return self
 
 
-class OAuth2Table(_Sent):
+class OAuth2Table(_Request):
     token_url: str
     client_id: str
     client_secret: str
@@ -106,9 +211,7 @@ class OAuth2Table(_Sent):
     @field_validator("token_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value
+        return http_url(value)
 
 
 class AuthTable(Table):
@@ -136,18 +239,39 @@ class RedactTable(Table):
 
 @dataclass(frozen=True)
 class Sent:
-    """How a token travels: ``header: scheme value`` (the value alone when the scheme is empty)."""
+    """How a token travels: ``header: scheme value`` (the value alone when the scheme is empty), or as ``cookie``."""
 
     header: str = "Authorization"
     scheme: str = "Bearer"
+    cookie: str | None = None  # a session cookie of this name (header Cookie: name=value)
 
     def value(self, token: str) -> str:
+        if self.cookie is not None:
+            return f"{self.cookie}={token}"
         return f"{self.scheme} {token}" if self.scheme else token
 
 
 @dataclass(frozen=True)
+class Csrf:
+    """Where a session login's CSRF token is read (GET ``path``), under which name it goes back."""
+
+    path: str
+    field: str
+    header: str | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    """How a token request goes out besides its body: method, extra headers, HTTP Basic."""
+
+    method: str = "POST"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    basic: tuple[str, Secret] | None = None  # (username, password)
+
+
+@dataclass(frozen=True)
 class Login:
-    """A login request whose JSON answer holds a token at ``pointer``."""
+    """A login request whose JSON answer holds a token at ``pointer``, or whose answer sets ``cookie``."""
 
     name: str
     sent: Sent
@@ -155,6 +279,9 @@ class Login:
     form: Mapping[str, str] | None
     json: Mapping[str, Any] | None
     pointer: str
+    request: Request = Request()
+    cookie: str | None = None
+    csrf: Csrf | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +296,8 @@ class ClientCredentials:
     scope: str | None
     audience: str | None
     client_auth: Literal["body", "basic"]
+    pointer: str = "/access_token"
+    request: Request = Request()
 
 
 Obtained = Login | ClientCredentials
@@ -210,7 +339,11 @@ def tokens(auth: AuthTable, *, file: Path) -> Tokens:
     for name, login in auth.login.items():
         where = login.url or login.path
         assert where is not None
-        obtained[name] = Login(name, Sent(login.header, login.scheme), where, login.form, login.json_, login.token_pointer)
+        sent_as = Sent("Cookie", "", login.cookie) if login.cookie else Sent(login.header, login.scheme)
+        csrf = Csrf(login.csrf.path, login.csrf.field, login.csrf.header) if login.csrf else None
+        obtained[name] = Login(
+            name, sent_as, where, login.form, login.json_, login.token_pointer, _request(login), login.cookie, csrf
+        )
     for name, client in auth.oauth2.items():
         obtained[name] = ClientCredentials(
             name,
@@ -221,12 +354,19 @@ def tokens(auth: AuthTable, *, file: Path) -> Tokens:
             client.scope,
             client.audience,
             client.client_auth,
+            client.token_pointer,
+            _request(client),
         )
     sent.update({name: spec.sent for name, spec in obtained.items()})
     both = sorted(set(static) & set(obtained))
     if both:
         raise UsageError(f"token '{both[0]}' is declared twice ([auth.tokens] and [auth.login] or [auth.oauth2])", file=file)
     return Tokens(static, sent, obtained)
+
+
+def _request(table: _Request) -> Request:
+    basic = (table.basic.username, Secret(table.basic.password)) if table.basic else None
+    return Request(table.method, dict(table.headers), basic)
 
 
 def refuse_empty(empty: Iterable[tuple[str, str]], *, file: Path, needs_value: Iterable[str] = NEEDS_VALUE) -> None:

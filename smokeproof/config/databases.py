@@ -60,7 +60,7 @@ def tenant_databases(
                 raise UsageError(f"{where}: database {name!r} must be a postgresql:// URL", file=file)
             if name in found:
                 raise UsageError(f"{where}: database {name!r} is named twice", file=file)
-            redactor.add(url_password(url))
+            redactor.add(url_password(url), credential=True)
             found[name] = Secret(url)
     return found
 

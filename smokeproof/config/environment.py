@@ -39,7 +39,7 @@ from smokeproof.errors import UsageError
 __all__ = ["DEFAULT_ENV", "ENV_VARIABLE", "REVISION_VARIABLE", "Environment", "available", "load", "resolve_file"]
 
 # Keys whose ${VAR} values are not secrets: shown in messages (a URL's password is masked all the same).
-PUBLIC_KEYS = frozenset({"base_url"})
+PUBLIC_KEYS = frozenset({"base_url", "drift.roles", "drift.role_map"})  # role names are shown, not masked
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ class DriftConfig:
     baseline: Path
     extra: Literal["fail", "warn", "ignore"]
     ignore: tuple[str, ...]
+    roles: tuple[str, ...] = ()
+    role_map: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ class Environment:
 
     def with_target(self, *, base_url: str | None, database_url: str | None, tokens: Mapping[str, str]) -> Environment:
         """This environment with the addresses and tokens a started target reported."""
-        self.redactor.add(url_password(database_url or ""), *tokens.values())
+        self.redactor.add(url_password(database_url or ""), *tokens.values(), credential=True)
         return replace(
             self,
             base_url=base_url or self.base_url,
@@ -157,7 +159,7 @@ def load(path: Path, *, name: str, rootdir: Path, environ: Mapping[str, str] | N
     contracts = _optional_file(parsed.contracts, "contracts", rootdir / "tests" / "contracts" / "endpoints.toml", file=path)
     _check_urls(parsed, contracts, file=path, redactor=redactor)
     tokens = auth.tokens(parsed.auth, file=path)
-    redactor.add(*tokens.static.values())
+    redactor.add(*tokens.static.values(), *(url_password(spec.url) for spec in tokens.obtained.values()), credential=True)
     redactor.sensitive_headers |= tokens.headers()
     return Environment(
         name=name,
@@ -194,8 +196,8 @@ def _parse(path: Path, environ: Mapping[str, str] | None) -> tuple[dict[str, Any
     raw = read_toml(path)
     empty: list[tuple[str, str]] = []
     data = substitute(raw, file=path, redactor=redactor, environ=environ, empty=empty, public=PUBLIC_KEYS)
+    auth.refuse_empty(empty, file=path)  # first: the message names the variable, not only the key
     parsed = validate(EnvironmentFile, data, file=path, redactor=redactor)
-    auth.refuse_empty(empty, file=path)
     redactor.shapes = Shapes(keys=parsed.redact.keys, patterns=parsed.redact.patterns)
     return raw, parsed, redactor
 
@@ -225,13 +227,15 @@ def _check_urls(parsed: EnvironmentFile, contracts: Path | None, *, file: Path, 
         why = "endpoint contracts" if contracts is not None else "relative URLs in [revision] or [wait]"
         raise UsageError(f"set 'base_url' (or a [start] table that starts the target): {why} need it", file=file)
     if parsed.base_url is not None:
-        redactor.add(url_password(parsed.base_url))
-        if not parsed.base_url.startswith(("http://", "https://")):
-            raise UsageError(f"'base_url' must start with http:// or https:// (got {redactor(parsed.base_url)!r})", file=file)
+        redactor.add(url_password(parsed.base_url), credential=True)
+        try:
+            auth.http_url(parsed.base_url)
+        except ValueError as exc:
+            raise UsageError(f"'base_url' {exc} (got {redactor(parsed.base_url)!r})", file=file) from None
     if parsed.database_url is not None:
         if not parsed.database_url.startswith(("postgresql://", "postgres://")):
             raise UsageError("'database_url' must be a postgresql:// URL", file=file)
-        redactor.add(url_password(parsed.database_url))
+        redactor.add(url_password(parsed.database_url), credential=True)
 
 
 def _headers(headers: Mapping[str, str], raw: Mapping[str, object], *, file: Path) -> tuple[tuple[str, str | Secret], ...]:
@@ -262,7 +266,9 @@ def _drift(table: DriftTable | None, *, file: Path) -> DriftConfig | None:
     if table is None:
         return None
     baseline = relative_path(table.baseline, base=file.parent, file=file, key="drift.baseline")
-    return DriftConfig(baseline=baseline, extra=table.extra, ignore=tuple(table.ignore))
+    return DriftConfig(
+        baseline=baseline, extra=table.extra, ignore=tuple(table.ignore), roles=tuple(table.roles), role_map=dict(table.role_map)
+    )
 
 
 def _start(table: StartTable | None, *, file: Path) -> StartCommand | None:

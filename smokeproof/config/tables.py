@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from smokeproof.config.auth import AuthTable, RedactTable
 
@@ -44,6 +44,13 @@ class _Table(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+def _not_blank(value: str | None) -> str | None:
+    """A revision that is given is not empty: an empty one would switch its check off (leave the key out for that)."""
+    if value is not None and not value.strip():
+        raise ValueError("is empty: give a revision, or leave the key out")
+    return value
+
+
 class RevisionTable(_Table):
     expected: str | None = None
     # Alembic's own configuration (alembic.ini or pyproject.toml), or the versions folder(s) directly
@@ -54,6 +61,8 @@ class RevisionTable(_Table):
     single_head: bool = False
     url: RevisionUrl | None = None
     json_pointer: Pointer = "/alembic_revision"
+    # What every "what to do" prints to apply the migrations; {revision}: the code's head ("heads" for several)
+    upgrade_command: str = "alembic upgrade {revision}"
 
     @model_validator(mode="after")
     def _one_way_to_the_folders(self) -> RevisionTable:
@@ -62,6 +71,8 @@ class RevisionTable(_Table):
         if self.migrations == []:
             raise ValueError("'migrations' names no folder")
         return self
+
+    _expected = field_validator("expected")(_not_blank)
 
 
 class WaitTable(_Table):
@@ -73,6 +84,8 @@ class WaitTable(_Table):
     timeout_s: PositiveFloat = 300.0
     interval_s: PositiveFloat = 5.0
     consecutive: PositiveInt = 3
+
+    _revision = field_validator("revision")(_not_blank)
 
 
 class HttpTable(_Table):
@@ -125,6 +138,8 @@ class DriftTable(_Table):
     baseline: str
     extra: Literal["fail", "warn", "ignore"] = "fail"
     ignore: list[str] = []
+    roles: list[str] = []  # whose privileges drift compares (with PUBLIC's), as the baseline names them
+    role_map: dict[str, str] = {}  # a role as the baseline names it -> as the database names it
 
 
 class StartTable(_Table):

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import pydantic
 
-from smokeproof.config.secrets import Redactor
+from smokeproof.config.secrets import Redactor, credential_key
 from smokeproof.errors import UsageError
 
 VAR = re.compile(r"\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -49,7 +49,8 @@ def substitute(
     """Replace ``${VAR}`` in every string of ``data`` from the process environment.
 
     Each substituted value is handed to ``redactor`` (masked everywhere) unless its key is in
-    ``public``: a value is a secret unless the file's schema says what it is (a ``base_url`` is an
+    ``public`` (or under one: ``drift.role_map`` covers ``drift.role_map.app``): a value is a secret
+    unless the file's schema says what it is (a ``base_url`` is an
     address, shown in every message; its password, if any, the caller masks). ``$${VAR}`` is a literal
     ``${VAR}``. An unset variable is a usage error naming the variable, the file and the key. A variable
     that is set but empty (or blank) is listed in ``empty`` as ``(variable, key)``: whether that is an
@@ -79,8 +80,8 @@ def substitute(
             raise UsageError(f"environment variable ${{{name}}} is not set", file=file, where=where)
         if empty is not None and not env[name].strip():
             empty.append((name, where))
-        if where not in public:
-            redactor.add(env[name])
+        if where not in public and not any(where.startswith((f"{key}.", f"{key}[")) for key in public):
+            redactor.add(env[name], credential=credential_key(where))
         return env[name]
 
     return VAR.sub(replace, data)

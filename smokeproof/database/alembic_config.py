@@ -10,6 +10,10 @@ Options are read with Alembic's own :class:`alembic.config.Config` (``%(here)s``
 ``pyproject.toml``'s ``[tool.alembic]``). One difference, on purpose: a relative path is taken relative
 to the configuration file's folder, where Alembic takes it relative to the folder it is run from (the
 two agree when the project runs ``alembic`` beside its ``alembic.ini``, as Alembic's templates assume).
+
+Flask-Migrate's layout is read too: its ``migrations/alembic.ini`` names no ``script_location`` (Flask-Migrate
+sets it in code), and the folder beside it holds ``env.py`` and ``versions/``: that folder is the script
+location. Its upgrade command is ``flask db upgrade`` (``[revision] upgrade_command``), not ``alembic upgrade``.
 """
 
 from __future__ import annotations
@@ -73,14 +77,41 @@ def from_alembic_config(path: Path) -> VersionLocations:
             sourceless = config.get_alembic_boolean_option("sourceless")
     except (configparser.Error, CommandError, ValueError, KeyError, OSError) as exc:
         raise UsageError(f"Alembic cannot read this configuration: {exc}", file=path) from None
+    if script_location is None and not listed and flask_migrate_layout(path.parent):
+        return VersionLocations(folders=(path.parent.resolve() / "versions",), origin=path)
     if script_location is None and not listed:
-        raise UsageError("no 'script_location' (nor 'version_locations') in the [alembic] section", file=path)
+        raise UsageError(
+            "no 'script_location' (nor 'version_locations') in the [alembic] section, and its folder holds no "
+            "env.py and versions/ (Flask-Migrate's layout)",
+            file=path,
+        )
     if listed:
         folders = tuple(_location(entry, path) for entry in listed)
     else:
         assert script_location is not None
         folders = (_location(script_location, path) / "versions",)
     return VersionLocations(folders=folders, recursive=recursive, sourceless=sourceless, origin=path)
+
+
+def flask_migrate_layout(folder: Path) -> bool:
+    """Whether ``folder`` is a script location as Flask-Migrate lays it out: env.py, versions/, and an
+    alembic.ini without ``script_location`` (``flask db upgrade`` runs its migrations)."""
+    ini = folder / "alembic.ini"
+    if not ((folder / "env.py").is_file() and (folder / "versions").is_dir() and ini.is_file()):
+        return False
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(ini, encoding="utf-8")
+    except configparser.Error:
+        return False
+    return not parser.has_option("alembic", "script_location")
+
+
+def versions_folder(folder: Path) -> Path:
+    """The versions folder a user means: ``folder`` itself, or its ``versions/`` when it is a script location."""
+    if (folder / "env.py").is_file() and (folder / "versions").is_dir():
+        return folder / "versions"
+    return folder
 
 
 def _location(value: str, config_file: Path) -> Path:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from smokeproof.database.migrations import MigrationFile, MigrationHistory, PendingBranch
 from smokeproof.verdict import Area, Attachment, Category, Severity, Verdict
 
+DEFAULT_UPGRADE = "alembic upgrade {revision}"
+
 
 class AlignmentState(enum.StrEnum):
     AT_HEAD = "at head"
@@ -50,14 +52,21 @@ class Alignment:
     pending: tuple[MigrationFile, ...] = ()
     unknown: tuple[str, ...] = ()
     branches: tuple[PendingBranch, ...] = ()  # pending, split by the code's heads when it has several
+    upgrade: str = DEFAULT_UPGRADE  # [revision] upgrade_command
 
     @property
     def ok(self) -> bool:
         return self.state is AlignmentState.AT_HEAD
 
     @property
+    def behind(self) -> bool:
+        """The database lacks what the code's migrations create (its requests can fail with 500)."""
+        return self.state in (AlignmentState.PENDING, AlignmentState.NO_VERSION_TABLE, AlignmentState.BRANCH_MISMATCH)
+
+    @property
     def upgrade_command(self) -> str:
-        return f"alembic upgrade {self.expected[0]}" if len(self.expected) == 1 else "alembic upgrade heads"
+        """The team's command that applies the migrations (``[revision] upgrade_command``, ``{revision}`` filled in)."""
+        return self.upgrade.replace("{revision}", self.expected[0] if len(self.expected) == 1 else "heads")
 
     def todo(self) -> str:
         if self.state is AlignmentState.UNKNOWN:
@@ -168,15 +177,17 @@ def align(
     database: tuple[str, ...] | None,
     history: MigrationHistory | None,
     single_head: bool = False,
+    upgrade: str = DEFAULT_UPGRADE,
 ) -> Alignment:
     """Name the state of ``database`` (the ``alembic_version`` rows) against the code's heads."""
 
     def result(state: AlignmentState, applied: tuple[str, ...] | None = (), unknown: tuple[str, ...] = ()) -> Alignment:
         """``applied``: what the pending list starts from (None: no list)."""
         if history is None or applied is None or not all(history.knows(r) for r in expected):
-            return Alignment(state, expected, source, database, unknown=unknown)
+            return Alignment(state, expected, source, database, unknown=unknown, upgrade=upgrade)
         branches = history.pending_by_branch(applied, expected) if len(expected) > 1 else ()
-        return Alignment(state, expected, source, database, history.pending(applied, expected), unknown, branches)
+        pending = history.pending(applied, expected)
+        return Alignment(state, expected, source, database, pending, unknown, branches, upgrade)
 
     if single_head and len(expected) > 1:
         return result(AlignmentState.MULTIPLE_CODE_HEADS, database or ())

@@ -5,15 +5,22 @@ migrations built), committed beside the code, and compared with the live databas
 :mod:`smokeproof.database.drift`. Keys are sorted and empty parts left out, so a change to the
 schema is a short, readable diff in a pull request::
 
-    {"format": "smokeproof-baseline", "format_version": 1, "schemas": ["public"],
-     "tables": {"public.users": {"columns": {"id": {"not_null": true, "type": "uuid"}}, ...}},
+    {"format": "smokeproof-baseline", "format_version": 2, "schemas": ["public"],
+     "tables": {"public.users": {"columns": {"id": {"not_null": true, "type": "uuid"}}, "rls": true,
+                                 "policies": {...}, "triggers": {...}, "privileges": {...}, ...}},
      "views": {...}, "enums": {"public.userrole": ["admin", "viewer"]}, "sequences": {...},
+     "functions": {...}, "domains": {...}, "types": {...},
      "extensions": {"plpgsql": "pg_catalog"}, "alembic_revisions": ["80105006e3d3"]}
+
+Format version 2 added row security, policies, triggers, privileges, functions and procedures,
+domains and composite types (:mod:`smokeproof.database.baseline_security`). A version-1 baseline
+still loads; those kinds are then not compared (:class:`Live` at version 1 leaves them out).
 
 Left out on purpose: a column's position (a column re-added by hand moves to the end; the code
 does not care), extension versions (they follow the server build, not the migrations), indexes
 that back a constraint (reported as the constraint), identity sequences (reported as the column's
-identity), and objects that belong to an extension.
+identity), objects that belong to an extension, owners and the owner's own privileges (role names
+differ between a scratch replay and production).
 """
 
 from __future__ import annotations
@@ -25,11 +32,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from smokeproof.database import baseline_security as sec
 from smokeproof.database.catalog import CatalogSnapshot, Constraint, ForeignKey, Index, Table
 from smokeproof.errors import UsageError
 
 FORMAT = "smokeproof-baseline"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+SECURITY_VERSION = 2  # the first format with row security, policies, triggers, privileges, routines, domains, types
 RELATION_KINDS = {"r": "table", "p": "partitioned table", "f": "foreign table", "v": "view", "m": "materialized view"}
 VIEW_KINDS = {"v", "m"}
 CONSTRAINT_SECTIONS = {"u": "unique", "c": "checks", "x": "exclusions"}
@@ -69,8 +78,10 @@ class Live:
     wake the garbage collector's full passes.
     """
 
-    def __init__(self, snap: CatalogSnapshot) -> None:
+    def __init__(self, snap: CatalogSnapshot, *, version: int = FORMAT_VERSION) -> None:
         self.snap = snap
+        self.version = version  # of the baseline it is compared with: a version-1 baseline has no security parts
+        self.unreadable = snap.security.unreadable  # kinds the role may not read
         self.extensions: Document = dict(snap.extensions)
         self.members: dict[tuple[str, str], list[Constraint | ForeignKey | Index]] = {}
         indexes = [index for index in snap.indexes.values() if not index.constraint]
@@ -84,6 +95,12 @@ class Live:
             "enums": {f"{s}.{n}": (s, n) for (s, n) in snap.enums},
             "sequences": {f"{s}.{n}": (s, n) for (s, n), seq in snap.sequences.items() if not seq.identity},
         }
+        if version >= SECURITY_VERSION:
+            self.names.update(sec.names(snap.security))
+
+    def at(self, version: int) -> Live:
+        """This live schema as compared with a baseline of ``version``."""
+        return self if version == self.version else Live(self.snap, version=version)
 
     def get(self, section: str, name: str) -> Any:
         """The document of one object (``None`` when the database has none of that name)."""
@@ -103,7 +120,12 @@ class Live:
                 cycle=seq.cycle,
                 owned_by=seq.owned_by,
             )
-        return _relation(self.snap.tables[key], self.members.get(key, ()))
+        if section in sec.SECTIONS:
+            return sec.get(self.snap.security, section, key)
+        rel = _relation(self.snap.tables[key], self.members.get(key, ()))
+        if self.version >= SECURITY_VERSION:
+            sec.relation_parts(self.snap.security, key, rel)
+        return rel
 
 
 def _relation(table: Table, members: Iterable[Constraint | ForeignKey | Index]) -> Document:
@@ -202,6 +224,11 @@ class RelationDoc(_Strict):
     exclusions: dict[str, str] = {}
     foreign_keys: dict[str, ForeignKeyDoc] = {}
     indexes: dict[str, IndexDoc] = {}
+    rls: bool = False
+    force_rls: bool = False
+    policies: dict[str, sec.PolicyDoc] = {}
+    triggers: dict[str, sec.TriggerDoc] = {}
+    privileges: dict[str, list[str]] = {}
 
 
 class SequenceDoc(_Strict):
@@ -216,7 +243,7 @@ class SequenceDoc(_Strict):
 
 class BaselineDoc(_Strict):
     format: Literal["smokeproof-baseline"]
-    format_version: Literal[1]
+    format_version: Literal[1, 2]
     schemas: list[str]
     alembic_revisions: list[str] | None = None
     extensions: dict[str, str] = {}
@@ -224,6 +251,9 @@ class BaselineDoc(_Strict):
     views: dict[str, RelationDoc] = {}
     enums: dict[str, list[str]] = {}
     sequences: dict[str, SequenceDoc] = {}
+    functions: dict[str, sec.FunctionDoc] = {}
+    domains: dict[str, sec.DomainDoc] = {}
+    types: dict[str, sec.TypeDoc] = {}
 
 
 def load(path: Path) -> Document:

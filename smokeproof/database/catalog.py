@@ -9,8 +9,11 @@ a query) where a statement per kind of object took eighteen: a tenant database i
 is 50 to 150 ms away. What is read: tables and views with their columns (types as
 ``format_type()`` prints them, nullability, defaults, identity and generated columns), enum types
 with labels in ``enumsortorder``, indexes, constraints (primary keys, unique, check, exclusion,
-foreign keys with their actions), sequences, installed extensions and the ``alembic_version``
-rows. Works on PostgreSQL 13 to 18.
+foreign keys with their actions), sequences, installed extensions, the ``alembic_version``
+rows, and in the same statement what guards and moves the data (:mod:`security_catalog`: row
+security, policies, triggers, privileges, functions and procedures, domains, composite types).
+A role refused a catalog only those read gets them as unreadable, at the cost of two more
+statements then. Works on PostgreSQL 13 to 18.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from smokeproof.database import catalog_queries as q
+from smokeproof.database import security_catalog
+from smokeproof.database.security_catalog import Security
 from smokeproof.errors import DatabaseUnreachable, reason
 
 if TYPE_CHECKING:  # the driver loads when a catalog is read, not with the snapshot's types (schema files, reports)
@@ -129,6 +134,7 @@ class CatalogSnapshot:
     sequences: Mapping[tuple[str, str], Sequence_] = field(default_factory=dict)
     extensions: Mapping[str, str] = field(default_factory=dict)  # name -> schema
     schemas: tuple[str, ...] = ()
+    security: Security = field(default_factory=Security)  # row security, policies, triggers, grants, routines, ...
 
 
 async def connect_readonly(
@@ -199,8 +205,21 @@ async def snapshot(conn: asyncpg.Connection, *, schemas: Sequence[str]) -> Catal
 
 
 async def _read(conn: asyncpg.Connection, names: list[str]) -> CatalogSnapshot:
+    """The snapshot; a role refused a catalog that only the security kinds read gets those kinds as unreadable."""
+    import asyncpg
+
+    try:
+        return await _read_once(conn, names, q.SNAPSHOT)
+    except asyncpg.InsufficientPrivilegeError:
+        refused = await security_catalog.unreadable(conn)
+        if not refused:
+            raise
+        return await _read_once(conn, names, q.snapshot_sql(refused))
+
+
+async def _read_once(conn: asyncpg.Connection, names: list[str], statement: str) -> CatalogSnapshot:
     async with conn.transaction(readonly=True, isolation="repeatable_read"):
-        rows: dict[str, list[Row]] = json.loads(await conn.fetchval(q.SNAPSHOT, names))
+        rows: dict[str, list[Row]] = json.loads(await conn.fetchval(statement, names))
         versions: tuple[str, ...] | None = None
         version_table = _version_table(rows["tables"], names)
         if version_table is not None:
@@ -230,6 +249,7 @@ async def _read(conn: asyncpg.Connection, names: list[str]) -> CatalogSnapshot:
         sequences={(r["schema"], r["name"]): _sequence(r) for r in rows["sequences"]},
         extensions={r["name"]: r["schema"] for r in rows["extensions"]},
         schemas=tuple(names),
+        security=security_catalog.security(rows),
     )
 
 

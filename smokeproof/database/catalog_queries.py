@@ -14,13 +14,19 @@ on its own. Works on PostgreSQL 13 to 18.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
+from smokeproof.database import security_queries
+from smokeproof.database.security_queries import RELATION_SECURITY
+
 _EXTENSION_MEMBER = """EXISTS (SELECT 1 FROM pg_catalog.pg_depend x
                WHERE x.classid = 'pg_catalog.pg_class'::regclass AND x.objid = c.oid AND x.deptype = 'e')"""
 
 TABLES = f"""
 SELECT n.nspname AS schema, c.relname AS name, c.oid, c.relkind::text AS kind,
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END AS definition,
-       {_EXTENSION_MEMBER} AS extension_member
+       {_EXTENSION_MEMBER} AS extension_member,
+       {RELATION_SECURITY} AS security
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = ANY($1::text[])
 """
@@ -111,10 +117,18 @@ KINDS = {
     "sequences": SEQUENCES,
     "extensions": EXTENSIONS,
 }
-SNAPSHOT = (
-    "SELECT json_build_object("
-    + ", ".join(
-        f"'{kind}', (SELECT coalesce(json_agg(r {_ORDER.get(kind, '')}), '[]') FROM ({sql}) r)" for kind, sql in KINDS.items()
-    )
-    + ")::text"
-)
+KINDS.update(security_queries.KINDS)
+
+
+def snapshot_sql(unreadable: Collection[str] = ()) -> str:
+    """The one statement; a kind in ``unreadable`` (its catalogs refused to the role) reads as null."""
+    parts = [
+        f"'{kind}', (SELECT coalesce(json_agg(r {_ORDER.get(kind, '')}), '[]') FROM ({sql}) r)"
+        if kind not in unreadable
+        else f"'{kind}', NULL"
+        for kind, sql in KINDS.items()
+    ]
+    return "SELECT json_build_object(" + ", ".join(parts) + ")::text"
+
+
+SNAPSHOT = snapshot_sql()

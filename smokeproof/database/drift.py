@@ -1,7 +1,8 @@
 """Drift: the live schema against a baseline, one verdict per object, every difference at once.
 
 The baseline (:mod:`smokeproof.database.baseline`) is what the code's migrations build. Each
-table, view, enum type and sequence in it is one check (``drift public.item``); the installed
+table, view, enum type, sequence, function or procedure, domain and composite type in it is one
+check (``drift public.item``, ``drift function public.f(integer)``); the installed
 extensions are one more; objects in the database the baseline lacks are one more ("extra
 objects"). Pure functions: the caller hands over the live document (made once from the run's one
 catalog snapshot) and the Alembic alignment, which decides the advice.
@@ -16,16 +17,28 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, Literal
 
 from smokeproof.config.environment import DriftConfig
-from smokeproof.database import drift_diff
+from smokeproof.database import drift_diff, drift_security
 from smokeproof.database.alignment import Alignment, AlignmentState
-from smokeproof.errors import UsageError
+from smokeproof.errors import Unavailable, UsageError
 from smokeproof.verdict import Area, Attachment, Category, Severity, Verdict
 
 if TYPE_CHECKING:  # the baseline's models load with a [drift] table, not with every run
     from smokeproof.database.baseline import Document, Live
 
-Kind = Literal["table", "view", "enum", "sequence", "extensions", "extra"]
-SECTIONS: dict[Kind, str] = {"table": "tables", "view": "views", "enum": "enums", "sequence": "sequences"}
+Kind = Literal["table", "view", "enum", "sequence", "function", "domain", "type", "extensions", "extra"]
+SECTIONS: dict[Kind, str] = {
+    "table": "tables",
+    "view": "views",
+    "enum": "enums",
+    "sequence": "sequences",
+    "function": "functions",
+    "domain": "domains",
+    "type": "types",
+}
+OLD_BASELINE = (
+    "format_version 1: predates row security, policies, triggers, privileges, functions, domains and types, "
+    "which are not compared; remake it with `smokeproof baseline ... --write PATH` to compare them"
+)
 ExtraMode = Literal["fail", "warn", "ignore"]
 
 
@@ -40,9 +53,20 @@ class DriftSettings:
     baseline: Document
     extra: ExtraMode = "fail"
     ignore: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()  # whose privileges are compared (and PUBLIC's), as the baseline names them
+    role_map: Mapping[str, str] = field(default_factory=dict)  # a role as the baseline names it -> as named live
 
     def ignored(self, name: str) -> bool:
         return any(fnmatchcase(name, pattern) for pattern in self.ignore)
+
+    @property
+    def version(self) -> int:
+        return int(self.baseline.get("format_version", 1))
+
+    @property
+    def note(self) -> str | None:
+        """A line for the report's header when the baseline predates the security kinds."""
+        return OLD_BASELINE if self.version < 2 else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,7 +113,7 @@ def load_settings(config: DriftConfig, *, schemas: Sequence[str]) -> DriftSettin
             "remake the baseline with the same schemas (smokeproof baseline --schema NAME ...)",
             file=config.baseline,
         )
-    return DriftSettings(doc, config.extra, config.ignore)
+    return DriftSettings(doc, config.extra, config.ignore, config.roles, dict(config.role_map))
 
 
 def objects(settings: DriftSettings) -> tuple[DriftObject, ...]:
@@ -147,6 +171,8 @@ class Finding:
     exists: bool
     differences: list[str]
     diff: Any
+    security: bool = False  # in row security, a policy, a privilege or SECURITY DEFINER
+    means: tuple[str, ...] = ()  # what the security differences allow
 
 
 @dataclass(frozen=True)
@@ -155,13 +181,20 @@ class Comparison:
 
     live: Live
     findings: Mapping[str, Finding]  # by check id: only the objects that differ, the extensions, the extras
+    refused: tuple[str, ...] = ()  # sections and table parts the role may not read: "cannot be compared: permission"
 
 
 def compare(settings: DriftSettings, live: Live) -> Comparison:
     """Compare every object of the baseline with the live schema; an equal object costs one ``==``."""
+    live = live.at(settings.version)
     findings: dict[str, Finding] = {}
+    roles = drift_security.Roles(settings.roles, settings.role_map)
+    refused = drift_security.refused(live.unreadable) if settings.version >= 2 else ()
+    parts = tuple(part for part in drift_security.TABLE_PARTS if part in refused)
     for kind, section in SECTIONS.items():
-        names = live.names[section]
+        if section in refused:
+            continue
+        names = live.names.get(section, {})
         for name, want in settings.baseline.get(section, {}).items():
             if name not in names:
                 findings[check_id(kind, name)] = Finding(
@@ -169,19 +202,27 @@ def compare(settings: DriftSettings, live: Live) -> Comparison:
                 )
                 continue
             got = live.get(section, name)
+            if want == got:
+                continue
+            want, got = roles.prepare(want, live=False), roles.prepare(got, live=True)
+            if parts:
+                want, got = drift_security.without(want, parts), drift_security.without(got, parts)
             if want != got:
-                diffs = drift_diff.differences(kind, want, got)
+                diffs = drift_security.differences(kind, want, got)
                 if diffs:  # unequal documents that say the same (a default spelled out) are no finding
-                    findings[check_id(kind, name)] = Finding(True, diffs, {"baseline": want, "database": got})
+                    security = drift_security.is_security(kind, want, got)
+                    means = tuple(drift_security.meanings(kind, want, got))
+                    diff = {"baseline": want, "database": got}
+                    findings[check_id(kind, name)] = Finding(True, diffs, diff, security, means)
     want_ext = settings.baseline.get("extensions", {})
     ext_diffs = drift_diff.extensions(want_ext, live.extensions) if want_ext != live.extensions else []
     if ext_diffs:
         diff = {"baseline": want_ext, "database": live.extensions}
         findings[check_id("extensions", "")] = Finding(True, ext_diffs, diff)
-    found = extras(settings, live)
+    found = extras(settings, live, refused)
     if found:
         findings[check_id("extra", "")] = Finding(True, [f"extra {name} (not in the baseline)" for name in found], found)
-    return Comparison(live, findings)
+    return Comparison(live, findings, refused)
 
 
 def reported_by(obj: DriftObject, comparison: Comparison) -> str | None:
@@ -197,13 +238,18 @@ def reported_by(obj: DriftObject, comparison: Comparison) -> str | None:
 
 def check(obj: DriftObject, comparison: Comparison, hint: Advice) -> Verdict:
     """The verdict on one drift object, read from the run's comparison."""
+    section = SECTIONS.get(obj.kind, "")
+    if section in comparison.refused:
+        raise Unavailable(f"{obj.id}: cannot be compared: permission ({drift_security.refusal(section)})")
     finding = comparison.findings.get(obj.id)
     if finding is None:
+        parts = [part for part in drift_security.TABLE_PARTS if part in comparison.refused]
+        partly = obj.kind in ("table", "view") and parts
         return Verdict(
             check=obj.id,
             area=Area.SCHEMA,
             expected="as the baseline",
-            actual="as the baseline",
+            actual=f"as the baseline ({', '.join(parts)}: cannot be compared: permission)" if partly else "as the baseline",
             ok=True,
             feature="drift",
             story=obj.id,
@@ -213,12 +259,12 @@ def check(obj: DriftObject, comparison: Comparison, hint: Advice) -> Verdict:
     return _verdict(obj, finding, hint)
 
 
-def extras(settings: DriftSettings, live: Live) -> dict[str, Any]:
+def extras(settings: DriftSettings, live: Live, refused: tuple[str, ...] = ()) -> dict[str, Any]:
     """Objects in the database (less the ignored ones) the baseline lacks: ``{"table public.tmp": {...}}``."""
     found: dict[str, Any] = {}
     for kind, section in SECTIONS.items():
         known: Mapping[str, Any] = settings.baseline.get(section, {})
-        for name in sorted(live.names[section]):
+        for name in sorted(live.names.get(section, {}) if section not in refused else ()):
             if name not in known and not settings.ignored(name):
                 found[f"{kind} {name}"] = live.get(section, name)
     return found
@@ -251,6 +297,7 @@ def _verdict(obj: DriftObject, finding: Finding, hint: Advice) -> Verdict:
     count = f"{len(diffs)} difference{'s' * (len(diffs) != 1)}"
     listing = "\n".join(f"- {d}" for d in diffs)
     headline = f"{obj.id}: {count}" if exists else f"{obj.id}: missing (the baseline has it)"
+    means = "\n".join([*finding.means, hint.meaning])
     return Verdict(
         check=obj.id,
         area=Area.SCHEMA,
@@ -261,15 +308,21 @@ def _verdict(obj: DriftObject, finding: Finding, hint: Advice) -> Verdict:
         sections=(
             ("differences", listing),
             ("pending migrations (oldest first)", hint.pending),
-            ("what it means", hint.meaning),
+            ("what it means", means),
             ("what to do", hint.todo),
         ),
-        category=Category.SCHEMA_DRIFT if exists else Category.MISSING_SCHEMA,
+        category=_category(finding),
         severity=Severity.CRITICAL,
         feature="drift",
         story=obj.id,
         attachments=(Attachment(name="drift diff", body=_json(finding.diff), mime="application/json"),),
     )
+
+
+def _category(finding: Finding) -> Category:
+    if not finding.exists:
+        return Category.MISSING_SCHEMA
+    return Category.SECURITY_DRIFT if finding.security else Category.SCHEMA_DRIFT
 
 
 def _json(value: Any) -> str:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
+import math
 import threading
 import warnings
 from collections.abc import Awaitable, Callable, Iterable
@@ -29,8 +31,8 @@ from smokeproof.database.catalog_read import read_catalog
 from smokeproof.database.revision_source import ExpectedRevision
 from smokeproof.database.schema_contract import SchemaEntry
 from smokeproof.database.tenants import OnDatabase, Snapshots, at, on_database
-from smokeproof.errors import TargetError, TargetUnreachable, Unavailable
-from smokeproof.loop_thread import LoopThread
+from smokeproof.errors import ReportedElsewhere, Stalled, TargetError, TargetUnreachable, Unavailable
+from smokeproof.loop_thread import SLACK_S, LoopThread, bounded, settle
 from smokeproof.verdict import Area, Category, Severity, Verdict
 
 if TYPE_CHECKING:  # alembic loads only when the history is read
@@ -68,7 +70,13 @@ class DatabaseChecks:
         *,
         expected_override: str | None = None,
         history: MigrationHistory | None = None,
+        selected: frozenset[str] = frozenset(),
+        deadline: float | None = None,
+        request_bound: Callable[[], float] | None = None,
     ) -> None:
+        """``selected``: the ids of the run's selected schema and drift checks (a consequence of a fault is skipped
+        only when one of them reports it); ``deadline``: --smoke-timeout's; ``request_bound``: how long the
+        run waits for a request at most (for ``[revision] url``)."""
         self.env = env
         self.expected: ExpectedRevision | None = None  # the code's expected head(s), once resolved
         self._loop = loop
@@ -82,6 +90,25 @@ class DatabaseChecks:
         # [drift]: per database (None: database_url), the comparison and its advice, made once
         self._drift: dict[str | None, tuple[schema_drift.Comparison, schema_drift.Advice]] = {}
         self._reading = threading.Lock()  # plain tests and the run's loop both ask
+        self.selected = selected
+        self._deadline = deadline
+        self._request_bound = request_bound or (lambda: bounded(3 * env.http.timeout_s + SLACK_S, deadline))
+
+    def database_bound(self) -> float:
+        """How long a check waits for a database's catalog at most, from now (reads go ``concurrency`` at a time).
+
+        Each read has its connect and statement timeouts; past this bound a check fails instead of waiting on.
+        """
+        db = self.env.database
+        per_read = db.connect_timeout_s + 4 * db.statement_timeout_ms / 1000  # the snapshot is 4 statements
+        waves = math.ceil(max(len(self.env.databases), 1) / db.concurrency)
+        return bounded(per_read * (waves + 1) + self.env.http.timeout_s + SLACK_S, self._deadline)
+
+    def _catalog_of(self, database: str | None) -> CatalogSnapshot:
+        """``database``'s catalog, waited for within the bound (raises :class:`~smokeproof.errors.TargetError`)."""
+        return settle(
+            self.catalog_future(database), self.database_bound(), f"database {database or 'database_url'}: catalog read"
+        )
 
     def start(self, databases: Iterable[str | None]) -> None:
         """Start the catalog reads of ``databases`` (None: ``database_url``) and, with them, the code's expected revision."""
@@ -149,14 +176,19 @@ class DatabaseChecks:
         """:meth:`schema_object`, waited for outside any event loop (a plain test)."""
         entry, database = (target.entry, target.database) if isinstance(target, OnDatabase) else (target, None)
         try:
-            catalog = self.catalog_future(database).result()
+            catalog = self._catalog_of(database)
         except TargetError as exc:
             return target_failure(target.id, Area.SCHEMA, exc)
         root = schema_contract.missing_table(entry, catalog)
-        if root is not None:
-            raise Unavailable(f"{target.id}: its table is missing; reported once, by '{at(root, database)}'")
+        if root is not None and at(root, database) in self.selected:
+            raise ReportedElsewhere(f"{target.id}: its table is missing; reported once, by '{at(root, database)}'")
         alignment = self._alignment_of(catalog)
-        return on_database(schema_contract.check(entry, catalog, at_head=alignment is not None and alignment.ok), database)
+        verdict = schema_contract.check(entry, catalog, at_head=alignment is not None and alignment.ok)
+        if root is not None:  # no selected check reports the table: this one does
+            verdict = dataclasses.replace(
+                verdict, headline=f"{entry.id}: missing (its table {root.split(' ', 1)[1]} does not exist)"
+            )
+        return on_database(verdict, database)
 
     async def drift(self, target: schema_drift.DriftObject | OnDatabase[schema_drift.DriftObject]) -> Verdict:
         """One drift check's verdict (on ``database_url`` or a tenant database), from that database's one snapshot."""
@@ -167,7 +199,7 @@ class DatabaseChecks:
         """:meth:`drift`, waited for outside any event loop (a plain test)."""
         obj, database = (target.entry, target.database) if isinstance(target, OnDatabase) else (target, None)
         try:
-            catalog = self.catalog_future(database).result()
+            catalog = self._catalog_of(database)
         except TargetError as exc:
             return target_failure(target.id, Area.SCHEMA, exc)
         if database not in self._drift:
@@ -177,8 +209,8 @@ class DatabaseChecks:
             self._drift[database] = comparison, schema_drift.advice(self._alignment_of(catalog))
         comparison, advice = self._drift[database]
         root = schema_drift.reported_by(obj, comparison)
-        if root is not None:
-            raise Unavailable(f"{target.id}: its table is missing; reported once, by '{at(root, database)}'")
+        if root is not None and at(root, database) in self.selected:
+            raise ReportedElsewhere(f"{target.id}: its table is missing; reported once, by '{at(root, database)}'")
         verdict = on_database(schema_drift.check(obj, comparison, advice), database)
         if verdict.ok and verdict.headline:  # [drift] extra = "warn"
             warnings.warn(schema_drift.DriftWarning(verdict.headline), stacklevel=1)
@@ -189,10 +221,10 @@ class DatabaseChecks:
 
         Nothing is raised here: the ``wait_*`` method that follows reads the outcome, failures included.
         """
-        await asyncio.wait([asyncio.wrap_future(self.expected_future())])
+        await asyncio.wait([asyncio.wrap_future(self.expected_future())], timeout=self._request_bound())
         if catalog:
             with contextlib.suppress(Unavailable):  # no database_url: the check says so
-                await asyncio.wait([asyncio.wrap_future(self.catalog_future(database))])
+                await asyncio.wait([asyncio.wrap_future(self.catalog_future(database))], timeout=self.database_bound())
 
     def expected_future(self) -> concurrent.futures.Future[ExpectedRevision | None]:
         """The code's expected head(s), resolved once on the run's loop, whichever check asks first."""
@@ -204,8 +236,31 @@ class DatabaseChecks:
             return self._expected
 
     def _expected_revision(self) -> ExpectedRevision | None:
-        self.expected = self.expected_future().result()
+        try:
+            self.expected = settle(self.expected_future(), self._request_bound(), "the code's expected revision")
+        except Stalled as exc:
+            source = revision_source.describe_source(self.env, self._expected_override)
+            return ExpectedRevision((), source, None, error=str(exc))
         return self.expected
+
+    def read_state(self) -> tuple[CatalogSnapshot, Alignment | None] | None:
+        """``database_url``'s catalog and alignment, waited for if its read was started; None if it was not, or failed.
+
+        For a 5xx verdict's root cause (:mod:`smokeproof.root_cause`): it never starts a read of its own.
+        """
+        future = self._catalog
+        if future is None:
+            return None
+        try:
+            catalog = future.result()
+            return catalog, self._alignment_of(catalog)
+        except Exception:  # the database could not be read: its own checks say so
+            return None
+
+    async def state_ready(self) -> None:
+        """Await, from any event loop, what :meth:`read_state` waits for (when the read was started)."""
+        if self._catalog is not None:
+            await self._ready(None)
 
     def _alignment_of(self, catalog: CatalogSnapshot) -> Alignment | None:
         """A database's Alembic alignment (for the schema and drift advice), or None when the code's revision is not known."""
@@ -215,7 +270,11 @@ class DatabaseChecks:
         from smokeproof.database.alignment import align
 
         return align(
-            expected=expected.heads, source=expected.source, database=catalog.alembic_revisions, history=expected.history
+            expected=expected.heads,
+            source=expected.source,
+            database=catalog.alembic_revisions,
+            history=expected.history,
+            upgrade=self.env.revision.upgrade_command,
         )
 
     # Alembic -----------------------------------------------------------------------------------
@@ -248,7 +307,7 @@ class DatabaseChecks:
                 severity=Severity.BLOCKER,
             )
         try:
-            catalog = self.catalog_future(database).result()
+            catalog = self._catalog_of(database)
         except TargetError as exc:
             return target_failure(check, Area.MIGRATIONS, exc)
         from smokeproof.database.alignment import align  # loads alembic: only runs that check it pay
@@ -259,5 +318,6 @@ class DatabaseChecks:
             database=catalog.alembic_revisions,
             history=expected.history,
             single_head=self.env.revision.single_head,
+            upgrade=self.env.revision.upgrade_command,
         )
         return on_database(result.verdict("alembic revision"), database)

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from smokeproof.config.tomlfile import read_toml, validate
+from smokeproof.database import schema_security
 from smokeproof.database.catalog import CatalogSnapshot
 from smokeproof.database.column_types import check_type, normalise_type
 from smokeproof.database.schema_entries import (
@@ -20,16 +21,22 @@ from smokeproof.database.schema_entries import (
     ConstraintEntry,
     EnumEntry,
     ForeignKeyEntry,
+    FunctionEntry,
     IndexEntry,
+    PolicyEntry,
     SchemaContract,
     SchemaEntry,
     TableEntry,
+    TriggerEntry,
     UniqueEntry,
 )
 from smokeproof.errors import UsageError
 from smokeproof.verdict import Area, Attachment, Category, Verdict
 
-MISSING_MEANS = "code that uses it fails: queries answer 500 with 'relation/type does not exist'"
+MISSING_MEANS = (
+    "code that uses it fails: its queries answer 500 with 'relation ... does not exist', "
+    "'column ... does not exist' or 'type ... does not exist'"
+)
 TODO = "apply the migration that creates it (see the Alembic alignment check), then rerun"
 AT_HEAD_MEANS = (
     "the database is at the code's head, so this changed outside the migrations: by hand, by another service, "
@@ -82,6 +89,8 @@ def load_schema_contract(path: Path) -> SchemaContract:
             if "." in name:
                 update["name"] = name.split(".", 1)[1]
             entry = entry.model_copy(update=update)
+            if isinstance(entry, FunctionEntry):
+                entry = schema_security.normalised(entry, schemas[0], file=path, where=where)
             if isinstance(entry, CheckEntry) and entry.columns is not None:
                 raise UsageError("'columns' is for [[unique]]; a [[check]] is named only", file=path, where=where)
             if isinstance(entry, TableEntry):
@@ -105,6 +114,8 @@ def differences(entry: SchemaEntry, snap: CatalogSnapshot) -> tuple[bool, list[s
         return _index(entry, snap)
     if isinstance(entry, ConstraintEntry):
         return _constraint(entry, snap)
+    if isinstance(entry, PolicyEntry | TriggerEntry | FunctionEntry):
+        return schema_security.differences(entry, snap)
     return _foreign_key(entry, snap)
 
 
@@ -117,7 +128,7 @@ def _table(entry: TableEntry, snap: CatalogSnapshot) -> tuple[bool, list[str]]:
         actual = table.columns.get(column)
         type_ = normalise_type(spec.type) if spec.type else None
         if actual is None:
-            diffs.append(f"missing column {column}" + (f" ({type_})" if type_ else ""))
+            diffs.append(f"column {column} does not exist" + (f" (contracted {type_})" if type_ else ""))
             continue
         readable = {entry.schema_, "public", *snap.schemas}
         if type_ and not _spellings(type_, readable) & _spellings(actual.type, readable):
@@ -129,7 +140,7 @@ def _table(entry: TableEntry, snap: CatalogSnapshot) -> tuple[bool, list[str]]:
             )
         if spec.default is not None and (actual.default or "").strip() != spec.default.strip():
             diffs.append(f"column {column}: default {actual.default or '(none)'}, contracted {spec.default}")
-    return True, diffs
+    return True, diffs + schema_security.table(entry, snap)
 
 
 def _enum(entry: EnumEntry, snap: CatalogSnapshot) -> tuple[bool, list[str]]:
@@ -200,7 +211,9 @@ def _spellings(type_: str, schemas: set[str]) -> set[str]:
 
 def missing_table(entry: SchemaEntry, snap: CatalogSnapshot) -> str | None:
     """For an index, foreign key or constraint whose table is missing, the table's check id (the root cause)."""
-    table = entry.table if isinstance(entry, IndexEntry | ForeignKeyEntry | ConstraintEntry) else None
+    table = (
+        entry.table if isinstance(entry, IndexEntry | ForeignKeyEntry | ConstraintEntry | PolicyEntry | TriggerEntry) else None
+    )
     if table and (entry.schema_, table) not in snap.tables:
         return f"table {entry.qualified(table)}"
     return None

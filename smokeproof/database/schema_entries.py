@@ -39,6 +39,8 @@ class TableEntry(_Entry):
     kind: Literal["table"] = "table"
     name: str
     columns: dict[str, str | ColumnSpec] | list[str] = []
+    rls: bool | None = None  # row security enabled (true) or not (false); None: not contracted
+    force_rls: bool | None = None  # row security forced on the table's owner too
 
     @property
     def id(self) -> str:
@@ -107,7 +109,44 @@ class UniqueEntry(ConstraintEntry):
     kind: Literal["check", "unique"] = "unique"
 
 
-SchemaEntry = TableEntry | EnumEntry | IndexEntry | ForeignKeyEntry | ConstraintEntry
+class PolicyEntry(_Entry):
+    """``[[policy]]``: a row security policy on a table, optionally for one command (all, select, ...)."""
+
+    kind: Literal["policy"] = "policy"
+    name: str
+    table: str
+    command: Literal["all", "select", "insert", "update", "delete"] | None = None
+
+    @property
+    def id(self) -> str:
+        return f"policy {self.name} on {self.qualified(self.table)}"
+
+
+class TriggerEntry(_Entry):
+    """``[[trigger]]``: a trigger on a table; ``enabled = true`` also requires that it fires."""
+
+    kind: Literal["trigger"] = "trigger"
+    name: str
+    table: str
+    enabled: bool | None = None
+
+    @property
+    def id(self) -> str:
+        return f"trigger {self.name} on {self.qualified(self.table)}"
+
+
+class FunctionEntry(_Entry):
+    """``[[function]]``: a function or procedure by signature, ``document_count(integer)`` (argument types only)."""
+
+    kind: Literal["function"] = "function"
+    signature: str = Field(pattern=r"^[^()]+\(.*\)$")
+
+    @property
+    def id(self) -> str:
+        return f"function {self.qualified(self.signature)}"
+
+
+SchemaEntry = TableEntry | EnumEntry | IndexEntry | ForeignKeyEntry | ConstraintEntry | PolicyEntry | TriggerEntry | FunctionEntry
 KINDS: dict[str, type[SchemaEntry]] = {
     "table": TableEntry,
     "enum": EnumEntry,
@@ -115,6 +154,9 @@ KINDS: dict[str, type[SchemaEntry]] = {
     "foreign_key": ForeignKeyEntry,
     "check": CheckEntry,
     "unique": UniqueEntry,
+    "policy": PolicyEntry,
+    "trigger": TriggerEntry,
+    "function": FunctionEntry,
 }
 
 

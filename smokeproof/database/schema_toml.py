@@ -1,8 +1,9 @@
 """A catalog snapshot written as a ``schema.toml``: the schema contract a healthy database passes.
 
 ``smokeproof init`` and ``smokeproof snapshot --format toml`` write it, so a team with 100 tables
-starts from what its database holds instead of typing it: every table with its typed columns,
-every enum type with its labels, every index and every foreign key. Alembic's own
+starts from what its database holds instead of typing it: every table with its typed columns (and
+``rls`` / ``force_rls`` where row security is on), every enum type with its labels, every index,
+every foreign key, every row security policy and trigger, and every function and procedure. Alembic's own
 ``alembic_version`` table is left out (the Alembic alignment check reads it). Types are written as
 ``format_type()`` prints them; a type the contract loader would not know (an extension's, say) is
 written schema-qualified, which the loader accepts and the comparison matches.
@@ -35,7 +36,13 @@ def contract(snap: CatalogSnapshot, *, schemas: Sequence[str]) -> dict[str, Any]
     ]
     data: dict[str, Any] = {"schemas": list(schemas)}
     data["table"] = [
-        entry(t.schema, name=t.name, columns={c.name: _type(c.type, t.schema, enums) for c in t.columns.values()}) for t in tables
+        entry(
+            t.schema,
+            name=t.name,
+            columns={c.name: _type(c.type, t.schema, enums) for c in t.columns.values()},
+            **_row_security(snap, (t.schema, t.name)),
+        )
+        for t in tables
     ]
     data["enum"] = [entry(e.schema, name=e.name, labels=list(e.labels)) for _, e in sorted(snap.enums.items())]
     data["index"] = [
@@ -45,6 +52,20 @@ def contract(snap: CatalogSnapshot, *, schemas: Sequence[str]) -> dict[str, Any]
     ]
     keys = sorted(snap.foreign_keys, key=lambda k: (k.schema, k.table, k.columns, k.name))
     data["foreign_key"] = [entry(k.schema, table=k.table, columns=list(k.columns), references=_references(k)) for k in keys]
+    security = snap.security
+    data["policy"] = [
+        entry(p.schema, name=p.name, table=p.table, command=p.command)
+        for key in sorted(security.policies)
+        for p in sorted(security.policies[key], key=lambda p: p.name)
+    ]
+    data["trigger"] = [
+        entry(t.schema, name=t.name, table=t.table, enabled=t.enabled != "disabled")
+        for key in sorted(security.triggers)
+        for t in sorted(security.triggers[key], key=lambda t: t.name)
+    ]
+    data["function"] = [
+        entry(r.schema, signature=signature.split(".", 1)[1]) for signature, r in sorted(security.routines.items())
+    ]
     return {key: value for key, value in data.items() if value}
 
 
@@ -53,6 +74,13 @@ def render(snap: CatalogSnapshot, *, schemas: Sequence[str], header: str = "") -
     data = contract(snap, schemas=schemas)
     top = {"schemas": data.pop("schemas")}
     return document(header=header, top=top, blocks=[block(kind, entry) for kind, entries in data.items() for entry in entries])
+
+
+def _row_security(snap: CatalogSnapshot, key: tuple[str, str]) -> dict[str, bool]:
+    rel = snap.security.relations.get(key)
+    if rel is None:
+        return {}
+    return {name: True for name, on in (("rls", rel.rls), ("force_rls", rel.force_rls)) if on}
 
 
 def _type(type_: str, schema: str, enums: set[str]) -> str:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from smokeproof.config.auth import refuse_empty
 from smokeproof.config.secrets import Redactor
-from smokeproof.config.tomlfile import check_headers, read_toml, substitute, validate
+from smokeproof.config.tomlfile import check_headers, read_toml, substitute, uses_variables, validate
 from smokeproof.errors import UsageError
 from smokeproof.verdict import Severity
 
@@ -116,8 +116,7 @@ class EndpointContract(BaseModel):
         if not self.id:
             object.__setattr__(self, "id", f"{self.method} {self.path}")
         if not self.feature:
-            parts = [p for p in self.path.split("/") if p and p != "api" and not VERSION_SEGMENT.fullmatch(p)]
-            object.__setattr__(self, "feature", parts[0] if parts else "/")
+            object.__setattr__(self, "feature", _feature(self.path))
         return self
 
     def __repr__(self) -> str:
@@ -154,6 +153,29 @@ class EndpointContract(BaseModel):
         return self.only is None or env_name in self.only
 
 
+def _as_written(entry: EndpointContract, written: dict[str, Any]) -> EndpointContract:
+    """``entry`` with an id (and feature) that show a ``${VAR}`` of its path by name, not by value.
+
+    The id is the test's name in pytest's lines, JUnit, Allure (and its history id): a value from the
+    environment may be a secret, and would change the check's identity whenever it is rotated.
+    """
+    path, given = str(written.get("path", "")), written.get("id")
+    update: dict[str, str] = {}
+    if isinstance(given, str) and uses_variables(given):
+        update["id"] = given
+    elif not given and uses_variables(path):
+        update["id"] = f"{entry.method} {path}"
+    if not written.get("feature") and uses_variables(path):
+        update["feature"] = _feature(path)
+    return entry.model_copy(update=update) if update else entry
+
+
+def _feature(path: str) -> str:
+    """The feature a path belongs to: its first segment after ``/api`` and a version (``/api/v1/auth/me``: auth)."""
+    parts = [p for p in path.split("/") if p and p != "api" and not VERSION_SEGMENT.fullmatch(p)]
+    return parts[0] if parts else "/"
+
+
 def _tuple(value: object) -> object:
     return tuple(value) if isinstance(value, list) else value
 
@@ -176,9 +198,10 @@ def load_contracts(path: Path, *, env_name: str, production: bool, redactor: Red
     for number, raw in enumerate(data.endpoint, start=1):
         where = f"[[endpoint]] #{number} ({raw.get('id') or raw.get('path', '?')})"
         empty: list[tuple[str, str]] = []
+        written = raw
         raw = substitute(raw, file=path, redactor=redactor, where=where, empty=empty)
         refuse_empty(empty, file=path, needs_value=("headers.",))  # no request carries an empty credential
-        entry = validate(EndpointContract, raw, file=path, where=where, redactor=redactor)
+        entry = _as_written(validate(EndpointContract, raw, file=path, where=where, redactor=redactor), written)
         check_headers(entry.headers, file=path, where=where)
         if entry.test_id in seen:
             raise UsageError(

@@ -80,7 +80,9 @@ def alg_none_token(role: str = "super_admin") -> str:
 
 
 def odd_values(sent: Sent) -> list[str]:
-    """Values a careless parser trips on, in the token's own header and scheme."""
+    """Values a careless parser trips on, in the token's own header and scheme (or cookie)."""
+    if sent.cookie is not None:
+        return ["", "null", "deleted", ".", "a.b.c", "eyJ.", "0" * 64, "%00", "\\x00"]
     scheme = sent.scheme
     if not scheme:
         return ["", " ", "a b c", ".....", "Bearer x", "null", "x\ty"]
@@ -98,10 +100,23 @@ def odd_values(sent: Sent) -> list[str]:
 
 @functools.cache
 def credentials(sent: Sent = DEFAULT_SENT) -> st.SearchStrategy[Credential]:
-    """Malformed credentials sent in ``sent``'s header and scheme (``Authorization: Bearer ...`` by default)."""
+    """Malformed credentials sent in ``sent``'s header and scheme (``Authorization: Bearer ...`` by default).
+
+    A session cookie's (``sent.cookie``) are malformed cookies of that name: forged, truncated, oversize.
+    """
+    cookie = sent.cookie
 
     def token(kind: str, value: str) -> Credential:
+        if cookie is not None:
+            return Credential(kind.replace("token", "cookie"), cookies={cookie: value.replace(";", "")})
         return Credential(kind, {sent.header: sent.value(value)})
+
+    def odd(value: str) -> Credential:
+        if cookie is not None:
+            return Credential(f"odd {cookie} cookie", cookies={cookie: value})
+        return Credential(f"odd {sent.header} value", {sent.header: value})
+
+    names = [cookie] if cookie is not None else ["session", "access_token", "sid", "auth0"]
 
     return st.one_of(
         st.text(HEADER_CHARS, max_size=80).map(lambda t: token("garbage token", t)),
@@ -111,9 +126,9 @@ def credentials(sent: Sent = DEFAULT_SENT) -> st.SearchStrategy[Credential]:
         st.text(st.characters(min_codepoint=0xA0, max_codepoint=0xFF), min_size=1, max_size=40).map(
             lambda t: token("non-ASCII (latin-1) token", t)
         ),
-        st.sampled_from(odd_values(sent)).map(lambda v: Credential(f"odd {sent.header} value", {sent.header: v})),
+        st.sampled_from(odd_values(sent)).map(odd),
         st.dictionaries(
-            st.sampled_from(["session", "access_token", "sid", "auth0"]),
+            st.sampled_from(names),
             st.text(HEADER_CHARS.filter(lambda c: c not in ';,"\\'), max_size=300),
             min_size=1,
             max_size=4,
@@ -138,7 +153,15 @@ async def probe_endpoint(prober: Prober, contract: EndpointContract, *, rate: Ra
         return await prober.send(contract.method, url, params=params, headers={**base, **credential.wire_headers()})
 
     redactor = prober.env.redactor
-    return await probe(contract, send, max_examples=fuzz.max_examples, redactor=redactor, strategy=credentials(sent))
+    # A web UI rejects a bad session cookie by redirecting to its sign-in page: for a session login, a 3xx is a rejection.
+    return await probe(
+        contract,
+        send,
+        max_examples=fuzz.max_examples,
+        redactor=redactor,
+        strategy=credentials(sent),
+        redirect_rejects=sent.cookie is not None,
+    )
 
 
 class RateLimit:
@@ -165,16 +188,21 @@ class Rejected(AssertionError):
         super().__init__(f"{credential!r} -> {exchange.status or exchange.error}")
 
 
-def bad_outcome(contract: EndpointContract, exchange: Exchange) -> bool:
-    """No answer, a 5xx, a 2xx, or a 3xx the contract does not list breaks the property; a 4xx keeps it."""
+def bad_outcome(contract: EndpointContract, exchange: Exchange, *, redirect_rejects: bool = False) -> bool:
+    """No answer, a 5xx, a 2xx, or a 3xx the contract does not list breaks the property; a 4xx keeps it.
+
+    ``redirect_rejects``: any 3xx keeps it too (a session cookie's entry: the sign-in redirect is the rejection).
+    """
     status = exchange.status
     if status is None or status >= 500 or 200 <= status < 300:
         return True
-    return 300 <= status < 400 and status not in contract.status
+    return 300 <= status < 400 and status not in contract.status and not redirect_rejects
 
 
-def expectation(contract: EndpointContract) -> str:
+def expectation(contract: EndpointContract, *, redirect_rejects: bool = False) -> str:
     """What every malformed credential must get, as the verdict's ``expected``."""
+    if redirect_rejects:
+        return "rejected with 4xx or a redirect (never 5xx, never 2xx)"
     listed = [str(status) for status in contract.status if 300 <= status < 400]
     return f"rejected with 4xx{''.join(f' or {s}' for s in listed)} (never 5xx, never 2xx)"
 
@@ -186,6 +214,7 @@ async def probe(
     max_examples: int,
     redactor: Redactor,
     strategy: st.SearchStrategy[Credential] | None = None,
+    redirect_rejects: bool = False,
 ) -> Verdict:
     """Run the property for ``contract``; the verdict carries the example that broke it."""
     loop = asyncio.get_running_loop()
@@ -209,12 +238,12 @@ async def probe(
             raise found
         exchange = asyncio.run_coroutine_threadsafe(send(credential), loop).result()
         sent += 1
-        if bad_outcome(contract, exchange):
+        if bad_outcome(contract, exchange, redirect_rejects=redirect_rejects):
             found = Rejected(credential, exchange)
             raise found
 
     check = f"{contract.id} rejects malformed credentials"
-    expected = expectation(contract)
+    expected = expectation(contract, redirect_rejects=redirect_rejects)
     try:
         await asyncio.to_thread(prop)
     except Exception:

@@ -35,7 +35,7 @@ MEANING = {
 }
 TODO = {
     Category.UNREACHABLE: "check that the deployment is up and that base_url is right; then rerun",
-    Category.AUTH_LEAK: "block promotion; check the route's authentication dependency",
+    Category.AUTH_LEAK: "block promotion; check how the route authenticates callers (its decorator, dependency or middleware)",
     Category.SERVER_ERROR: "read the server log for this request; a missing table or column also fails the schema checks",
     Category.SLOW: "look at what this endpoint waits on (database, upstream calls), or raise max_ms if the budget is wrong",
     Category.CONTRACT: "compare the change that was deployed with this contract; fix whichever is wrong",

@@ -65,16 +65,18 @@ class Prober:
                 token = contract.auth if contract.auth in self.env.tokens.obtained else None
                 groups.setdefault(token, []).append((contract, future))
         for token, jobs in sorted(groups.items(), key=lambda item: item[0] is not None):
-            self.lanes.submit(self._dispatch(jobs) if token is None else self._dispatch_after(token, jobs))
+            dispatched = self.lanes.submit(self._dispatch(jobs) if token is None else self._dispatch_after(token, jobs))
+            dispatched.add_done_callback(functools.partial(_settle_left, jobs))
 
     async def _dispatch_after(self, token: str, jobs: list[tuple[EndpointContract, concurrent.futures.Future[Exchange]]]) -> None:
         """The jobs' requests once their token is in; without it, each job's exchange says why."""
         try:
             await self.tokens.get(token)
-        except TokenUnavailable as exc:
+        except Exception as exc:  # TokenUnavailable, or a bug: either way the checks fail as Authentication setup
+            why = str(exc) if isinstance(exc, TokenUnavailable) else self.env.redactor(f"token '{token}': {reason(exc)}")
             for contract, future in jobs:
                 with contextlib.suppress(concurrent.futures.InvalidStateError):
-                    future.set_result(self._unauthenticated(contract, str(exc)))
+                    future.set_result(self._unauthenticated(contract, why))
             return
         await self._dispatch(jobs)
 
@@ -164,8 +166,13 @@ class Prober:
         if contract.auth is not None and contract.auth in self.env.tokens.obtained:
             try:
                 await self.tokens.get(contract.auth)
-            except TokenUnavailable as exc:
-                return self._unauthenticated(contract, str(exc))
+            except Exception as exc:  # as in _dispatch_after
+                why = (
+                    str(exc)
+                    if isinstance(exc, TokenUnavailable)
+                    else self.env.redactor(f"token '{contract.auth}': {reason(exc)}")
+                )
+                return self._unauthenticated(contract, why)
         return await self._send(contract.method, self.url_for(contract), **self._options(contract))
 
     async def _send_token(self, method: str, url: str, headers: Mapping[str, str], content: bytes) -> Exchange:
@@ -261,6 +268,12 @@ class Prober:
             )
         return self._failed(request, sent, started, f"more than {MAX_REDIRECTS} redirects")
 
+    def stalled(self, contract: EndpointContract, seconds: float) -> Exchange:
+        """The exchange of a request whose answer did not arrive within the run's bound (see SmokeRun.request_bound)."""
+        now = time.perf_counter()
+        why = f"no answer: the run stopped waiting at its bound of {seconds:g} s (--smoke-timeout sets it)"
+        return Exchange(contract.method, self.url_for(contract), (), error=why, started=now, finished=now)
+
     @staticmethod
     def _failed(
         request: httpx.Request,
@@ -281,6 +294,18 @@ class Prober:
             started=started,
             finished=finished,
         )
+
+
+def _settle_left(
+    jobs: list[tuple[EndpointContract, concurrent.futures.Future[Exchange]]], dispatched: concurrent.futures.Future[None]
+) -> None:
+    """A dispatch that ended without handing every job its exchange (a bug) fails the jobs left: nobody waits forever."""
+    error = None if dispatched.cancelled() else dispatched.exception()
+    if error is None:  # the requests it started settle their own futures; a cancelled one cancelled the rest
+        return
+    for _, future in jobs:
+        with contextlib.suppress(concurrent.futures.InvalidStateError):  # settled meanwhile
+            future.set_exception(error)
 
 
 async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:

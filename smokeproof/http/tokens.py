@@ -8,7 +8,10 @@ that obtained it (they came from ``${VAR}``).
 
 A token that cannot be obtained is not a skip: every check that needs it fails, in the
 "Authentication setup" category, with one line saying which token, which request, and what it
-answered (redacted). The declared request is sent even to production: it is what the file asks for.
+answered (redacted). Whatever stops the token request (an answer without a token, a URL httpx
+refuses, a body that cannot be encoded) is a :class:`TokenUnavailable`: nothing that goes wrong
+here may leave a check waiting for a token that will never come. The declared request is sent
+even to production: it is what the file asks for.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ import base64
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 from smokeproof import json_pointer
-from smokeproof.config.auth import ClientCredentials, Login, Obtained, Tokens
+from smokeproof.config.auth import ClientCredentials, Login, Obtained, Request, Tokens
 from smokeproof.config.secrets import Redactor
+from smokeproof.errors import reason
 from smokeproof.verdict import Area, Category, Verdict
 
 if TYPE_CHECKING:
@@ -75,6 +79,18 @@ class TokenBroker:
         return await asyncio.shield(task)
 
     async def _obtain(self, spec: Obtained) -> str:
+        try:
+            return await self._request_token(spec)
+        except TokenUnavailable:
+            raise
+        except Exception as exc:  # anything else: the checks that wait for this token must hear why, not hang
+            raise TokenUnavailable(self.redactor(f"token '{spec.name}': the request could not be made: {reason(exc)}")) from None
+
+    async def _request_token(self, spec: Obtained) -> str:
+        if isinstance(spec, Login) and spec.cookie is not None:
+            from smokeproof.http import session_login
+
+            return await session_login.obtain(spec, self.absolute(spec.name, spec.url), send=self.send, redactor=self.redactor)
         method, url, headers, body = self._request(spec)
         exchange = await self.send(method, url, headers, body)
         where = f"token '{spec.name}': {method} {self.redactor(url)}"
@@ -83,27 +99,54 @@ class TokenBroker:
         answer = self.redactor.clip(exchange.text, ANSWER_CHARS).replace("\n", " ")
         if exchange.status is None or not 200 <= exchange.status < 300:
             raise TokenUnavailable(f"{where} answered {exchange.status}: {answer or '(empty body)'}")
-        pointer = spec.pointer if isinstance(spec, Login) else "/access_token"
+        pointer = spec.pointer
         try:
             token = json_pointer.resolve(json.loads(exchange.body), pointer)
         except (LookupError, ValueError):
             raise TokenUnavailable(f"{where} answered {exchange.status} without a token at {pointer}: {answer}") from None
         if not isinstance(token, str) or not token.strip():
             raise TokenUnavailable(f"{where} answered {exchange.status}, but {pointer} is not a non-empty string: {answer}")
-        self.redactor.add(token)
+        self.redactor.add(token, credential=True)
         return token
+
+    def absolute(self, name: str, url: str) -> str:
+        """A login's URL: a path is on base_url."""
+        if not url.startswith("/"):
+            return url
+        if self.base_url is None:
+            raise TokenUnavailable(f"token '{name}': the environment has no base_url for {url}")
+        return self.base_url + url
 
     def _request(self, spec: Obtained) -> tuple[str, str, dict[str, str], bytes]:
         headers = {"Accept": JSON}
         if isinstance(spec, Login):
-            url = spec.url
-            if url.startswith("/"):
-                if self.base_url is None:
-                    raise TokenUnavailable(f"token '{spec.name}': the environment has no base_url for {url}")
-                url = self.base_url + url
-            body, headers["Content-Type"] = encode(form=spec.form, json_body=spec.json)
-            return "POST", url, headers, body
-        return "POST", spec.url, headers | _client_auth(spec), _grant(spec)
+            url, basic = without_userinfo(self.absolute(spec.name, spec.url))
+            body = b""
+            if spec.form is not None or spec.json is not None:
+                body, headers["Content-Type"] = encode(form=spec.form, json_body=spec.json)
+            return spec.request.method, url, request_headers(spec.request, headers | basic), body
+        url, basic = without_userinfo(spec.url)
+        return spec.request.method, url, request_headers(spec.request, headers | basic | _client_auth(spec)), _grant(spec)
+
+
+def without_userinfo(url: str) -> tuple[str, dict[str, str]]:
+    """The URL without ``user:password@``, and those as an HTTP Basic header (the run's transports send no userinfo)."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, {}
+    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+    bare = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    return bare, {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+
+
+def request_headers(request: Request, headers: Mapping[str, str]) -> dict[str, str]:
+    """``headers``, then the request's own, then its HTTP Basic credentials (RFC 7617)."""
+    merged = {**headers, **request.headers}
+    if request.basic is not None:
+        username, password = request.basic
+        pair = f"{username}:{password.reveal()}".encode()
+        merged["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+    return merged
 
 
 def _grant(spec: ClientCredentials) -> bytes:

@@ -24,6 +24,7 @@ VALUE_OPTIONS = {"--env": "--env=NAME", "--env-file": "--env-file=PATH"}
 
 SESSION_KEY: pytest.StashKey[SmokeSession] = pytest.StashKey()
 VERDICT_KEY: pytest.StashKey[Verdict] = pytest.StashKey()
+FAULT_KEY: pytest.StashKey[bool] = pytest.StashKey()  # skipped for a fault of the target another check reports
 # What the thin tests are parametrised by (the hooks fill them from the contract files).
 PARAMETERS = frozenset({"endpoint", "fuzz_endpoint", "schema_object", "drift_object", "database", "certificate"})
 

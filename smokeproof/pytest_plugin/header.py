@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from smokeproof.config.databases import DEFAULT_NAME
 from smokeproof.database.revision_source import describe_source
 from smokeproof.http import certificates
 from smokeproof.pytest_plugin.settings import Settings
@@ -15,8 +16,12 @@ def header_lines(settings: Settings) -> list[str]:
     lines = [env.header_line()]
     if env.production:
         lines.append(PRODUCTION)
-    database = env.masked_database_url() if env.database_url else "(started by the run)" if env.start else "(none)"
-    lines.append(f"smokeproof: database {database}")
+    if env.databases:  # a fleet: the names (their URLs are in the environment file)
+        names = [DEFAULT_NAME] * (env.database_url is not None) + list(env.databases)
+        lines.append(f"smokeproof: databases: {', '.join(names)} ({len(names)})")
+    else:
+        database = env.masked_database_url() if env.database_url else "(started by the run)" if env.start else "(none)"
+        lines.append(f"smokeproof: database {database}")
     lines.append(f"smokeproof: expected Alembic revision from {describe_source(env, settings.expected_override)}")
     lines += [f"smokeproof: {warning}" for warning in (settings.history.warnings if settings.history else ())]
     absent = settings.absent()

@@ -9,13 +9,14 @@ the plugin leaves other projects' test runs as they are. The hooks follow the ru
 from __future__ import annotations
 
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from typing import Any
 
 import pytest
 
-from smokeproof.errors import SmokeFailure, Unavailable
+from smokeproof.errors import ReportedElsewhere, SmokeFailure, Unavailable
 from smokeproof.pytest_plugin import activation
-from smokeproof.pytest_plugin.activation import PARAMETERS, SESSION_KEY, VERDICT_KEY
+from smokeproof.pytest_plugin.activation import FAULT_KEY, PARAMETERS, SESSION_KEY, VERDICT_KEY
 from smokeproof.pytest_plugin.fixtures import database, smoke
 from smokeproof.pytest_plugin.own_fixtures import smoke_auth, smoke_database, smoke_db, smoke_env, smoke_http
 
@@ -29,6 +30,7 @@ __all__ = [  # what smokeproof.plugin, the entry point, hands pytest
     "pytest_collection_finish",
     "pytest_collection_modifyitems",
     "pytest_configure",
+    "pytest_deselected",
     "pytest_generate_tests",
     "pytest_load_initial_conftests",
     "pytest_report_header",
@@ -37,6 +39,7 @@ __all__ = [  # what smokeproof.plugin, the entry point, hands pytest
     "pytest_sessionfinish",
     "pytest_sessionstart",
     "pytest_terminal_summary",
+    "pytest_testnodedown",
     "pytest_unconfigure",
     "smoke",
     "smoke_auth",
@@ -89,6 +92,10 @@ def pytest_configure(config: pytest.Config) -> None:
     except UsageError as exc:
         raise pytest.UsageError(exc.render()) from None
     session = config.stash[SESSION_KEY] = SmokeSession(settings)
+    from smokeproof.kinds import MARKERS  # a pytest.ini written before a marker existed still runs its tests
+
+    for marker, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{marker}: {text}")
     config.pluginmanager.register(ReportingPlugin(config, session, VERDICT_KEY), REPORTING)
     config.pluginmanager.register(OwnChecksPlugin(session), OWN_CHECKS)
     xdist.register(config, session)  # -n N: the controller's or a worker's side (nothing in a plain run)
@@ -146,14 +153,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.hookimpl(tryfirst=True)  # before -k / -m deselect: a known issue may name any check of the suite
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Drop the tests of a part the environment does not have (no entries): the header says it is absent;
-    keep this shard's tests (``--shard``: before -k / -m, so a shard's share does not depend on them).
+    """Refuse a configured kind of check no collected test carries; drop the tests of a part the environment
+    does not have (no entries): the header says it is absent; keep this shard's tests (``--shard``).
 
     A known-issue entry that covers no check is bad input (exit 4 naming it).
     """
     if SESSION_KEY not in config.stash:
         return
-    settings = config.stash[SESSION_KEY].settings
+    from smokeproof.pytest_plugin import unchecked
+
+    smoke_session = config.stash[SESSION_KEY]
+    settings = smoke_session.settings
+    unchecked.check(config, settings, items, deselected=smoke_session.deselected)
     if settings.known.entries:
         from smokeproof.errors import UsageError
         from smokeproof.pytest_plugin import known
@@ -169,6 +180,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     from smokeproof.pytest_plugin import shards
 
     shards.select(config, items, settings.contracts)
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """Tests deselected on purpose (a shard, -m, --deselect) still carry their kind (see unchecked)."""
+    for item in items:
+        if SESSION_KEY in item.config.stash:
+            item.config.stash[SESSION_KEY].deselected.update(getattr(item, "fixturenames", ()))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -212,6 +230,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     try:
         return (yield)
     except Unavailable as exc:
+        if isinstance(exc, ReportedElsewhere):  # a skip, but a fault of the target all the same
+            item.stash[FAULT_KEY] = True
         pytest.skip(str(exc))
     finally:
         session.current = None
@@ -235,11 +255,22 @@ def pytest_runtest_makereport(
 
         known.apply(item, report, session.settings.known, redact=redact)
     if report.longrepr is not None:
-        text = str(report.longrepr)
-        if redact(text) != text:
-            report.longrepr = redact(text)
+        report.longrepr = _redacted(report.longrepr, redact)
     report.sections = [(title, redact(body)) for title, body in report.sections]
     return report
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """pytest-xdist, on the controller, as a worker ends: keep what it found unchecked (it ran nothing then)."""
+    config = getattr(node, "config", None)
+    if config is None or SESSION_KEY not in config.stash:
+        return
+    from smokeproof.pytest_plugin import unchecked
+
+    text = unchecked.from_worker(node)
+    if text is not None:
+        config.stash[SESSION_KEY].unchecked = text
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -251,6 +282,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if SESSION_KEY not in config.stash or config.getoption("collectonly"):
         return
     smoke_session = config.stash[SESSION_KEY]
+    if smoke_session.unchecked is not None:  # an xdist worker refused the run (see unchecked)
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        return
     if _empty_shard(config):
         if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
             session.exitstatus = pytest.ExitCode.OK
@@ -266,6 +300,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
     if SESSION_KEY not in config.stash or config.getoption("collectonly"):
         return
     smoke_session = config.stash[SESSION_KEY]
+    if smoke_session.unchecked is not None:
+        terminalreporter.write_line(smoke_session.unchecked, red=True)
+        return
     if _empty_shard(config):
         from smokeproof.pytest_plugin import shards
 
@@ -302,6 +339,15 @@ def _empty_shard(config: pytest.Config) -> bool:
     from smokeproof.pytest_plugin import shards, xdist
 
     return shards.selected_nothing(config) or (xdist.is_controller(config) and xdist.workers_selected_nothing(config))
+
+
+def _redacted(longrepr: object, redact: Callable[[str], str]) -> Any:
+    """``longrepr`` with every secret masked, of the type pytest expects: a skip's stays a (path, line, reason) tuple."""
+    if isinstance(longrepr, tuple):  # pytest's JUnit writer and -ra summary unpack it: a string there is an INTERNALERROR
+        return tuple(redact(part) if isinstance(part, str) else part for part in longrepr)
+    text = str(longrepr)
+    clean = redact(text)
+    return longrepr if clean == text else clean
 
 
 def _empty_parameter_set(item: pytest.Item) -> bool:

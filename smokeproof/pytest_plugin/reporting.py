@@ -14,9 +14,9 @@ import pytest
 from smokeproof.database import tenants
 from smokeproof.database.revision_source import describe_source
 from smokeproof.pytest_plugin import known, shards, waiting, xdist
-from smokeproof.pytest_plugin.activation import PARAMETERS
+from smokeproof.pytest_plugin.activation import FAULT_KEY, PARAMETERS
 from smokeproof.reporting import allure_identity, junit, quality_gate, summary
-from smokeproof.verdict import Verdict
+from smokeproof.verdict import Category, Verdict
 
 if TYPE_CHECKING:  # the Allure writer loads when a run writes Allure results (not for --collect-only)
     from smokeproof.pytest_plugin.session import SmokeSession
@@ -65,7 +65,7 @@ class ReportingPlugin:
         if not self.config.getoption("collectonly") and getattr(self.config.option, "allure_report_dir", None):
             from smokeproof.reporting import allure_writer
 
-            self.writer = allure_writer.install(self.config, PARAMETERS)
+            self.writer = allure_writer.install(self.config, PARAMETERS, self.session.env.redactor)
         env = self.session.env
         junit.name_suite(self.config, environment=env.name, target=env.target)
 
@@ -124,7 +124,8 @@ class ReportingPlugin:
             )
         if report.skipped:
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-            return summary.Row(check, "-", reason.removeprefix("Skipped: ")[:REASON_CHARS], "skipped")
+            fault = Category.MISSING_SCHEMA.value if item.stash.get(FAULT_KEY, False) else ""  # the run is not healthy
+            return summary.Row(check, "-", reason.removeprefix("Skipped: ")[:REASON_CHARS], "skipped", fault)
         if report.failed:
             first = str(report.longrepr).strip().splitlines()
             return summary.Row(
@@ -147,6 +148,9 @@ class ReportingPlugin:
         header.update(facts["header"])
         if env.databases:
             header["tenant databases"] = tenants.describe(list(env.databases), facts["tenants"])
+        drifts = self.session.settings.drift
+        if drifts and drifts[0].settings.note:
+            header["drift baseline"] = drifts[0].settings.note
         shard = shards.current(self.config)
         if shard is not None:
             header["shard"] = str(shard)
@@ -173,7 +177,7 @@ class ReportingPlugin:
         if not self.rows or self.config.getoption("collectonly") or xdist.is_worker(self.config):
             return  # a worker's rows went to the controller with its reports
         redact = self.session.env.redactor
-        header = self._header()
+        header = {key: redact(value) for key, value in self._header().items()}  # the history file keeps it too
         sharded = shards.current(self.config) is not None
         history = history_file(self.reports, self.session.env.target)
         before = {} if sharded else summary.load_previous(history)  # a shard's change column is the merge's

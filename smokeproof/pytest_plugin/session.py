@@ -23,6 +23,7 @@ import pytest
 from smokeproof.config import targets
 from smokeproof.config.environment import Environment, StartCommand
 from smokeproof.database import revision_source
+from smokeproof.database.schema_entries import SchemaEntry
 from smokeproof.database.tenants import OnDatabase
 from smokeproof.errors import TargetUnreachable
 from smokeproof.http.contracts import EndpointContract
@@ -31,6 +32,7 @@ from smokeproof.pytest_plugin.settings import Settings
 
 if TYPE_CHECKING:  # the run and its HTTP client load at the end of collection, and only when a test will use them
     from smokeproof.http.lanes import Lanes
+    from smokeproof.root_cause import CauseChecks
     from smokeproof.run import SmokeRun
 
 FIXTURE = "smoke"  # the fixture through which tests reach the run
@@ -44,6 +46,8 @@ class SmokeSession:
         self.env: Environment = settings.env  # a started target's addresses replace the file's
         self.ran: list[str] = []  # node ids of the checks that ran (a run in which none did proves nothing)
         self.current: pytest.Item | None = None  # the test being called: where ``smoke.verify`` records its verdict
+        self.unchecked: str | None = None  # under xdist: the configured kinds a worker found no test for
+        self.deselected: set[str] = set()  # fixtures of the tests deselected so far (they still carry their kind)
         self._loop = LoopThread()  # the run's own loop: its requests and database reads (started on first use)
         self._lanes: Lanes | None = None
         self._target: targets.StartedTarget | None = None
@@ -77,9 +81,12 @@ class SmokeSession:
             lanes=self._lanes,
             loop=self._loop,
             history=settings.history,
+            deadline=settings.deadline,
+            selected_checks=frozenset(_selected_checks(items)),
         )
         if send:
             aligned = revision_source.configured(self.env, settings.expected_override)  # else no Alembic check reads
+            self._run.causes = _cause_checks(items, alembic=aligned)
             self._run.select(tuple(_selected_contracts(items)), tuple(_selected_databases(items, alembic=aligned)))
 
     @property
@@ -170,6 +177,41 @@ def _selected_contracts(items: Iterable[pytest.Item]) -> list[EndpointContract]:
         if callspec is not None and isinstance(callspec.params.get("endpoint"), EndpointContract):
             selected.append(callspec.params["endpoint"])
     return selected
+
+
+def _selected_checks(items: Iterable[pytest.Item]) -> list[str]:
+    """The ids of the selected schema and drift checks (``table public.users @ eu``): those that report a fault once."""
+    found = []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        check = getattr(params.get("schema_object", params.get("drift_object")), "id", None)
+        if isinstance(check, str):  # not pytest's NOTSET of an empty parametrisation
+            found.append(check)
+    return found
+
+
+def _cause_checks(items: Iterable[pytest.Item], *, alembic: bool) -> CauseChecks:
+    """The selected checks on ``database_url`` a 5xx can point to: the Alembic check, the schema entries."""
+    from smokeproof.root_cause import CauseChecks
+
+    alembic_id: str | None = None
+    schema: dict[str, tuple[SchemaEntry, str]] = {}
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        entry = params.get("schema_object")
+        if isinstance(entry, SchemaEntry):
+            schema.setdefault(entry.id, (entry, item.nodeid))
+        elif (
+            alembic
+            and alembic_id is None
+            and "database" in getattr(item, "fixturenames", ())
+            and params.get("database") is None
+            and "drift_object" not in params
+            and entry is None
+        ):
+            alembic_id = item.nodeid
+    return CauseChecks(alembic_id, schema)
 
 
 def _selected_databases(items: Iterable[pytest.Item], *, alembic: bool) -> list[str | None]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from smokeproof.config import known_issues
+from smokeproof.config import given, known_issues
 from smokeproof.config.environment import ENV_VARIABLE, REVISION_VARIABLE, Environment, load, resolve_file
 from smokeproof.database import drift
 from smokeproof.database.revision_source import load_history
@@ -49,6 +49,8 @@ class Settings:
         """The parts this environment does not have, for the report header."""
         env = self.env
         parts = [] if env.contracts is not None else ["endpoint contracts (no contracts file)"]
+        if env.contracts is not None and not self.contracts:
+            parts.append(f"endpoint contracts (no entry in {env.contracts.name}: add [[endpoint]] entries)")
         if env.schema is None:
             parts.append("schema contracts (no schema file)")
         if env.database_url is None and not env.databases and env.start is None:
@@ -80,7 +82,9 @@ def resolve(config: pytest.Config) -> Settings:
         env=env,
         contracts=contracts,
         schema=load_schema_contract(env.schema) if env.schema is not None else SchemaContract(),
-        expected_override=config.getoption("smoke_expected_revision") or os.environ.get(REVISION_VARIABLE),
+        expected_override=given.revision(
+            config.getoption("smoke_expected_revision"), flag="--expected-revision", variable=REVISION_VARIABLE
+        ),
         deadline=time.monotonic() + timeout if timeout else None,
         allow_empty=bool(config.getoption("smoke_allow_empty")),
         history=load_history(env),  # a broken versions folder stops the run here, before any check

@@ -9,11 +9,11 @@ same message.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import pytest
 
+from smokeproof.config import given
 from smokeproof.config.environment import Environment
 from smokeproof.config.names import WAIT_VARIABLE
 from smokeproof.loop_thread import LoopThread
@@ -31,7 +31,8 @@ WAIT_KEY = pytest.StashKey[WaitState]()
 
 def configure(config: pytest.Config, env: Environment) -> None:
     """Plan the wait (a UsageError when it has nowhere to poll)."""
-    plan = plan_for(env, config.getoption("smoke_wait_revision") or os.environ.get(WAIT_VARIABLE))
+    revision = given.revision(config.getoption("smoke_wait_revision"), flag="--wait-for-revision", variable=WAIT_VARIABLE)
+    plan = plan_for(env, revision)
     if plan is not None:
         config.stash[WAIT_KEY] = WaitState(plan)
 

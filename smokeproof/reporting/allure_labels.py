@@ -11,6 +11,7 @@ Without ``--alluredir`` there is no listener and nothing to record.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -24,6 +25,14 @@ KNOWN_LABEL = "smokeproof_known"  # a failure a known-issue entry excuses: its t
 NOTE_LABEL = "smokeproof_note"  # a line the writer puts first in the result's message (an expired entry, a fixed one)
 WINDOW_LABEL = "smokeproof_window"  # the measured work's start-stop in epoch ms; the Allure writer moves it to start/stop
 LISTENER = "allure_listener"  # the name allure-pytest registers its listener under
+# Set while a verdict's attachments (redacted when they were made) are written: the Allure writer's last scrub
+# passes them by, and spends its time on what allure-pytest attaches itself (captured output).
+_redacted = threading.local()
+
+
+def attaching_redacted() -> bool:
+    """Whether the attachment being written now is a verdict's, redacted already (on the test's thread)."""
+    return getattr(_redacted, "on", False)
 
 
 def listener(config: pytest.Config) -> Any | None:
@@ -65,9 +74,13 @@ def record(allure_listener: Any | None, verdict: Verdict, *, failing: bool | Non
             existing.value = represent(value)
         else:
             result.parameters.append(Parameter(name=name, value=represent(value), excluded=excluded))
-    for attachment in verdict.attachments:
-        kind = AttachmentType.JSON if attachment.mime == "application/json" else AttachmentType.TEXT
-        reporter.attach_data(uuid4(), attachment.body, name=attachment.name, attachment_type=kind)
+    _redacted.on = True
+    try:
+        for attachment in verdict.attachments:
+            kind = AttachmentType.JSON if attachment.mime == "application/json" else AttachmentType.TEXT
+            reporter.attach_data(uuid4(), attachment.body, name=attachment.name, attachment_type=kind)
+    finally:
+        _redacted.on = False
 
 
 def mark_known(allure_listener: Any | None, ticket: str, issue: str) -> None:

@@ -38,7 +38,12 @@ class Row:
 
     @property
     def ok(self) -> bool:
-        return self.outcome in PASSING
+        """Healthy: a passing outcome, but a skip with a category (skipped for a fault of the target) is not."""
+        return self.outcome in PASSING and not (self.outcome == "skipped" and self.category)
+
+    @property
+    def failing(self) -> bool:
+        return self.outcome not in PASSING
 
     def status(self, *, icons: bool = True) -> str:
         """``🟡 known (OPS-412)``, ``✅ pass, fixed: remove the known-issue entry (OPS-412)``; plain for the terminal."""
@@ -141,11 +146,13 @@ def section(rows: list[Row], changes: list[str], header: Mapping[str, str]) -> s
     database, then the table of each database that fails or changed (a hundred healthy tenants
     are a hundred lines, not fifteen hundred).
     """
-    failed = sum(1 for r in rows if not r.ok)
-    verdict = "❌ **not healthy**" if failed else "✅ **healthy**"
+    failed = sum(1 for r in rows if r.failing)
+    faults = sum(1 for r in rows if not r.ok and not r.failing)  # skipped: another check reports the fault
+    verdict = "❌ **not healthy**" if failed or faults else "✅ **healthy**"
     lines = [f"## smokeproof: {header.get('environment', '?')} {verdict}", ""]
     lines += [f"- **{k}**: {_cell(v)}" for k, v in header.items()]
-    lines += ["", f"{len(rows)} checks, {failed} failing.", *_passing_notes(rows), ""]
+    skipped = f", {faults} skipped for a fault of the target" if faults else ""
+    lines += ["", f"{len(rows)} checks, {failed} failing{skipped}.", *_passing_notes(rows), ""]
     groups: dict[str, list[tuple[Row, str]]] = {}
     for row, changed in zip(rows, changes, strict=True):
         groups.setdefault(row.database, []).append((row, changed))
@@ -155,10 +162,11 @@ def section(rows: list[Row], changes: list[str], header: Mapping[str, str]) -> s
     if tenants:
         lines += ["", "### by database", "", "| database | checks | failing | status |", "| --- | --- | --- | --- |"]
         for name, group in tenants:
-            failing = sum(1 for r, _ in group if not r.ok)
-            lines.append(f"| {_cell(name)} | {len(group)} | {failing} | {'❌ FAIL' if failing else '✅ pass'} |")
+            failing = sum(1 for r, _ in group if r.failing)
+            healthy = all(r.ok for r, _ in group)
+            lines.append(f"| {_cell(name)} | {len(group)} | {failing} | {'✅ pass' if healthy else '❌ FAIL'} |")
         for name, group in tenants:
-            failing = sum(1 for r, _ in group if not r.ok)
+            failing = sum(1 for r, _ in group if r.failing)
             if failing or any(changed for _, changed in group):
                 status = f"❌ {failing} of {len(group)} failing" if failing else "✅ changed"
                 lines += ["", f"#### database {_cell(name)}: {status}", "", *_table(group)]

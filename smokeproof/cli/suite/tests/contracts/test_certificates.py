@@ -1,0 +1,1 @@
+../../../../../tests/contracts/test_certificates.py

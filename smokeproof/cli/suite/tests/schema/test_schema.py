@@ -1,0 +1,1 @@
+../../../../../tests/schema/test_schema.py
