@@ -231,7 +231,11 @@ class SmokeRun:
             if future is None:
                 inspect = certificates.inspect(target, http=self.env.http, tls=self.env.tls)
                 future = self._certificates[target] = self.loop.submit(inspect)
-        return future.result()
+        bound = bounded(self.env.http.timeout_s + SLACK_S, self.deadline)  # the read has its own connect timeout
+        try:
+            return settle(future, bound, target.id)
+        except Stalled as exc:
+            return certificates.stalled(target, self.env.tls, str(exc))
 
     async def _fetch_json(self, path: str) -> Any:
         """``[revision] url``: an absolute URL, or a path on base_url. Only a failure on the target's origin marks it down."""

@@ -70,9 +70,19 @@ def targets(env: Environment) -> tuple[CertificateTarget, ...]:
     return tuple(found.values())
 
 
+def _expected(target: CertificateTarget, tls: TlsTable) -> str:
+    return f"valid for {target.host}, >= {tls.min_days} days left (warn < {tls.warn_days})"
+
+
+def stalled(target: CertificateTarget, tls: TlsTable, why: str) -> Verdict:
+    """The verdict when the read never ended (a bug's net: the read has its own timeouts): the check fails, the run goes on."""
+    expected = _expected(target, tls)
+    return _verdict(target, expected, "no answer", headline=f"{target.id}: {why}", category=Category.UNREACHABLE, ok=False)
+
+
 async def inspect(target: CertificateTarget, *, http: HttpTable, tls: TlsTable, now: datetime.datetime | None = None) -> Verdict:
     """The verdict on the certificate ``target`` serves."""
-    expected = f"valid for {target.host}, >= {tls.min_days} days left (warn < {tls.warn_days})"
+    expected = _expected(target, tls)
     try:
         served = await _read(target, http)
     except (OSError, TimeoutError, ssl.SSLError) as exc:
