@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .fastapi_app.server import Service
-from .suite import REPO
+from .suite import REPO, outcome_lines
 
 ENV = "svc-eu"
 VARIABLE = "SVC_EU_DATABASE_URL"
@@ -46,13 +46,7 @@ class Scaffolded:
 
 
 def outcomes(stdout: str) -> dict[str, str]:
-    found = {}
-    for line in stdout.splitlines():
-        word, _, rest = line.partition(" ")
-        if word in {"PASSED", "FAILED", "SKIPPED", "ERROR"} and "::" in rest:
-            name = rest.split("[", 1)[1].rsplit("]", 1)[0] if "[" in rest else rest.split("::")[-1].split(" ")[0]
-            found[name] = word.lower()
-    return found
+    return {name: outcome for name, outcome in outcome_lines(stdout.splitlines()).items() if outcome != "xfail"}
 
 
 def scaffold(service: Service, root: Path) -> Scaffolded:

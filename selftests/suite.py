@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -39,15 +40,22 @@ def lay_out(root: Path, *, own: bool = False) -> Path:
 
 
 def outcomes(result: pytest.RunResult) -> dict[str, str]:
-    """``{test id: outcome}`` from ``-rA``-style lines (``PASSED path::test[id]``)."""
+    """``{test id: outcome}`` from ``-rA``-style lines (``PASSED path::test[id]``, ``FAILED path::test[id] - message``)."""
+    return outcome_lines(result.outlines)
+
+
+# A short-summary line: the outcome, the node id (its parametrisation id up to the "]" that ends it), then
+# " - message" or nothing. Where CI is set pytest prints the whole message, which may hold "[" and "]" too.
+SUMMARY_LINE = re.compile(r"^(PASSED|FAILED|SKIPPED|ERROR|XFAIL) \S*?::(\w+)(?:\[(.*?)\])?(?: - |$)")
+
+
+def outcome_lines(lines: list[str]) -> dict[str, str]:
+    """``{test id (or test name when not parametrised): outcome}`` from pytest's short-summary lines."""
     found: dict[str, str] = {}
-    for line in result.outlines:
-        for word in ("PASSED", "FAILED", "SKIPPED", "ERROR", "XFAIL"):
-            if line.startswith(word + " ") and "[" in line:
-                test_id = line.split("[", 1)[1].rsplit("]", 1)[0]
-                found[test_id] = word.lower()
-            elif line.startswith(word + " ") and "::" in line:
-                found[line.split("::")[-1].split(" ")[0]] = word.lower()
+    for line in lines:
+        match = SUMMARY_LINE.match(line)
+        if match:
+            found[match[3] if match[3] is not None else match[2]] = match[1].lower()
     return found
 
 
