@@ -12,7 +12,7 @@ from smokeproof.config.auth import Login, Sent, Tokens
 from smokeproof.config.redaction import is_jwt
 from smokeproof.config.secrets import Redactor
 from smokeproof.errors import UsageError
-from smokeproof.http import credential_probes, judge, tokens
+from smokeproof.http import credential_probes, judge, token_request, tokens
 from smokeproof.http.contracts import EndpointContract
 from smokeproof.http.exchange import Exchange
 
@@ -121,11 +121,11 @@ def probe_failure(redactor: Redactor) -> str:
 
 def token_failure(redactor: Redactor) -> str:
     async def send(method: str, url: str, headers: object, content: bytes) -> Exchange:
-        return answer(tokens.ANSWER_CHARS)
+        return answer(token_request.ANSWER_CHARS)
 
     login = Login("admin", Sent(), "http://127.0.0.1:9/login", {"u": "x"}, None, "/access_token")
     broker = tokens.TokenBroker(Tokens(obtained={"admin": login}), base_url=None, send=send, redactor=redactor)
-    with pytest.raises(tokens.TokenUnavailable) as caught:
+    with pytest.raises(token_request.TokenUnavailable) as caught:
         asyncio.run(broker.get("admin"))
     return str(caught.value)
 

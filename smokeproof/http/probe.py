@@ -31,7 +31,8 @@ from smokeproof.http.contracts import EndpointContract
 from smokeproof.http.exchange import Exchange as Exchange
 from smokeproof.http.exchange import RequestOptions as RequestOptions
 from smokeproof.http.lanes import Lane, Lanes
-from smokeproof.http.tokens import TokenBroker, TokenUnavailable
+from smokeproof.http.token_request import TokenUnavailable
+from smokeproof.http.tokens import TokenBroker
 
 MAX_REDIRECTS = 5
 

@@ -19,7 +19,7 @@ from smokeproof.config.auth import Login
 from smokeproof.config.secrets import Redactor
 from smokeproof.http import csrf
 from smokeproof.http.exchange import Exchange
-from smokeproof.http.tokens import ANSWER_CHARS, Send, TokenUnavailable, encode, request_headers
+from smokeproof.http.token_request import ANSWER_CHARS, Send, TokenUnavailable, encode, request_headers
 
 HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 

@@ -19,37 +19,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 from smokeproof import json_pointer
-from smokeproof.config.auth import ClientCredentials, Login, Obtained, Request, Tokens
+from smokeproof.config.auth import ClientCredentials, Login, Obtained, Tokens
 from smokeproof.config.secrets import Redactor
 from smokeproof.errors import reason
+from smokeproof.http.token_request import ANSWER_CHARS, FORM, JSON, Send, TokenUnavailable, encode, request_headers
 from smokeproof.verdict import Area, Category, Verdict
 
 if TYPE_CHECKING:
     from smokeproof.http.contracts import EndpointContract
-    from smokeproof.http.exchange import Exchange
-
-FORM = "application/x-www-form-urlencoded"
-JSON = "application/json"
-ANSWER_CHARS = 200
-
-# (method, url, headers, body) -> the exchange, sent on a lane
-Send = Callable[[str, str, Mapping[str, str], bytes], Awaitable["Exchange"]]
-
-
-class TokenUnavailable(Exception):
-    """Why a token could not be obtained: one line, already redacted."""
-
-
-def encode(*, form: Mapping[str, str] | None = None, json_body: Any = None) -> tuple[bytes, str]:
-    """A request body and its content type."""
-    if form is not None:
-        return urlencode(form).encode(), FORM
-    return json.dumps(json_body).encode(), JSON
 
 
 class TokenBroker:
@@ -137,16 +118,6 @@ def without_userinfo(url: str) -> tuple[str, dict[str, str]]:
     pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
     bare = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
     return bare, {"Authorization": "Basic " + base64.b64encode(pair).decode()}
-
-
-def request_headers(request: Request, headers: Mapping[str, str]) -> dict[str, str]:
-    """``headers``, then the request's own, then its HTTP Basic credentials (RFC 7617)."""
-    merged = {**headers, **request.headers}
-    if request.basic is not None:
-        username, password = request.basic
-        pair = f"{username}:{password.reveal()}".encode()
-        merged["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-    return merged
 
 
 def _grant(spec: ClientCredentials) -> bytes:

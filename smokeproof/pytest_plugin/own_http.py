@@ -19,7 +19,7 @@ import pytest
 from smokeproof.config.secrets import Redactor
 from smokeproof.http import judge, safe_client
 from smokeproof.http.exchange import Exchange
-from smokeproof.http.tokens import TokenUnavailable
+from smokeproof.http.token_request import TokenUnavailable
 from smokeproof.pytest_plugin.own_checks import ALLOW_IN_PRODUCTION, environment_view, record_failure, session_of
 from smokeproof.pytest_plugin.own_verdicts import auth_setup
 from smokeproof.reporting import allure_labels

@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Generator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -21,23 +21,10 @@ from smokeproof.verdict import Category, Verdict
 if TYPE_CHECKING:  # the Allure writer loads when a run writes Allure results (not for --collect-only)
     from smokeproof.pytest_plugin.session import SmokeSession
     from smokeproof.reporting import allure_writer
-    from smokeproof.run import SmokeRun
 
 HISTORY = "last-run.json"  # in reports/history/<target>/: a run compares itself with its own target only
 REASON_CHARS = 160  # of a skip reason or an error, in the verification table's "actual" column
 ROW = "smokeproof_row"  # the report's attribute that carries its row (and its place) to the reports' owner
-
-
-def run_facts(run: SmokeRun | None) -> dict[str, Any]:
-    """What the run read, for the header: the server, the revisions, each tenant's revisions (plain data)."""
-    facts: dict[str, str] = {}
-    if run is not None and run.snapshot is not None:
-        facts["database server"] = f"PostgreSQL {run.snapshot.server_version}"
-        if run.snapshot.alembic_revisions:
-            facts["database revision"] = ", ".join(run.snapshot.alembic_revisions)
-    if run is not None and run.expected is not None and run.expected.heads:
-        facts["expected revision"] = ", ".join(run.expected.heads)
-    return {"header": facts, "tenants": tenants.revision_keys(run.tenant_snapshots) if run is not None else {}}
 
 
 def history_file(reports: Path, target: str) -> Path:
@@ -144,7 +131,7 @@ class ReportingPlugin:
             "database": env.masked_database_url(),
             "run at": self.started,
         }
-        facts = xdist.workers_facts(self.config) if xdist.is_controller(self.config) else run_facts(self.session.started_run)
+        facts = xdist.workers_facts(self.config) if xdist.is_controller(self.config) else self.session.facts()
         header.update(facts["header"])
         if env.databases:
             header["tenant databases"] = tenants.describe(list(env.databases), facts["tenants"])

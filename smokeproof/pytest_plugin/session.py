@@ -22,7 +22,7 @@ import pytest
 
 from smokeproof.config import targets
 from smokeproof.config.environment import Environment, StartCommand
-from smokeproof.database import revision_source
+from smokeproof.database import revision_source, tenants
 from smokeproof.database.schema_entries import SchemaEntry
 from smokeproof.database.tenants import OnDatabase
 from smokeproof.errors import TargetUnreachable
@@ -102,6 +102,21 @@ class SmokeSession:
     def started_run(self) -> SmokeRun | None:
         """The run if it started (for the reports, which must not fail)."""
         return self._run
+
+    def facts(self) -> dict[str, Any]:
+        """What the run read, for the header: the server, the revisions, each tenant's revisions (plain data).
+
+        A worker sends this to the controller under xdist; a plain run's reports read it directly.
+        """
+        run = self._run
+        facts: dict[str, str] = {}
+        if run is not None and run.snapshot is not None:
+            facts["database server"] = f"PostgreSQL {run.snapshot.server_version}"
+            if run.snapshot.alembic_revisions:
+                facts["database revision"] = ", ".join(run.snapshot.alembic_revisions)
+        if run is not None and run.expected is not None and run.expected.heads:
+            facts["expected revision"] = ", ".join(run.expected.heads)
+        return {"header": facts, "tenants": tenants.revision_keys(run.tenant_snapshots) if run is not None else {}}
 
     def close(self) -> None:
         """Cancel what is in flight, close the connections and stop the target. Safe to call twice.

@@ -247,8 +247,6 @@ class Worker:
 
     def pytest_sessionfinish(self) -> None:
         """Send the controller what this worker read (the header's server, revisions, tenants)."""
-        from smokeproof.pytest_plugin.reporting import run_facts
-
-        output = run_facts(self.session.started_run)
+        output = self.session.facts()
         output["selected_nothing"] = shards.selected_nothing(self.config)
         self.config.workeroutput[OUTPUT] = output  # type: ignore[attr-defined]
