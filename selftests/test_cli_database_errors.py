@@ -33,6 +33,9 @@ def env_file(tmp_path: Path, url: str, extra: str = "") -> Path:
     return path
 
 
+MASKED = "***"  # how the password reads in every output
+
+
 def assert_one_line(done: subprocess.CompletedProcess[str], command: str, words: str) -> None:
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr + done.stdout
@@ -47,7 +50,7 @@ def test_a_database_that_is_down_is_one_line(tmp_path: Path, command: str) -> No
     env = env_file(tmp_path, f"postgresql://app:{SECRET}@127.0.0.1:{free_port()}/app")  # nothing listens there
     extra = ["--write", str(tmp_path / "b.json")] if command == "baseline" else []
     done = smokeproof(command, "--env-file", str(env), *extra, cwd=tmp_path)
-    assert_one_line(done, command, "target unreachable: database postgresql://app:***@127.0.0.1:")
+    assert_one_line(done, command, f"target unreachable: database postgresql://app:{MASKED}@127.0.0.1:")
     assert "target unreachable: database: target unreachable" not in done.stderr
 
 
