@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,6 +73,12 @@ class DemoTarget:
     database_url: str
     env: dict[str, str]
     process: subprocess.Popen[bytes]
+
+    def use(self, monkeypatch: pytest.MonkeyPatch, root: Path, **options: Any) -> Path:
+        """This target's ``${VAR}`` values in the process environment, and its environment file (see ``env_file``)."""
+        for key, value in self.env.items():
+            monkeypatch.setenv(key, value)
+        return self.env_file(root, **options)
 
     def env_file(
         self,

@@ -89,9 +89,7 @@ def test_schema_checks_on_debian_postgres_15(
 ) -> None:
     lay_out(pytester.path)
     with demo_target("--revision", revision, "--build", build, "--pg-bin", str(DEBIAN_PG15_BIN)) as target:
-        for key, value in target.env.items():
-            monkeypatch.setenv(key, value)
-        env = target.env_file(pytester.path, extra=f'[drift]\nbaseline = "{REPO / "demo/baseline.json"}"\n')
+        env = target.use(monkeypatch, pytester.path, extra=f'[drift]\nbaseline = "{REPO / "demo/baseline.json"}"\n')
         result = run_suite(pytester, f"--env-file={env}", "-m", "schema")
     seen = outcomes(result)
     assert {k for k, v in seen.items() if v == "failed"} == expected_failures

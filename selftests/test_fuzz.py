@@ -13,9 +13,7 @@ pytestmark = pytest.mark.slow
 
 def run_probes(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, target: DemoTarget) -> pytest.RunResult:
     lay_out(pytester.path)
-    for key, value in target.env.items():
-        monkeypatch.setenv(key, value)
-    env = target.env_file(pytester.path, extra="[fuzz]\nmax_examples = 40\nmax_rate_per_s = 500\n")
+    env = target.use(monkeypatch, pytester.path, extra="[fuzz]\nmax_examples = 40\nmax_rate_per_s = 500\n")
     return run_suite(pytester, f"--env-file={env}", "-m", "fuzz")
 
 

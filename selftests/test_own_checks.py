@@ -323,9 +323,7 @@ def test_each_database_runs_once_per_database(
     (pytester.path / "tests").mkdir()
     eu = pg_url.rsplit("/", 1)[1]
     (pytester.path / "tests" / "test_tenants.py").write_text(TENANT_CHECK.format(eu=eu))
-    for key, value in healthy_target.env.items():
-        monkeypatch.setenv(key, value)
-    env = healthy_target.env_file(pytester.path, extra=f'[databases]\neu = "{pg_url}"\n')
+    env = healthy_target.use(monkeypatch, pytester.path, extra=f'[databases]\neu = "{pg_url}"\n')
     # "tests" named: a suite of own checks alone, on purpose (the environment's [revision] has no Alembic module here)
     result = own_run(pytester, f"--env-file={env}", "tests")
     out = result.stdout.str()
@@ -344,9 +342,7 @@ def test_the_suites_own_checks_pass_on_the_demo_and_fail_on_the_incident(
     lay_out(pytester.path, own=True)
     found = {}
     for target in (healthy_target, incident_target):
-        for key, value in target.env.items():
-            monkeypatch.setenv(key, value)
-        env = target.env_file(pytester.path)
+        env = target.use(monkeypatch, pytester.path)
         result = own_run(pytester, f"--env-file={env}", "tests/own")
         found[target is healthy_target] = (outcomes(result), summary_rows(pytester.path))
     checks = ("test_admin_flags_are_the_table_rows", "test_the_login_query_runs")

@@ -173,9 +173,7 @@ def test_allure2_categories_match_the_incident_failures(
 ) -> None:
     """Each failure of the incident lands in its own category in Allure 2 (they all fell in "Product defects")."""
     lay_out(pytester.path)
-    for key, value in incident_target.env.items():
-        monkeypatch.setenv(key, value)
-    incident_target.env_file(pytester.path, name="incident")
+    incident_target.use(monkeypatch, pytester.path, name="incident")
     assert run_suite(pytester, "--env-file=incident.toml").ret == 1
     rules = json.loads((pytester.path / "reports/allure-results/categories.json").read_text())
     assert rules == json.loads(json.dumps(allure_files.categories()))  # what Allure 2 reads is what is checked here
@@ -231,9 +229,7 @@ def test_ci_examples_are_valid_and_use_only_documented_commands(name: str) -> No
 def test_snapshot_command_prints_the_catalog(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, incident_target: DemoTarget
 ) -> None:
-    for key, value in incident_target.env.items():
-        monkeypatch.setenv(key, value)
-    env = incident_target.env_file(tmp_path)
+    env = incident_target.use(monkeypatch, tmp_path)
     done = subprocess.run(
         [sys.executable, "-m", "smokeproof.cli.main", "snapshot", f"--env-file={env}"],
         cwd=REPO,

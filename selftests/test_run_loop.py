@@ -36,9 +36,7 @@ def test_coroutine_and_plain_database_tests_give_the_same_verdicts(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, incident_target: DemoTarget
 ) -> None:
     lay_out(pytester.path)
-    for key, value in incident_target.env.items():
-        monkeypatch.setenv(key, value)
-    incident_target.env_file(pytester.path, name="incident")
+    incident_target.use(monkeypatch, pytester.path, name="incident")
     plain = run_suite(pytester, "--env-file=incident.toml", "-m", "schema and not drift")
     assert plain.ret == 1  # the incident's database is at 010
     expected = verdicts(pytester)
