@@ -253,15 +253,21 @@ def run_own_test(pytester: pytest.Pytester, name: str, source: str) -> pytest.Ru
     return run_suite(pytester, "--env-file=env.toml", f"tests/{name}")
 
 
+# A test that replaces the Allure results folder with a file mid-run (a full disk, a cleanup job).
+BREAK_RESULTS = (
+    "import pathlib, shutil\n\n\n"
+    "def test_replaces_the_results_folder_with_a_file():\n"
+    '    shutil.rmtree("reports/allure-results")\n'
+    '    pathlib.Path("reports/allure-results").write_text("not a folder")\n'
+)
+
+
 def test_reports_that_cannot_be_written_fail_the_run(pytester: pytest.Pytester) -> None:
     """A results folder that vanished mid-run (a full disk, a cleanup job) must not end green."""
     result = run_own_test(
         pytester,
         "test_break.py",
-        "import pathlib, shutil\n\n\n"
-        "def test_replaces_the_results_folder_with_a_file():\n"
-        '    shutil.rmtree("reports/allure-results")\n'
-        '    pathlib.Path("reports/allure-results").write_text("not a folder")\n',
+        BREAK_RESULTS,
     )
     assert result.ret == pytest.ExitCode.INTERNAL_ERROR
     result.stdout.fnmatch_lines(["*smokeproof: could not write the reports (Not a directory: *allure-results/*.json*"])
@@ -273,10 +279,7 @@ def test_a_broken_contract_keeps_exit_1_when_the_reports_cannot_be_written(pytes
     result = run_own_test(
         pytester,
         "test_break.py",
-        "import pathlib, shutil\n\n\n"
-        "def test_replaces_the_results_folder_with_a_file():\n"
-        '    shutil.rmtree("reports/allure-results")\n'
-        '    pathlib.Path("reports/allure-results").write_text("not a folder")\n\n\n'
+        BREAK_RESULTS + "\n\n"
         "def test_a_broken_contract():\n"
         '    assert 500 == 401, "GET /api/v1/auth/me: expected 401, got 500"\n',
     )
