@@ -323,3 +323,32 @@ def test_an_endpoint_result_takes_its_requests_time(pytester: pytest.Pytester) -
     assert int(slow["stop"]) - int(slow["start"]) >= delay_s * 1000  # the server held the answer that long
     assert int(quick["start"]) <= int(slow["stop"])  # both were out at once: the timeline shows the overlap
     assert "smokeproof_window" not in labels(slow)  # moved into start/stop, not left as a label
+
+
+# Forty tests sharing a session fixture; the last looks at the container allure-pytest keeps for it.
+SHARED_FIXTURE = (
+    "import pytest\n\n\n"
+    '@pytest.fixture(scope="session")\n'
+    "def shared():\n"
+    "    return 1\n\n\n"
+    '@pytest.mark.parametrize("n", range(40))\n'
+    "def test_uses_the_shared_fixture(shared, n):\n"
+    "    assert shared == 1\n\n\n"
+    "def test_zz_containers_test_membership_with_a_set(request):\n"
+    '    reporter = request.config.pluginmanager.get_plugin("allure_listener").allure_logger\n'
+    "    groups = [reporter.get_item(uuid) for uuid in list(reporter._items)]\n"
+    '    groups = [group for group in groups if hasattr(group, "children")]\n'
+    "    assert groups and all(type(group.children).__name__ == 'Children' for group in groups)\n"
+)
+
+
+def test_fixture_containers_list_each_test_once_in_linear_time(pytester: pytest.Pytester) -> None:
+    """A fixture every check shares lists every test: with a list's membership test, 1,000 tenants cost ~12 s more."""
+    result = run_own_test(pytester, "test_shared.py", SHARED_FIXTURE)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    outcomes = {r["uuid"] for r in results(pytester.path) if r["name"].startswith("test_uses_the_shared_fixture")}
+    assert len(outcomes) == 40
+    containers = [json.loads(p.read_text()) for p in (pytester.path / "reports/allure-results").glob("*-container.json")]
+    [shared] = [c for c in containers if any(f["name"] == "shared" for f in c.get("befores", []))]
+    assert len(shared["children"]) == len(set(shared["children"])) == 40  # each test once, as allure-pytest lists them
+    assert set(shared["children"]) == outcomes

@@ -33,6 +33,7 @@ from allure_commons import hookimpl, plugin_manager
 from allure_commons.logger import AllureFileLogger
 from attr import asdict
 
+from smokeproof.reporting import allure_children
 from smokeproof.reporting.allure_labels import KNOWN_LABEL, NOTE_LABEL, WINDOW_LABEL, attaching_redacted
 
 Scrub = Callable[[str], str]
@@ -210,6 +211,7 @@ def install(config: pytest.Config, parameters: frozenset[str], scrub: Scrub | No
     originals = [p for p in plugin_manager.get_plugins() if type(p) is AllureFileLogger]
     if not report_dir or len(originals) != 1:
         return None
+    allure_children.install(config)
     original = originals[0]
     name = plugin_manager.get_name(original)
     threaded = ThreadedFileLogger(os.path.abspath(report_dir), parameters, scrub)
