@@ -71,6 +71,7 @@ class SmokeRun:
     deadline: float | None = None  # --smoke-timeout: time.monotonic() after which no wait goes on
     # The ids of the selected checks (after -k/-m): a consequence of a fault is skipped only when one of them reports it
     selected_checks: frozenset[str] = frozenset()
+    known_expected: ExpectedRevision | None = None  # resolved by another process (xdist's controller asked [revision] url)
 
     def __post_init__(self) -> None:
         self.database = DatabaseChecks(
@@ -82,6 +83,7 @@ class SmokeRun:
             selected=self.selected_checks,
             deadline=self.deadline,
             request_bound=self.request_bound,
+            known=self.known_expected,
         )
 
     @functools.cached_property

@@ -48,6 +48,11 @@ def describe_source(env: Environment, override: str | None) -> str:
     return NO_SOURCE
 
 
+def asks_the_code(env: Environment, override: str | None) -> bool:
+    """Whether the expected revision is a request to the deployed code (``[revision] url``, no source before it set)."""
+    return bool(env.revision.url) and not (override or env.revision.expected or env.alembic_ini is not None or env.migrations)
+
+
 def configured(env: Environment, override: str | None) -> bool:
     """Whether the environment (or the command line) says where the code's revision comes from."""
     return describe_source(env, override) != NO_SOURCE

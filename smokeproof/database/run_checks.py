@@ -73,10 +73,12 @@ class DatabaseChecks:
         selected: frozenset[str] = frozenset(),
         deadline: float | None = None,
         request_bound: Callable[[], float] | None = None,
+        known: ExpectedRevision | None = None,
     ) -> None:
         """``selected``: the ids of the run's selected schema and drift checks (a consequence of a fault is skipped
         only when one of them reports it); ``deadline``: --smoke-timeout's; ``request_bound``: how long the
-        run waits for a request at most (for ``[revision] url``)."""
+        run waits for a request at most (for ``[revision] url``); ``known``: the code's expected revision as
+        another process resolved it (an xdist controller asked ``[revision] url``), used instead of asking again."""
         self.env = env
         self.expected: ExpectedRevision | None = None  # the code's expected head(s), once resolved
         self._loop = loop
@@ -87,6 +89,9 @@ class DatabaseChecks:
         self._tenants: Snapshots | None = None  # the tenant databases' catalogs ([databases])
         self._selected_tenants: tuple[str, ...] = ()  # the tenants this process's checks read (a shard's, a worker's)
         self._expected: concurrent.futures.Future[ExpectedRevision | None] | None = None
+        if known is not None:
+            self._expected = concurrent.futures.Future()
+            self._expected.set_result(known)
         # [drift]: per database (None: database_url), the comparison and its advice, made once
         self._drift: dict[str | None, tuple[schema_drift.Comparison, schema_drift.Advice]] = {}
         self._reading = threading.Lock()  # plain tests and the run's loop both ask
@@ -235,7 +240,8 @@ class DatabaseChecks:
                 )
             return self._expected
 
-    def _expected_revision(self) -> ExpectedRevision | None:
+    def expected_revision(self) -> ExpectedRevision | None:
+        """The code's expected head(s), waited for within the request bound (a stalled source is an error in it)."""
         try:
             self.expected = settle(self.expected_future(), self._request_bound(), "the code's expected revision")
         except Stalled as exc:
@@ -264,7 +270,7 @@ class DatabaseChecks:
 
     def _alignment_of(self, catalog: CatalogSnapshot) -> Alignment | None:
         """A database's Alembic alignment (for the schema and drift advice), or None when the code's revision is not known."""
-        expected = self._expected_revision()
+        expected = self.expected_revision()
         if expected is None or expected.error:
             return None
         from smokeproof.database.alignment import align
@@ -282,14 +288,14 @@ class DatabaseChecks:
     async def alignment(self, database: str | None = None) -> Verdict:
         """The Alembic alignment of ``database_url``, or of the tenant database ``database``."""
         await self._ready(database, catalog=False)
-        expected = self._expected_revision()
+        expected = self.expected_revision()
         await self._ready(database, catalog=expected is not None and not expected.error)
         return self.wait_alignment(database)
 
     def wait_alignment(self, database: str | None = None) -> Verdict:
         """:meth:`alignment`, waited for outside any event loop (a plain test)."""
         check = at("alembic revision", database)
-        expected = self._expected_revision()
+        expected = self.expected_revision()
         if expected is None:
             raise Unavailable(
                 f"environment {self.env.name} says nowhere where the code's Alembic head comes from: set "

@@ -131,14 +131,3 @@ def revision_keys(snapshots: Mapping[str, CatalogSnapshot | None]) -> dict[str, 
         name: None if snap is None else ", ".join(snap.alembic_revisions or ()) or "(no alembic_version)"
         for name, snap in snapshots.items()
     }
-
-
-def describe(names: list[str], revisions: Mapping[str, str | None]) -> str:
-    """For the report header: how many tenant databases, and at which Alembic revisions (``revision_keys``)."""
-    shown = ", ".join(names[:10]) + (f", … ({len(names) - 10} more)" if len(names) > 10 else "")
-    counts: dict[str, int] = {}
-    for name in names:
-        key = revisions.get(name) or "not read"
-        counts[key] = counts.get(key, 0) + 1
-    listed = "; ".join(f"{revision} ×{count}" for revision, count in counts.items())
-    return f"{len(names)} tenant databases ({shown}); revisions: {listed}"

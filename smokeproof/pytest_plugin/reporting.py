@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Generator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -120,7 +120,11 @@ class ReportingPlugin:
             )
         return summary.Row(check, "-", "passed", "passed")
 
-    def _header(self) -> dict[str, str]:
+    def _facts(self) -> dict[str, Any]:
+        """What the run read (the server, the revisions, each tenant's): every worker's on an xdist controller."""
+        return xdist.workers_facts(self.config) if xdist.is_controller(self.config) else self.session.facts()
+
+    def _header(self, facts: dict[str, Any]) -> dict[str, str]:
         env = self.session.env
         header = {
             "environment": env.name,
@@ -131,10 +135,9 @@ class ReportingPlugin:
             "database": env.masked_database_url(),
             "run at": self.started,
         }
-        facts = xdist.workers_facts(self.config) if xdist.is_controller(self.config) else self.session.facts()
         header.update(facts["header"])
         if env.databases:
-            header["tenant databases"] = tenants.describe(list(env.databases), facts["tenants"])
+            header["tenant databases"] = summary.tenant_line(list(env.databases), facts["tenants"])
         drifts = self.session.settings.drift
         if drifts and drifts[0].settings.note:
             header["drift baseline"] = drifts[0].settings.note
@@ -164,7 +167,8 @@ class ReportingPlugin:
         if not self.rows or self.config.getoption("collectonly") or xdist.is_worker(self.config):
             return  # a worker's rows went to the controller with its reports
         redact = self.session.env.redactor
-        header = {key: redact(value) for key, value in self._header().items()}  # the history file keeps it too
+        facts = self._facts()
+        header = {key: redact(value) for key, value in self._header(facts).items()}  # the history file keeps it too
         sharded = shards.current(self.config) is not None
         history = history_file(self.reports, self.session.env.target)
         before = {} if sharded else summary.load_previous(history)  # a shard's change column is the merge's
@@ -179,7 +183,9 @@ class ReportingPlugin:
         (self.reports / "summary.md").write_text(text, encoding="utf-8")
         positions = [self.positions.get(nodeid, -1) for nodeid in nodeids] if sharded else None
         gate = quality_gate.gate((r.outcome for r in rows), allow_empty=self.session.settings.allow_empty)
-        record = summary.run_record(rows, before, header, gate, positions=positions)
+        databases = self.session.env.databases
+        revisions = {name: facts["tenants"].get(name) for name in databases} if sharded and databases else None
+        record = summary.run_record(rows, before, header, gate, positions=positions, tenants=revisions)
         (self.reports / "summary.json").write_text(redact(record), encoding="utf-8")
         step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if step_summary:

@@ -23,6 +23,7 @@ import pytest
 from smokeproof.config import targets
 from smokeproof.config.environment import Environment, StartCommand
 from smokeproof.database import revision_source, tenants
+from smokeproof.database.revision_source import ExpectedRevision
 from smokeproof.database.schema_entries import SchemaEntry
 from smokeproof.database.tenants import OnDatabase
 from smokeproof.errors import TargetUnreachable
@@ -54,6 +55,7 @@ class SmokeSession:
         self._run: SmokeRun | None = None
         self._start_error: TargetUnreachable | None = None
         self._target_resolved = False  # the [start] target started (or handed over by the xdist controller) once
+        self.known_expected: ExpectedRevision | None = None  # on an xdist worker: the controller asked [revision] url
 
     def warm(self) -> None:
         """Open the probes' thread and connections in the background, so they are ready when collection ends."""
@@ -83,6 +85,7 @@ class SmokeSession:
             history=settings.history,
             deadline=settings.deadline,
             selected_checks=frozenset(_selected_checks(items)),
+            known_expected=self.known_expected,
         )
         if send:
             aligned = revision_source.configured(self.env, settings.expected_override)  # else no Alembic check reads
@@ -140,6 +143,11 @@ class SmokeSession:
             self.env = self._start_target()
         except TargetUnreachable as exc:
             self._start_error = exc
+
+    @property
+    def target_failed(self) -> bool:
+        """The ``[start]`` target could not be started: every check fails, nothing is sent."""
+        return self._start_error is not None
 
     def target_handoff(self) -> dict[str, Any] | None:
         """What a worker needs of the started target (its addresses and tokens, or why it failed); plain data."""

@@ -4,8 +4,9 @@
 
     controller                                       each worker (gw0, gw1, ...)
     pytest_configure       settings, reporting       pytest_configure    settings; the worker plugin
-    pytest_sessionstart    the [start] target and    pytest_collection   everything
-                           --wait-for-revision, once
+    pytest_sessionstart    the [start] target,       pytest_collection   everything
+                           --wait-for-revision and
+                           [revision] url, once
     pytest_configure_node  their outcome ->          collection_finish   each test's group ("db:eu", "endpoint:3")
                            workerinput                                   -> a file for the controller; sends the
     scheduler              each group to one worker,                     requests and reads the catalogs of ITS
@@ -47,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from smokeproof.pytest_plugin import shards
+from smokeproof.pytest_plugin import revision_handoff, shards
 
 if TYPE_CHECKING:
     from smokeproof.pytest_plugin.session import SmokeSession
@@ -86,6 +87,9 @@ def register(config: pytest.Config, session: SmokeSession) -> None:
             from smokeproof.pytest_plugin import waiting
 
             waiting.adopt(config, waited)
+        revision = config.workerinput.get(revision_handoff.INPUT)  # type: ignore[attr-defined]
+        if revision is not None:
+            revision_handoff.adopt(session, revision)
         config.pluginmanager.register(Worker(config, session), PLUGIN)
 
 
@@ -180,22 +184,28 @@ class Controller:
         self.session = session
         self.folder = Path(tempfile.mkdtemp(prefix="smokeproof-xdist-"))  # where the workers write their groups
         config.add_cleanup(lambda: shutil.rmtree(self.folder, ignore_errors=True))
+        self.revision: revision_handoff.Asking | None = None  # [revision] url, asked once for every worker
 
     @pytest.hookimpl(tryfirst=True)  # before xdist's own (trylast) starts the workers
     def pytest_sessionstart(self) -> None:
-        """Start the ``[start]`` target once, and wait for a rolling deploy once, here, before any worker exists."""
+        """Start the ``[start]`` target once, wait for a rolling deploy once, and ask ``[revision] url`` once, here."""
         from smokeproof.pytest_plugin import waiting
 
         self.session.start_target()
         waiting.before_checks(self.config, self.session.settings.env)
+        self.revision = revision_handoff.ask(self.config, self.session)
 
     def pytest_configure_node(self, node: Any) -> None:
-        """Hand each worker the started target's addresses and tokens and what the wait found (a worker never redoes either)."""
+        """Hand each worker the started target's addresses and tokens, what the wait found and the code's revision
+        (a worker never redoes any of them)."""
         from smokeproof.pytest_plugin import waiting
 
         handoff = self.session.target_handoff()
         if handoff is not None:
             node.workerinput[TARGET_INPUT] = handoff
+        revision = self.revision.handoff() if self.revision is not None else None
+        if revision is not None:
+            node.workerinput[revision_handoff.INPUT] = revision
         if node.gateway.spec.popen and not node.gateway.spec.chdir:  # a local worker: it shares the folder
             node.workerinput[GROUPS_INPUT] = str(self.folder)
         waited = waiting.handoff(self.config)

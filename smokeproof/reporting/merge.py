@@ -26,6 +26,7 @@ from smokeproof.reporting.allure_identity import ENVIRONMENT_LABEL
 
 ROW_FIELDS = frozenset(field.name for field in dataclasses.fields(summary.Row))
 SHARD = "shard"  # the header key of a shard's run: "K of N"
+TENANTS = "tenant databases"  # the header key that says how many tenant databases, at which revisions
 HISTORY = "last-run.json"  # as the plugin names it: reports/history/<target>/last-run.json
 
 
@@ -43,6 +44,7 @@ class Source:
     rows: list[summary.Row]
     changes: list[str]
     positions: list[int] = dataclasses.field(default_factory=list)  # a shard's: each row's place in the collection
+    tenants: dict[str, str | None] | None = None  # a shard's: each tenant database's revisions (None: not read there)
 
     @property
     def environment(self) -> str:
@@ -70,11 +72,16 @@ def find(folder: Path) -> Source:
         changes = [str(item.get("change", "")) for item in data["rows"]]
         positions = [int(item.get("position", -1)) for item in data["rows"]]
         header = {str(k): str(v) for k, v in data["header"].items()}
+        tenants = data.get("tenants")
+        if tenants is not None:
+            tenants = {str(name): None if revisions is None else str(revisions) for name, revisions in tenants.items()}
     except FileNotFoundError:
         raise MergeError(f"{record}: missing (written by every run since smokeproof wrote summary.json)") from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise MergeError(f"{record}: unreadable ({exc.__class__.__name__}: {exc})") from None
-    return Source(folder=folder, results=(results,), header=header, rows=rows, changes=changes, positions=positions)
+    return Source(
+        folder=folder, results=(results,), header=header, rows=rows, changes=changes, positions=positions, tenants=tenants
+    )
 
 
 def join_shards(sources: list[Source], reports: Path) -> list[Source]:
@@ -116,10 +123,10 @@ def _join(parts: list[Source], reports: Path) -> Source:
     header: dict[str, str] = {}
     for part in ordered:
         for key, value in part.header.items():
-            if key == "tenant databases" and key in header and value not in header[key]:
-                header[key] += f" | {value}"  # each shard describes the tenants it read
             header.setdefault(key, value)
     header.pop(SHARD)
+    if TENANTS in header:
+        header[TENANTS] = _tenants_line(ordered)
     header["run at"] = min(part.header.get("run at", "") for part in parts)
     header["shards"] = f"{len(parts)} of {count} merged" + (f" (missing: {', '.join(missing)})" if missing else "")
     target = header.get("target", header.get("environment", "?"))
@@ -129,6 +136,22 @@ def _join(parts: list[Source], reports: Path) -> Source:
     summary.save(history, [*{**before, **{row.check: row for row in rows}}.values()], header)
     results = tuple(path for part in ordered for path in part.results)
     return Source(folder=ordered[0].folder, results=results, header=header, rows=rows, changes=changes)
+
+
+def _tenants_line(parts: list[Source]) -> str:
+    """The unsharded run's tenant line: every tenant's revisions, from the shard that read it, in the environment's order.
+
+    Shards written before they recorded their tenants' revisions: each shard's own line, joined.
+    """
+    if any(part.tenants is None for part in parts):
+        lines = [part.header[TENANTS] for part in parts if TENANTS in part.header]
+        return " | ".join(dict.fromkeys(lines))
+    revisions: dict[str, str | None] = {}
+    for part in parts:
+        for name, read in (part.tenants or {}).items():
+            if revisions.get(name) is None:
+                revisions[name] = read
+    return summary.tenant_line(list(revisions), revisions)
 
 
 def combined_summary(sources: list[Source]) -> str:

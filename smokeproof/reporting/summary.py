@@ -103,6 +103,20 @@ def save(path: Path, rows: Iterable[Row], header: Mapping[str, str]) -> None:
     path.write_text(_rows_json(header, [vars(r) for r in rows], ensure_ascii=True))
 
 
+def tenant_line(names: list[str], revisions: Mapping[str, str | None]) -> str:
+    """The header's tenant line: how many tenant databases, and at which Alembic revisions.
+
+    ``revisions``: each database's, as :func:`smokeproof.database.tenants.revision_keys` gives them (None: not read).
+    """
+    shown = ", ".join(names[:10]) + (f", … ({len(names) - 10} more)" if len(names) > 10 else "")
+    counts: dict[str, int] = {}
+    for name in names:
+        key = revisions.get(name) or "not read"
+        counts[key] = counts.get(key, 0) + 1
+    listed = "; ".join(f"{revision} ×{count}" for revision, count in counts.items())
+    return f"{len(names)} tenant databases ({shown}); revisions: {listed}"
+
+
 def run_record(
     rows: Iterable[Row],
     before: Mapping[str, Row],
@@ -110,24 +124,30 @@ def run_record(
     gate: Mapping[str, int] | None = None,
     *,
     positions: list[int] | None = None,
+    tenants: Mapping[str, str | None] | None = None,
 ) -> str:
     """This run as JSON (``reports/summary.json``): what ``smokeproof report DIR...`` merges, and the
     quality gate that gives the run's exit status (:mod:`smokeproof.reporting.quality_gate`).
 
-    ``positions``: for a shard, each row's place in the whole collection (the merge reads the rows in that order).
+    For a shard: ``positions``, each row's place in the whole collection (the merge reads the rows in that
+    order); ``tenants``, each tenant database's revisions as read here (None: another shard's), from which the
+    merge says what the unsharded run's header says of them.
     """
     records: list[dict[str, object]] = [{**vars(r), "change": change(r, before)} for r in rows]
     if positions is not None:
         records = [{**record, "position": place} for record, place in zip(records, positions, strict=True)]
-    return _rows_json(header, records, ensure_ascii=False, gate=gate)
+    extras: dict[str, object] = {"gate": dict(gate)} if gate is not None else {}
+    if tenants is not None:
+        extras["tenants"] = dict(tenants)
+    return _rows_json(header, records, ensure_ascii=False, extras=extras)
 
 
 def _rows_json(
-    header: Mapping[str, str], rows: list[dict[str, object]], *, ensure_ascii: bool, gate: Mapping[str, int] | None = None
+    header: Mapping[str, str], rows: list[dict[str, object]], *, ensure_ascii: bool, extras: Mapping[str, object] | None = None
 ) -> str:
     lines = [json.dumps(row, ensure_ascii=ensure_ascii) for row in rows]
     head = json.dumps(dict(header), ensure_ascii=ensure_ascii)
-    extra = f',\n "gate": {json.dumps(dict(gate))}' if gate is not None else ""
+    extra = "".join(f',\n "{key}": {json.dumps(value, ensure_ascii=ensure_ascii)}' for key, value in (extras or {}).items())
     return '{"header": ' + head + extra + ',\n "rows": [\n  ' + ",\n  ".join(lines) + "\n ]\n}\n"
 
 
