@@ -72,6 +72,7 @@ class SmokeRun:
     # The ids of the selected checks (after -k/-m): a consequence of a fault is skipped only when one of them reports it
     selected_checks: frozenset[str] = frozenset()
     known_expected: ExpectedRevision | None = None  # resolved by another process (xdist's controller asked [revision] url)
+    catalog_omit: frozenset[str] = frozenset()  # catalog kinds no check of this run compares (catalog_queries.left_out)
 
     def __post_init__(self) -> None:
         self.database = DatabaseChecks(
@@ -84,6 +85,7 @@ class SmokeRun:
             deadline=self.deadline,
             request_bound=self.request_bound,
             known=self.known_expected,
+            omit=self.catalog_omit,
         )
 
     @functools.cached_property

@@ -25,6 +25,7 @@ async def read_url(
     statement_timeout_ms: int,
     where: str,
     redact: Callable[[str], str],
+    omit: frozenset[str] = frozenset(),
 ) -> CatalogSnapshot:
     """One read-only snapshot of the database at ``url`` (``where`` names it in messages, ``redact`` scrubs them).
 
@@ -34,7 +35,9 @@ async def read_url(
     import asyncpg  # with the catalog reader: only what reads a database loads the driver
 
     try:
-        return await read(url, schemas=schemas, connect_timeout_s=connect_timeout_s, statement_timeout_ms=statement_timeout_ms)
+        return await read(
+            url, schemas=schemas, connect_timeout_s=connect_timeout_s, statement_timeout_ms=statement_timeout_ms, omit=omit
+        )
     except DatabaseUnreachable as exc:
         raise DatabaseUnreachable(redact(f"target unreachable: database {where}: {exc}")) from None
     except asyncpg.QueryCanceledError:
@@ -45,8 +48,10 @@ async def read_url(
         raise DatabaseError(redact(f"database {where}: catalog read failed: {reason(exc)}")) from None
 
 
-async def read_catalog(env: Environment, database: str | None = None, *, min_statement_timeout_ms: int = 0) -> CatalogSnapshot:
-    """The catalog of the environment's ``database_url``, or of its tenant database ``database``.
+async def read_catalog(
+    env: Environment, database: str | None = None, *, min_statement_timeout_ms: int = 0, omit: frozenset[str] = frozenset()
+) -> CatalogSnapshot:
+    """The catalog of the environment's ``database_url``, or of its tenant database ``database`` (``omit``: kinds not read).
 
     :class:`~smokeproof.errors.Unavailable` when the environment names no such database.
     """
@@ -61,4 +66,5 @@ async def read_catalog(env: Environment, database: str | None = None, *, min_sta
         statement_timeout_ms=max(db.statement_timeout_ms, min_statement_timeout_ms),
         where=env.masked(url) if database is None else f"{database} ({env.masked(url)})",
         redact=env.redactor,
+        omit=omit,
     )

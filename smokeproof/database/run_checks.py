@@ -74,12 +74,15 @@ class DatabaseChecks:
         deadline: float | None = None,
         request_bound: Callable[[], float] | None = None,
         known: ExpectedRevision | None = None,
+        omit: frozenset[str] = frozenset(),
     ) -> None:
         """``selected``: the ids of the run's selected schema and drift checks (a consequence of a fault is skipped
         only when one of them reports it); ``deadline``: --smoke-timeout's; ``request_bound``: how long the
         run waits for a request at most (for ``[revision] url``); ``known``: the code's expected revision as
-        another process resolved it (an xdist controller asked ``[revision] url``), used instead of asking again."""
+        another process resolved it (an xdist controller asked ``[revision] url``), used instead of asking again;
+        ``omit``: the catalog kinds no check of this run compares (:func:`catalog_queries.left_out`), not read."""
         self.env = env
+        self.omit = omit
         self.expected: ExpectedRevision | None = None  # the code's expected head(s), once resolved
         self._loop = loop
         self._fetch_json = fetch_json  # GET a JSON document from the deployed code ([revision] url)
@@ -158,7 +161,7 @@ class DatabaseChecks:
             if self.env.database_url is None:
                 raise Unavailable(f"environment {self.env.name} has no database_url: schema checks need one")
             if self._catalog is None:
-                self._catalog = self._loop.submit(read_catalog(self.env))
+                self._catalog = self._loop.submit(read_catalog(self.env, omit=self.omit))
             return self._catalog
 
     @property
@@ -167,7 +170,7 @@ class DatabaseChecks:
         return self._tenants.done() if self._tenants is not None else {}
 
     async def _read_tenant(self, database: str) -> CatalogSnapshot:
-        return await read_catalog(self.env, database)
+        return await read_catalog(self.env, database, omit=self.omit)
 
     # Each database check is computed in the test's own thread from what the run's loop has read: a
     # plain test waits for it (``wait_*``), a coroutine test awaits it being in (``_ready``) first.

@@ -9,7 +9,7 @@ table, by routine signature, by type name. A kind the session's role may not rea
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -127,9 +127,9 @@ class Security:
     unreadable: frozenset[str] = frozenset()  # kinds (KINDS) the role may not read
 
 
-def security(rows: Mapping[str, list[Row] | None]) -> Security:
-    """The security part from the snapshot document's rows (a kind read as null was unreadable)."""
-    unreadable = frozenset(kind for kind in KINDS if rows.get(kind) is None)
+def security(rows: Mapping[str, list[Row] | None], omitted: Collection[str] = ()) -> Security:
+    """The security part from the snapshot document's rows (a kind read as null was unreadable, unless left out)."""
+    unreadable = frozenset(kind for kind in KINDS if rows.get(kind) is None and kind not in omitted)
     policies: dict[tuple[str, str], list[Policy]] = {}
     for r in rows.get("policies") or ():
         policy = Policy(

@@ -23,6 +23,7 @@ import pytest
 from smokeproof.config import targets
 from smokeproof.config.environment import Environment, StartCommand
 from smokeproof.database import revision_source, tenants
+from smokeproof.database.catalog_queries import left_out
 from smokeproof.database.revision_source import ExpectedRevision
 from smokeproof.database.schema_entries import SchemaEntry
 from smokeproof.database.tenants import OnDatabase
@@ -86,6 +87,7 @@ class SmokeSession:
             deadline=settings.deadline,
             selected_checks=frozenset(_selected_checks(items)),
             known_expected=self.known_expected,
+            catalog_omit=left_out((entry.kind for entry in settings.schema.entries), drift=bool(settings.drift)),
         )
         if send:
             aligned = revision_source.configured(self.env, settings.expected_override)  # else no Alembic check reads
