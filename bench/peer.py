@@ -92,6 +92,34 @@ def collect_rounds(url: str) -> dict[str, list[float]]:
     return {name: values[1:] for name, values in times.items()}
 
 
+# What a fresh process pays for imports before any test: the peer's libraries, then smokeproof's declared
+# libraries for its configuration (pydantic) and Allure results (allure-pytest), then smokeproof's own modules.
+IMPORTS = (
+    ("pytest, pytest-asyncio, httpx (the peer's)", "import pytest, pytest_asyncio, httpx"),
+    (
+        "+ pydantic (one model built), allure-pytest",
+        "import pytest, pytest_asyncio, httpx, pydantic, allure_pytest.plugin\nclass M(pydantic.BaseModel):\n    x: int",
+    ),
+    (
+        "+ smokeproof's modules (an endpoint run's)",
+        "import pytest, pytest_asyncio, httpx, pydantic, allure_pytest.plugin, smokeproof.pytest_plugin.settings, "
+        "smokeproof.pytest_plugin.session, smokeproof.pytest_plugin.reporting, smokeproof.reporting.allure_writer",
+    ),
+)
+IMPORT_ROUNDS = 9
+
+
+def import_rounds() -> dict[str, list[float]]:
+    """Fresh ``python -c "import ..."`` processes, alternating, bytecode warm: the start-up a library costs."""
+    times: dict[str, list[float]] = {name: [] for name, _ in IMPORTS}
+    for _ in range(IMPORT_ROUNDS + 1):  # the first round warms the caches and is not counted
+        for name, statement in IMPORTS:
+            elapsed, status = timed([PYTEST[0], "-c", statement], REPO)
+            assert status == 0, statement
+            times[name].append(elapsed)
+    return {name: values[1:] for name, values in times.items()}
+
+
 def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
@@ -101,6 +129,7 @@ def run(sizes: tuple[int, ...] = SIZES) -> str:
     try:
         measured = {n: rounds(url, n) for n in sizes}
         collected = collect_rounds(url)
+        imported = import_rounds()
     finally:
         server.should_exit = True
     rows = []
@@ -128,4 +157,11 @@ def run(sizes: tuple[int, ...] = SIZES) -> str:
         ["suite", "s (range)", "vs gathered s"],
         collect_rows,
     )
-    return peer_table + "\n" + collect_table
+    first = statistics.median(imported[IMPORTS[0][0]])
+    import_rows = [[name, spread(values), f"{statistics.median(values) - first:+.3f}"] for name, values in imported.items()]
+    import_table = table(
+        f"Start-up: the imports a fresh process pays (medians of {IMPORT_ROUNDS} alternating rounds)",
+        ["imports", "s (range)", "vs the peer's s"],
+        import_rows,
+    )
+    return peer_table + "\n" + collect_table + "\n" + import_table

@@ -171,13 +171,17 @@ def run() -> str:
                 trips[size] = asyncio.run(reads(list(urls.values())[:size], concurrent=True))[1]
             link = asyncio.run(link_read(urls[names[0]], cluster.port))
             checks = 100 * (len(read_ids(root)) + 1)
-            floors = [empty_tests(root, checks) for _ in range(REPEATS)]
-            floor, floor_cpu = (statistics.median(run[i] for run in floors) for i in range(2))
+            floors = [(empty_tests(root, checks), empty_tests(root, checks, "-n", str(WORKERS))) for _ in range(REPEATS)]
+            floor, floor_cpu = (statistics.median(plain[i] for plain, _ in floors) for i in range(2))
+            spread_floor = [statistics.median(spread[i] for _, spread in floors) for i in range(2)]
+            floor_wins = sum(1 for plain, spread in floors if spread[0] < plain[0])
             per_tenant_checks = len(read_ids(root)) + 1
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    return tenant_table(measured, trips, per_tenant_checks, cluster.version) + floor_and_projection(
-        measured, floor, floor_cpu, checks, link
+    return (
+        tenant_table(measured, trips, per_tenant_checks, cluster.version)
+        + floor_and_projection(measured, floor, floor_cpu, checks, link, per_tenant_checks)
+        + empty_under_xdist(floor, floor_cpu, spread_floor, floor_wins, checks)
     )
 
 
@@ -231,36 +235,70 @@ def tenant_table(
 
 
 def floor_and_projection(
-    measured: dict[tuple[int, str], list[tuple[float, float, float]]], floor: float, floor_cpu: float, checks: int, link: float
+    measured: dict[tuple[int, str], list[tuple[float, float, float]]],
+    floor: float,
+    floor_cpu: float,
+    checks: int,
+    link: float,
+    per_tenant_checks: int,
 ) -> str:
     """The floor (pytest's own cost for as many empty tests), and 1,000 tenants on 8 and 32 cores, projected."""
     largest = max(size for size, _ in measured)
     one = statistics.median(r[0] for r in measured[(1, "plain")])
-    runs = measured[(largest, "plain")]
-    cpu = statistics.median((r[1] + r[2]) for r in runs)
-    small = statistics.median((r[1] + r[2]) for r in measured[(1, "plain")])
-    per_tenant = (cpu - small) / (largest - 1)
+    xdist = f"-n {WORKERS}"
+
+    def cpu_per_tenant(mode: str) -> float:
+        """CPU seconds (suite + PostgreSQL) each added tenant costs in ``mode``, from the largest run against one."""
+        cpu = statistics.median((r[1] + r[2]) for r in measured[(largest, mode)])
+        small = statistics.median((r[1] + r[2]) for r in measured[(1, mode)])
+        return (cpu - small) / (largest - 1)
+
+    # -n C spreads the work of -n 2's kind (xdist's messages included), and starts as -n 2 does
+    per_tenant = cpu_per_tenant(xdist)
+    start = statistics.median(r[0] for r in measured[(1, xdist)])
+    suite_cpu = {mode: statistics.median(r[1] for r in measured[(largest, mode)]) for mode in ("plain", xdist)}
+    messaging = (suite_cpu[xdist] - suite_cpu["plain"]) / (largest * per_tenant_checks)
     lines = [
         "",
         f"Floor: {checks} empty tests with the same reports (Allure, JUnit), no smokeproof: {floor:.2f} s wall, "
         f"{floor_cpu:.2f} s CPU ({floor_cpu / checks * 1000:.2f} ms per test): pytest's own cost, whatever smokeproof does.",
         "",
+        f"Floor per added tenant: its {per_tenant_checks} checks as empty tests with the same reports, "
+        f"{floor / checks * per_tenant_checks * 1000:.0f} ms of wall "
+        f"({floor / checks * per_tenant_checks / one * 100:.1f}% of the one-tenant run's {one:.2f} s): "
+        "what a plain run's tenant costs at the least, in one pytest process.",
+        "",
+        f"xdist's own cost at {largest} tenants: `{xdist}` spends {suite_cpu[xdist] - suite_cpu['plain']:.1f} s more of the "
+        f"suite's CPU than the plain run ({messaging * 1000:.2f} ms per test: a worker sends six messages a test, "
+        "which the controller reads and reports); a plain run's tenant costs "
+        f"{cpu_per_tenant('plain') * 1000:.0f} ms of CPU (suite + PostgreSQL), a `{xdist}` run's {per_tenant * 1000:.0f} ms.",
+        "",
         f"One tenant's catalog read through a {LINK_RTT_S * 1000:.0f} ms link: {link:.1f} round trips with connecting.",
         "",
         f"**Projection, not a measurement**: {PROJECTED} tenants. Measured here: {per_tenant * 1000:.0f} ms of CPU per added "
-        f"tenant (suite + PostgreSQL, {largest} tenants plain against 1), a one-tenant run of {one:.2f} s. On C cores with "
-        f"`-n C` and PostgreSQL's backends on the same cores, wall >= {one:.2f} s + {PROJECTED} x "
-        f"{per_tenant * 1000:.0f} ms / C, "
+        f"tenant under `{xdist}` (suite with xdist's messages + PostgreSQL, {largest} tenants against 1), a one-tenant "
+        f"`{xdist}` run of {start:.2f} s. On C cores with `-n C` and PostgreSQL's backends on the same cores, wall >= "
+        f"{start:.2f} s + {PROJECTED} x {per_tenant * 1000:.0f} ms / C, "
         "if the CPU spreads evenly and nothing else (workers' start-up, the database server's own capacity) binds first:",
         "",
     ]
     for cores in (8, 32):
-        wall = one + PROJECTED * per_tenant / cores
+        wall = start + PROJECTED * per_tenant / cores
         lines.append(f"- {cores} cores: about {wall:.1f} s (CPU {PROJECTED * per_tenant:.0f} s in all)")
     return "\n".join(lines) + "\n"
 
 
-def empty_tests(root: Path, count: int) -> tuple[float, float]:
+def empty_under_xdist(floor: float, floor_cpu: float, spread: list[float], wins: int, checks: int) -> str:
+    """The same empty tests under ``-n 2``: what pytest-xdist itself costs, whatever the tests do."""
+    return (
+        f"\nThe same {checks} empty tests under `-n {WORKERS}`: {spread[0]:.2f} s wall, {spread[1]:.2f} s CPU "
+        f"({(spread[1] - floor_cpu) / checks * 1000:.2f} ms more per test than one process), "
+        f"{spread[0] / floor:.2f}x the plain floor's wall, faster in {wins} of {REPEATS} paired rounds: "
+        f"pytest-xdist's own cost on {CORES} cores, whatever the tests do.\n"
+    )
+
+
+def empty_tests(root: Path, count: int, *extra: str) -> tuple[float, float]:
     """``count`` tests that assert nothing, in the same folder with the suite's reports (Allure, JUnit), no smokeproof.
 
     pytest's and allure-pytest's own cost for as many tests as the 100-tenant run has (wall and CPU
@@ -273,7 +311,7 @@ def empty_tests(root: Path, count: int) -> tuple[float, float]:
     (folder / "test_empty.py").write_text(module)
     reports = ["--alluredir=reports/allure-results", "--clean-alluredir", "--junitxml=reports/junit.xml"]
     cpu_before = children_cpu()
-    elapsed, status = timed([*PYTEST, "-q", "-p", "no:smokeproof.plugin", *reports], folder)
+    elapsed, status = timed([*PYTEST, "-q", "-p", "no:smokeproof.plugin", *reports, *extra], folder)
     assert status == 0, "the empty tests failed"
     return elapsed, children_cpu() - cpu_before
 
