@@ -80,7 +80,7 @@ async def test_slow_database_is_a_clear_timeout(pg: Cluster, tmp_path: Path, mon
 
     import smokeproof.database.catalog as catalog_module
 
-    async def slow_snapshot(conn: asyncpg.Connection, *, schemas: object) -> object:
+    async def slow_snapshot(conn: asyncpg.Connection, *, schemas: object, omit: object = frozenset()) -> object:
         await conn.execute("SELECT pg_sleep(2)")
         raise AssertionError("the statement timeout did not fire")
 
