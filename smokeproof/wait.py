@@ -146,7 +146,10 @@ async def wait_for_revision(plan: WaitPlan, *, headers: Mapping[str, str] | None
             if remaining <= 0:
                 return WaitOutcome(plan, False, time.monotonic() - start, polls, last)
             try:
-                matched, last = await asyncio.wait_for(poll_once(client, plan), timeout=remaining)
+                # Not asyncio.wait_for: on Python 3.11 it returns the poll's answer when a cancel (Ctrl-C)
+                # lands as the poll completes, and the wait went on polling until its timeout.
+                async with asyncio.timeout(remaining):
+                    matched, last = await poll_once(client, plan)
             except TimeoutError:
                 return WaitOutcome(plan, False, time.monotonic() - start, polls + 1, last if polls else "no answer (timed out)")
             polls += 1
