@@ -54,13 +54,15 @@ def test_ctrl_c_stops_a_wait_at_once(tmp_path: Path) -> None:
     """A deploy that never converges, a 120 s wait, and Ctrl-C after the first poll: the run ends as interrupted, now."""
     with serve(Server(routes={"/health": Route(body=HEALTH_OLD), "/api/ping": Route()})) as server:
         suite_files(tmp_path, server.url, wait_url="/health", timeout_s=120)
-        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--env-file=env.toml", "--wait-for-revision=new"]
+        command = [sys.executable, "-X", "faulthandler", "-m", "pytest", "-p", "no:cacheprovider", "--env-file=env.toml"]
         process = subprocess.Popen(
-            [*command, "-k", "ping"],
+            [*command, "--wait-for-revision=new", "-k", "ping"],
             cwd=tmp_path,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # A shell's background job (nohup ... &) inherits SIGINT ignored, and so would this run; a user's Ctrl-C is not.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         lines: queue.Queue[bytes] = queue.Queue()
         assert process.stdout is not None
@@ -78,7 +80,13 @@ def test_ctrl_c_stops_a_wait_at_once(tmp_path: Path) -> None:
             try:
                 process.wait(timeout=30)  # the wait itself would take 120 s
             except subprocess.TimeoutExpired:
-                pytest.fail("the run was still waiting 30 s after Ctrl-C (the wait's timeout is 120 s)")
+                process.send_signal(signal.SIGABRT)  # -X faulthandler: every thread's stack, for the failure below
+                process.wait(timeout=30)
+                reader.join(timeout=10)
+                while not lines.empty():
+                    seen.append(lines.get().decode(errors="replace").rstrip())
+                stacks = "\n".join(seen[-60:])
+                pytest.fail(f"the run was still waiting 30 s after Ctrl-C (the wait's timeout is 120 s):\n{stacks}")
         finally:
             if process.poll() is None:
                 process.kill()

@@ -215,12 +215,12 @@ async def _read(conn: asyncpg.Connection, names: list[str], omit: frozenset[str]
     import asyncpg
 
     try:
-        return await _read_once(conn, names, q.snapshot_sql(omit) if omit else q.SNAPSHOT, omit)
+        return await _read_once(conn, names, q.statement(omit), omit)
     except asyncpg.InsufficientPrivilegeError:
         refused = await security_catalog.unreadable(conn)
         if not refused - omit:
             raise
-        return await _read_once(conn, names, q.snapshot_sql(refused | omit), omit)
+        return await _read_once(conn, names, q.statement(refused | omit), omit)
 
 
 async def _read_once(conn: asyncpg.Connection, names: list[str], statement: str, omit: frozenset[str]) -> CatalogSnapshot:

@@ -14,6 +14,7 @@ on its own. Works on PostgreSQL 13 to 18.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable
 
 from smokeproof.database import security_queries
@@ -146,3 +147,9 @@ def snapshot_sql(unreadable: Collection[str] = ()) -> str:
 
 
 SNAPSHOT = snapshot_sql()
+
+
+@functools.cache
+def statement(unread: frozenset[str]) -> str:
+    """:func:`snapshot_sql` made once per set of kinds left out or refused (a fleet reads it once per tenant)."""
+    return snapshot_sql(unread) if unread else SNAPSHOT
