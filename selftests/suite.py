@@ -141,3 +141,19 @@ def demo_target(*args: str) -> Iterator[DemoTarget]:
             os.killpg(process.pid, 9)
             process.wait(timeout=5)
         process.stdout.close()
+
+
+def wait_suite(
+    folder: Path, base_url: str, *, timeout_s: float, revision_url: str = "", wait_url: str = "", extra: str = ""
+) -> None:
+    """The suite with one endpoint (``/api/ping``) and a ``[wait]`` for revision ``/build/revision``: polled at
+    ``[wait] url`` if given, else at ``[revision] url``; ``extra`` is appended to the environment file."""
+    lay_out(folder)
+    (folder / "ping.toml").write_text('[[endpoint]]\npath = "/api/ping"\nstatus = 200\n')
+    revision = f'url = "{revision_url}"\n' if revision_url else ""
+    wait = f'url = "{wait_url}"\n' if wait_url else ""
+    (folder / "env.toml").write_text(
+        f'production = false\nbase_url = "{base_url}"\ncontracts = "ping.toml"\n\n'
+        f'[revision]\n{revision}json_pointer = "/build/revision"\n\n'
+        f"[wait]\n{wait}timeout_s = {timeout_s}\ninterval_s = 0.2\n" + extra
+    )

@@ -8,7 +8,6 @@ it arrived: a check that reached the old code is there to see, with no timing in
 from __future__ import annotations
 
 import json
-import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from smokeproof.errors import UsageError
 from smokeproof.wait import WaitPlan, plan_for, wait_for_revision
 
 from .servers import Route, Server, serve
-from .suite import lay_out, run_suite
+from .suite import run_suite, wait_suite
 
 
 @dataclass
@@ -79,32 +78,10 @@ async def test_errors_while_instances_restart_are_waited_through() -> None:
     assert not outcome.converged and outcome.last_seen == "HTTP 503"
 
 
-def suite_files(folder: Path, server: Server, *, timeout_s: float) -> None:
-    lay_out(folder)
-    (folder / "ping.toml").write_text('[[endpoint]]\npath = "/api/ping"\nstatus = 200\n')
-    (folder / "env.toml").write_text(
-        textwrap.dedent(
-            f"""\
-            production = false
-            base_url = "{server.url}"
-            contracts = "ping.toml"
-
-            [revision]
-            url = "/health"
-            json_pointer = "/build/revision"
-
-            [wait]
-            timeout_s = {timeout_s}
-            interval_s = 0.2
-            """
-        )
-    )
-
-
 @pytest.mark.slow
 def test_the_suite_waits_for_the_deploy_then_checks_the_new_code(pytester: pytest.Pytester) -> None:
     with serve(Rolling(routes={"/api/ping": Route()}, deploy=lambda _, elapsed: "new" if elapsed > 2 else "old")) as server:
-        suite_files(pytester.path, server, timeout_s=120)
+        wait_suite(pytester.path, server.url, revision_url="/health", timeout_s=120)
         result = run_suite(pytester, "--env-file=env.toml", "--wait-for-revision=new", "-k", "ping")
     assert result.ret == 0, result.stdout.str()
     result.stdout.fnmatch_lines(
@@ -121,7 +98,7 @@ def test_a_deploy_that_never_converges_fails_every_check_at_the_timeout(
 ) -> None:
     monkeypatch.setenv("SMOKEPROOF_WAIT_FOR_REVISION", "new")  # as the Argo Rollouts template passes it
     with serve(Rolling(routes={"/api/ping": Route()})) as server:
-        suite_files(pytester.path, server, timeout_s=1.5)
+        wait_suite(pytester.path, server.url, revision_url="/health", timeout_s=1.5)
         result = run_suite(pytester, "--env-file=env.toml")
     assert result.ret == 1
     assert server.live_at_request == []  # not one request to the old code

@@ -11,7 +11,6 @@ import queue
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from .servers import Route, Server, serve
-from .suite import lay_out, run_suite
+from .suite import run_suite, wait_suite
 
 pytestmark = pytest.mark.slow
 
@@ -27,33 +26,10 @@ HEALTH_OLD = '{"build": {"revision": "old"}}'
 HEALTH_NEW = '{"build": {"revision": "new"}}'
 
 
-def suite_files(folder: Path, base_url: str, *, wait_url: str, timeout_s: float, extra: str = "") -> None:
-    lay_out(folder)
-    (folder / "ping.toml").write_text('[[endpoint]]\npath = "/api/ping"\nstatus = 200\n')
-    (folder / "env.toml").write_text(
-        textwrap.dedent(
-            f"""\
-            production = false
-            base_url = "{base_url}"
-            contracts = "ping.toml"
-
-            [revision]
-            json_pointer = "/build/revision"
-
-            [wait]
-            url = "{wait_url}"
-            timeout_s = {timeout_s}
-            interval_s = 0.2
-            """
-        )
-        + extra
-    )
-
-
 def test_ctrl_c_stops_a_wait_at_once(tmp_path: Path) -> None:
     """A deploy that never converges, a 120 s wait, and Ctrl-C after the first poll: the run ends as interrupted, now."""
     with serve(Server(routes={"/health": Route(body=HEALTH_OLD), "/api/ping": Route()})) as server:
-        suite_files(tmp_path, server.url, wait_url="/health", timeout_s=120)
+        wait_suite(tmp_path, server.url, wait_url="/health", timeout_s=120)
         command = [sys.executable, "-X", "faulthandler", "-m", "pytest", "-p", "no:cacheprovider", "--env-file=env.toml"]
         process = subprocess.Popen(
             [*command, "--wait-for-revision=new", "-k", "ping"],
@@ -109,7 +85,7 @@ def test_http_headers_are_not_sent_to_a_wait_url_on_another_host(
         serve(Server(routes={"/health": Route(body=HEALTH_NEW)})) as deploys,
         serve(Server(routes={"/api/ping": Route()})) as target,
     ):
-        suite_files(pytester.path, target.url, wait_url=f"{deploys.url}/health", timeout_s=60, extra=extra)
+        wait_suite(pytester.path, target.url, wait_url=f"{deploys.url}/health", timeout_s=60, extra=extra)
         result = run_suite(pytester, "--env-file=env.toml", "--wait-for-revision=new", "-k", "ping")
     assert result.ret == 0, result.stdout.str()
     assert deploys.hits["/health"] == 3 and "x-target-key" not in deploys.seen_headers["/health"]
